@@ -1,0 +1,68 @@
+package io.graft.model;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.graft.config.ConfigException;
+import java.util.List;
+
+/**
+ * Which architecture to build and its sizes. Layer names are stable so later stages (surgery,
+ * freezing, probes) can refer to them: MLP {@code dense1..denseN, output}; LeNet
+ * {@code conv1, pool1, conv2, pool2, dense1, output}.
+ *
+ * @param architecture mlp or lenet
+ * @param hidden MLP hidden widths, one per dense layer
+ * @param convChannels LeNet filter counts of the two 5x5 convolutions
+ * @param dense LeNet width of the dense layer after the convolutions
+ * @param dropout dropout probability on dense layers (0 disables)
+ * @param activation hidden activation (relu, tanh, leakyrelu, ...)
+ */
+public record ModelConfig(
+    Architecture architecture, List<Integer> hidden, List<Integer> convChannels, int dense, double dropout, String activation) {
+
+  /** The architectures Graft builds. */
+  public enum Architecture {
+    MLP,
+    LENET;
+
+    @Override
+    public String toString() {
+      return name().toLowerCase();
+    }
+  }
+
+  @JsonCreator
+  public ModelConfig(
+      @JsonProperty("architecture") Architecture architecture,
+      @JsonProperty("hidden") List<Integer> hidden,
+      @JsonProperty("convChannels") List<Integer> convChannels,
+      @JsonProperty("dense") Integer dense,
+      @JsonProperty("dropout") Double dropout,
+      @JsonProperty("activation") String activation) {
+    this(
+        architecture == null ? Architecture.LENET : architecture,
+        hidden == null ? List.of(256, 128) : List.copyOf(hidden),
+        convChannels == null ? List.of(20, 50) : List.copyOf(convChannels),
+        dense == null ? 500 : dense,
+        dropout == null ? 0.0 : dropout,
+        activation == null ? "relu" : activation);
+  }
+
+  public ModelConfig {
+    ConfigException.require(!hidden.isEmpty() || architecture != Architecture.MLP, "model.hidden must list at least one width for an mlp");
+    for (int w : hidden) {
+      ConfigException.require(w > 0, "model.hidden widths must be positive, cannot be: %s", w);
+    }
+    ConfigException.require(convChannels.size() == 2, "model.convChannels must list 2 filter counts, cannot be: %s", convChannels);
+    for (int c : convChannels) {
+      ConfigException.require(c > 0, "model.convChannels must be positive, cannot be: %s", c);
+    }
+    ConfigException.require(dense > 0, "model.dense must be positive, cannot be: %s", dense);
+    ConfigException.require(dropout >= 0 && dropout < 1, "model.dropout must be in [0, 1), cannot be: %s", dropout);
+    Architectures.activation(activation);
+  }
+
+  public static ModelConfig defaults() {
+    return new ModelConfig((Architecture) null, null, null, null, null, null);
+  }
+}

@@ -1,0 +1,78 @@
+package io.graft.cli;
+
+import io.graft.config.ConfigException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code graft} command line. Each subcommand parses its options into a config record and
+ * calls one job's {@code run}. Bad input (unknown key, missing path, wrong schema) exits with
+ * status 2 and one line naming it; any other failure exits 1.
+ */
+@Command(name = "graft", mixinStandardHelpOptions = true, versionProvider = GraftCli.Version.class,
+    description = "Transfer learning at cluster scale: DL4J networks trained by parameter averaging on Spark.",
+    subcommands = {FetchDataCommand.class, ImportCommand.class, PretrainCommand.class, DemoCommand.class,
+        CommandLine.HelpCommand.class})
+public final class GraftCli {
+  public static final int EXIT_OK = 0;
+  public static final int EXIT_FAILED = 1;
+  public static final int EXIT_BAD_INPUT = 2;
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns its exit status (the real entry point, callable from tests). */
+  public static int run(String... args) {
+    CommandLine cli = commandLine();
+    return cli.execute(args);
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new GraftCli());
+    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      PrintWriter err = commandLine.getErr();
+      ConfigException bad = findConfigException(e);
+      if (bad != null) {
+        err.println("graft: error: " + bad.getMessage());
+        err.flush();
+        return EXIT_BAD_INPUT;
+      }
+      err.println("graft: failed: " + e);
+      e.printStackTrace(err);
+      err.flush();
+      return EXIT_FAILED;
+    });
+    cli.setParameterExceptionHandler((e, args) -> {
+      PrintWriter err = e.getCommandLine().getErr();
+      err.println("graft: error: " + e.getMessage());
+      err.println("Run '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
+      err.flush();
+      return EXIT_BAD_INPUT;
+    });
+    return cli;
+  }
+
+  /** Spark wraps driver-side exceptions; the config error inside is what the user needs. */
+  static ConfigException findConfigException(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof ConfigException ce) {
+        return ce;
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return null;
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"graft " + io.graft.store.Provenance.BuildInfo.version()
+          + " (DL4J " + io.graft.store.Provenance.BuildInfo.property("dl4j.version")
+          + ", Spark " + io.graft.store.Provenance.BuildInfo.property("spark.version") + ")"};
+    }
+  }
+}

@@ -1,0 +1,105 @@
+package io.graft.cli;
+
+import io.graft.data.BadRecordPolicy;
+import io.graft.data.ImportFormat;
+import io.graft.jobs.importer.ImportConfig;
+import io.graft.jobs.importer.ImportJob;
+import io.graft.store.Storage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "import", mixinStandardHelpOptions = true,
+    description = "Convert raw data into a Graft dataset: Parquet (features, label[, domain, task, text]) plus _manifest.json.")
+final class ImportCommand implements Callable<Integer> {
+  @Option(names = "--format", required = true, paramLabel = "FORMAT",
+      description = "idx, digits-csv, reviews-json, csv or libsvm.", converter = FormatConverter.class)
+  ImportFormat format;
+
+  @Option(names = "--input", required = true, paramLabel = "URI", description = "Raw input (file, folder or glob; for idx the image file).")
+  String input;
+
+  @Option(names = "--labels", paramLabel = "URI", description = "idx: the label file (default: input with images-idx3 -> labels-idx1).")
+  String labels;
+
+  @Option(names = "--output", required = true, paramLabel = "URI", description = "The dataset to write (replaced atomically).")
+  String output;
+
+  @Option(names = "--num-classes", defaultValue = "0", description = "Class count; labels at or above it are bad records (default: inferred).")
+  int numClasses;
+
+  @Option(names = "--class-names", split = ",", paramLabel = "NAME", description = "Class names in label order, comma-separated.")
+  List<String> classNames = new ArrayList<>();
+
+  @Option(names = "--domain", description = "Value of the domain column for every row.")
+  String domain;
+
+  @Option(names = "--task", description = "Value of the task column for every row.")
+  String task;
+
+  @Option(names = "--text-dim", defaultValue = "1024", description = "reviews-json: hashed bag-of-words width (default: ${DEFAULT-VALUE}).")
+  int textDim;
+
+  @Option(names = "--delimiter", defaultValue = ",", description = "csv: column separator (default: '${DEFAULT-VALUE}').")
+  String delimiter;
+
+  @Option(names = "--header", description = "csv: the first line of each file is a header.")
+  boolean header;
+
+  @Option(names = "--label-column", defaultValue = "-1", description = "csv: 0-based label column, negative from the end (default: ${DEFAULT-VALUE}, the last).")
+  int labelColumn;
+
+  @Option(names = "--num-features", defaultValue = "0", description = "libsvm: feature width (default: the largest index).")
+  int numFeatures;
+
+  @Option(names = "--on-bad-record", defaultValue = "fail", paramLabel = "POLICY", converter = PolicyConverter.class,
+      description = "fail (default: stop at the first bad row, naming file and line) or skip (drop and count them).")
+  BadRecordPolicy onBadRecord;
+
+  @Option(names = "--limit", defaultValue = "0", description = "Keep at most this many rows (default: all).")
+  long limit;
+
+  @Option(names = "--partitions", defaultValue = "0", description = "Output files (default: one per ~20k rows).")
+  int partitions;
+
+  @Mixin
+  SparkOptions spark;
+
+  @Override
+  public Integer call() throws Exception {
+    ImportConfig config = new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim,
+        delimiter, header, labelColumn, numFeatures, onBadRecord, limit, partitions);
+    ImportJob.validate(config, new Storage(new Configuration()));
+    ImportJob.run(config, spark.session("graft import"), line -> System.out.println("[import] " + line));
+    return GraftCli.EXIT_OK;
+  }
+
+  static final class FormatConverter implements picocli.CommandLine.ITypeConverter<ImportFormat> {
+    @Override
+    public ImportFormat convert(String value) {
+      for (ImportFormat f : ImportFormat.values()) {
+        if (f.toString().equalsIgnoreCase(value)) {
+          return f;
+        }
+      }
+      throw new picocli.CommandLine.TypeConversionException(
+          "unknown format '" + value + "' (use idx, digits-csv, reviews-json, csv or libsvm)");
+    }
+  }
+
+  static final class PolicyConverter implements picocli.CommandLine.ITypeConverter<BadRecordPolicy> {
+    @Override
+    public BadRecordPolicy convert(String value) {
+      for (BadRecordPolicy p : BadRecordPolicy.values()) {
+        if (p.toString().equalsIgnoreCase(value)) {
+          return p;
+        }
+      }
+      throw new picocli.CommandLine.TypeConversionException("unknown policy '" + value + "' (use fail or skip)");
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package io.graft.engine;
+
+import java.io.Serializable;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * Evaluates a network on an RDD of minibatches: the configuration and parameters are broadcast
+ * and each partition scores its batches with its own copy.
+ *
+ * <p>It never touches the training network's buffers, unlike dl4j-spark's
+ * {@code calculateScore()}, which releases them so the next {@code fit()} fails with "DataBuffer
+ * was released" (see {@code DistributedEvaluatorTest}).
+ */
+public final class DistributedEvaluator {
+  private DistributedEvaluator() {}
+
+  /** Accuracy, mean loss and the full DL4J evaluation over all rows. */
+  public record Result(double accuracy, double loss, long count, Evaluation evaluation) implements Serializable {}
+
+  public static Result evaluate(JavaSparkContext sc, MultiLayerNetwork network, JavaRDD<DataSet> data) {
+    Broadcast<String> conf = sc.broadcast(network.getLayerWiseConfigurations().toJson());
+    Broadcast<INDArray> params = sc.broadcast(network.params().dup());
+    try {
+      List<Partial> partials = data.mapPartitions(new EvaluatePartition(conf, params)).collect();
+      Evaluation total = null;
+      double lossSum = 0;
+      long count = 0;
+      for (Partial p : partials) {
+        if (total == null) {
+          total = p.evaluation;
+        } else {
+          total.merge(p.evaluation);
+        }
+        lossSum += p.lossSum;
+        count += p.count;
+      }
+      if (count == 0) {
+        throw new IllegalStateException("Evaluation set is empty");
+      }
+      return new Result(total.accuracy(), lossSum / count, count, total);
+    } finally {
+      conf.destroy();
+      params.destroy();
+    }
+  }
+
+  /** One partition's counts. */
+  static final class Partial implements Serializable {
+    final Evaluation evaluation;
+    final double lossSum;
+    final long count;
+
+    Partial(Evaluation evaluation, double lossSum, long count) {
+      this.evaluation = evaluation;
+      this.lossSum = lossSum;
+      this.count = count;
+    }
+  }
+
+  static final class EvaluatePartition implements FlatMapFunction<Iterator<DataSet>, Partial> {
+    private final Broadcast<String> conf;
+    private final Broadcast<INDArray> params;
+
+    EvaluatePartition(Broadcast<String> conf, Broadcast<INDArray> params) {
+      this.conf = conf;
+      this.params = params;
+    }
+
+    @Override
+    public Iterator<Partial> call(Iterator<DataSet> batches) {
+      if (!batches.hasNext()) {
+        return java.util.Collections.emptyIterator();
+      }
+      MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.value()));
+      net.init(params.value().dup(), false);
+      Evaluation eval = new Evaluation();
+      double lossSum = 0;
+      long count = 0;
+      while (batches.hasNext()) {
+        DataSet ds = batches.next();
+        INDArray out = net.output(ds.getFeatures(), false);
+        eval.eval(ds.getLabels(), out);
+        long n = ds.numExamples();
+        lossSum += net.score(ds, false) * n;
+        count += n;
+      }
+      return List.of(new Partial(eval, lossSum, count)).iterator();
+    }
+  }
+}

@@ -1,0 +1,32 @@
+package io.graft.engine;
+
+import io.graft.config.TrainingConfig;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+
+/**
+ * Builds dl4j-spark's ParameterAveragingTrainingMaster from Graft's training config.
+ *
+ * <p>Two of its defaults are wrong for Graft and are overridden: {@code saveUpdater} is false
+ * upstream, which throws away Adam's moment estimates at every averaging; and the export folder
+ * defaults to {@code hadoop.tmp.dir}, which a non-local master refuses when it is on the local
+ * filesystem. Graft keeps updater state and exports under the job's output work folder (on the
+ * same filesystem as the output, i.e. HDFS on a cluster).
+ */
+public final class ParameterAveraging {
+  private ParameterAveraging() {}
+
+  public static ParameterAveragingTrainingMaster trainingMaster(TrainingConfig t, int workers, String exportDir, long rngSeed) {
+    return new ParameterAveragingTrainingMaster.Builder(workers, t.batchSizePerWorker())
+        .batchSizePerWorker(t.batchSizePerWorker())
+        .averagingFrequency(t.averagingFrequency())
+        .workerPrefetchNumBatches(t.prefetch())
+        .saveUpdater(true)
+        // Graft persists the minibatch RDD itself; a second persist() at another level would throw.
+        .storageLevel(null)
+        .rngSeed(rngSeed)
+        .rddTrainingApproach(t.approach() == TrainingConfig.Approach.EXPORT ? RDDTrainingApproach.Export : RDDTrainingApproach.Direct)
+        .exportDirectory(exportDir)
+        .build();
+  }
+}

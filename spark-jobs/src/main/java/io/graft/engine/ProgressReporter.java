@@ -1,0 +1,33 @@
+package io.graft.engine;
+
+import java.util.function.Consumer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+/** Prints one line per round: round k/N, losses, accuracy, throughput and the time left. */
+public final class ProgressReporter implements RoundListener {
+  private final String job;
+  private final Consumer<String> out;
+  private double elapsed;
+  private int roundsSeen;
+
+  public ProgressReporter(String job, Consumer<String> out) {
+    this.job = job;
+    this.out = out;
+  }
+
+  @Override
+  public void onRound(RoundMetrics m, MultiLayerNetwork network) {
+    elapsed += m.wallSeconds();
+    roundsSeen++;
+    double eta = elapsed / roundsSeen * (m.rounds() - m.round());
+    out.accept(String.format("[%s] round %d/%d  train loss %.4f  test loss %.4f  test accuracy %.2f%%  %,.0f samples/s  %.1f s  ETA %s",
+        job, m.round(), m.rounds(), m.trainLoss(), m.testLoss(), 100 * m.testAccuracy(), m.samplesPerSecond(), m.wallSeconds(),
+        formatDuration(eta)));
+  }
+
+  static String formatDuration(double seconds) {
+    long s = Math.round(seconds);
+    return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60)
+        : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
+  }
+}

@@ -1,0 +1,103 @@
+package io.graft.jobs.importer;
+
+import io.graft.config.ConfigException;
+import io.graft.data.BadRecordPolicy;
+import io.graft.data.ImportFormat;
+import java.util.List;
+
+/**
+ * What {@code graft import} converts and how.
+ *
+ * @param format the raw format
+ * @param input raw file (or folder / glob for csv, libsvm, digits-csv); for idx the image file
+ * @param labels idx only: the label file (default: the input name with images-idx3 replaced by labels-idx1)
+ * @param output the Graft dataset to write (replaced atomically if it exists)
+ * @param numClasses class count; 0 infers max(label)+1 (labels at or above a given count are bad records)
+ * @param classNames optional names, one per class
+ * @param domain optional constant value of the {@code domain} column
+ * @param task optional constant value of the {@code task} column
+ * @param textDim reviews-json: width of the hashed bag-of-words features
+ * @param delimiter csv: the column separator
+ * @param header csv: whether the first line of each file is a header
+ * @param labelColumn csv: 0-based label column, negative counts from the end (-1: last)
+ * @param numFeatures libsvm: the feature width (0 infers the largest index)
+ * @param onBadRecord fail on the first bad row (naming file and line) or skip and count
+ * @param limit keep at most this many rows (0: all)
+ * @param partitions output files / read tasks (0: chosen from the row count)
+ */
+public record ImportConfig(
+    ImportFormat format,
+    String input,
+    String labels,
+    String output,
+    int numClasses,
+    List<String> classNames,
+    String domain,
+    String task,
+    int textDim,
+    String delimiter,
+    boolean header,
+    int labelColumn,
+    int numFeatures,
+    BadRecordPolicy onBadRecord,
+    long limit,
+    int partitions) {
+
+  public ImportConfig {
+    ConfigException.require(format != null, "--format is required (idx, digits-csv, reviews-json, csv, libsvm)");
+    ConfigException.require(input != null && !input.isBlank(), "--input is required");
+    ConfigException.require(output != null && !output.isBlank(), "--output is required");
+    ConfigException.require(numClasses >= 0, "--num-classes must be non-negative (0: infer), cannot be: %s", numClasses);
+    ConfigException.require(classNames == null || classNames.isEmpty() || numClasses == 0 || classNames.size() == numClasses,
+        "--class-names lists %s names but --num-classes is %s", classNames == null ? 0 : classNames.size(), numClasses);
+    ConfigException.require(textDim >= 2, "--text-dim must be at least 2, cannot be: %s", textDim);
+    ConfigException.require(numFeatures >= 0, "--num-features must be non-negative, cannot be: %s", numFeatures);
+    ConfigException.require(limit >= 0, "--limit must be non-negative, cannot be: %s", limit);
+    ConfigException.require(partitions >= 0, "--partitions must be non-negative, cannot be: %s", partitions);
+    ConfigException.require(delimiter != null && !delimiter.isEmpty(), "--delimiter must not be empty");
+    ConfigException.require(!input.equals(output), "--output must differ from --input (%s)", input);
+    classNames = classNames == null ? List.of() : List.copyOf(classNames);
+    onBadRecord = onBadRecord == null ? BadRecordPolicy.FAIL : onBadRecord;
+  }
+
+  /** A config with every optional setting at its default. */
+  public static ImportConfig of(ImportFormat format, String input, String output) {
+    return new ImportConfig(format, input, null, output, 0, List.of(), null, null, 1024, ",", false, -1, 0, BadRecordPolicy.FAIL, 0, 0);
+  }
+
+  public ImportConfig withLabels(String labelsUri) {
+    return new ImportConfig(format, input, labelsUri, output, numClasses, classNames, domain, task, textDim, delimiter, header,
+        labelColumn, numFeatures, onBadRecord, limit, partitions);
+  }
+
+  public ImportConfig withClasses(int count, List<String> names) {
+    return new ImportConfig(format, input, labels, output, count, names, domain, task, textDim, delimiter, header,
+        labelColumn, numFeatures, onBadRecord, limit, partitions);
+  }
+
+  public ImportConfig withDomain(String newDomain) {
+    return new ImportConfig(format, input, labels, output, numClasses, classNames, newDomain, task, textDim, delimiter, header,
+        labelColumn, numFeatures, onBadRecord, limit, partitions);
+  }
+
+  public ImportConfig withPolicy(BadRecordPolicy policy) {
+    return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
+        labelColumn, numFeatures, policy, limit, partitions);
+  }
+
+  public ImportConfig withLimit(long newLimit) {
+    return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
+        labelColumn, numFeatures, onBadRecord, newLimit, partitions);
+  }
+
+  /** The label file of an idx import. */
+  public String labelsOrDefault() {
+    if (labels != null && !labels.isBlank()) {
+      return labels;
+    }
+    if (!input.contains("images-idx3")) {
+      throw new ConfigException("Cannot infer the IDX label file from '" + input + "': pass --labels");
+    }
+    return input.replace("images-idx3", "labels-idx1");
+  }
+}

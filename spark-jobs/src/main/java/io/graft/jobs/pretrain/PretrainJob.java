@@ -1,0 +1,257 @@
+package io.graft.jobs.pretrain;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.graft.config.ConfigException;
+import io.graft.config.TrainingConfig;
+import io.graft.data.Manifest;
+import io.graft.engine.Checkpoints;
+import io.graft.engine.DistributedEvaluator;
+import io.graft.engine.ParameterAveraging;
+import io.graft.engine.ProgressReporter;
+import io.graft.engine.RoundListener;
+import io.graft.engine.RoundMetrics;
+import io.graft.model.Architectures;
+import io.graft.spark.GraftDatasets;
+import io.graft.spark.GraftSpark;
+import io.graft.store.Provenance;
+import io.graft.store.Storage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * {@code graft pretrain}: trains a named architecture on a Graft dataset with dl4j-spark
+ * parameter averaging, one round per epoch. After each round it evaluates on the held-out set,
+ * logs progress and writes a checkpoint; at the end it writes {@code model.zip} (plain DL4J,
+ * updater included), {@code metrics.jsonl} and {@code provenance.json} to the output, each
+ * atomically.
+ */
+public final class PretrainJob {
+  public static final String MODEL_FILE = "model.zip";
+  public static final String METRICS_FILE = "metrics.jsonl";
+  static final String WORK_DIR = "_work";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private PretrainJob() {}
+
+  /** How a run is driven: resume or not, extra listeners (tests, pipelines), where logs go. */
+  public record Options(boolean resume, List<RoundListener> listeners, Consumer<String> log) {
+    public static Options defaults() {
+      return new Options(false, List.of(), System.out::println);
+    }
+
+    public Options withResume(boolean r) {
+      return new Options(r, listeners, log);
+    }
+
+    public Options withListener(RoundListener l) {
+      List<RoundListener> all = new ArrayList<>(listeners);
+      all.add(l);
+      return new Options(resume, all, log);
+    }
+  }
+
+  /** What a finished run produced. */
+  public record Result(String output, double testAccuracy, double testLoss, int rounds, int resumedFromRound,
+      List<RoundMetrics> history, long trainRows, long testRows) {}
+
+  /** Everything checked on the driver before Spark does any work. */
+  record Plan(Manifest train, Manifest test, MultiLayerConfiguration networkConf, Path output, Checkpoints checkpoints) {}
+
+  static Plan plan(PretrainConfig config, Storage storage, boolean resume) throws IOException {
+    Manifest train = GraftDatasets.manifest(storage, config.data().train(), "training");
+    Manifest test = null;
+    if (config.data().test() != null) {
+      test = GraftDatasets.manifest(storage, config.data().test(), "test");
+      if (test.numFeatures() != train.numFeatures()) {
+        throw new ConfigException("Test dataset " + config.data().test() + " has " + test.numFeatures()
+            + " features but training dataset " + config.data().train() + " has " + train.numFeatures());
+      }
+      if (test.numClasses() > train.numClasses()) {
+        throw new ConfigException("Test dataset " + config.data().test() + " has " + test.numClasses()
+            + " classes but training dataset " + config.data().train() + " has " + train.numClasses());
+      }
+    }
+    MultiLayerConfiguration conf =
+        Architectures.build(config.model(), train.featureShape(), train.numClasses(), config.optimizer(), config.training().seed());
+    Path output = storage.qualify(storage.path(config.output()));
+    Checkpoints checkpoints = new Checkpoints(storage, output);
+    if (resume) {
+      Checkpoints.State state = checkpoints.load();
+      Checkpoints.requireCompatible(state.config(), JSON.valueToTree(config), List.of("training.epochs"));
+      if (state.round() >= config.training().epochs()) {
+        throw new ConfigException("Nothing to resume: the checkpoint at " + checkpoints.dir() + " already finished round "
+            + state.round() + " of " + config.training().epochs() + " (raise training.epochs to train further)");
+      }
+    }
+    return new Plan(train, test, conf, output, checkpoints);
+  }
+
+  /** Validates the config and inputs without starting Spark; throws {@link ConfigException}. */
+  public static void validate(PretrainConfig config, Storage storage, boolean resume) throws IOException {
+    plan(config, storage, resume);
+  }
+
+  public static Result run(PretrainConfig config, SparkSession spark, Options options) throws Exception {
+    Consumer<String> log = options.log();
+    Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
+    Plan plan = plan(config, storage, options.resume());
+    TrainingConfig training = config.training();
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    int numClasses = plan.train().numClasses();
+    int numFeatures = plan.train().numFeatures();
+
+    GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain: checking data");
+    GraftDatasets.Loaded trainData = GraftDatasets.read(spark, storage, config.data().train(), "training");
+    GraftDatasets.Checked trainRows = GraftDatasets.check(trainData, numFeatures, numClasses, true, training.onBadRecord());
+    Dataset<Row> trainSet = trainRows.rows();
+    Dataset<Row> testSet;
+    long skipped = trainRows.skipped();
+    if (config.data().test() != null) {
+      GraftDatasets.Checked testRows = GraftDatasets.check(
+          GraftDatasets.read(spark, storage, config.data().test(), "test"), numFeatures, numClasses, true, training.onBadRecord());
+      testSet = testRows.rows();
+      skipped += testRows.skipped();
+    } else {
+      double f = config.data().holdoutFraction();
+      Dataset<Row>[] split = trainSet.randomSplit(new double[] {1 - f, f}, training.seed());
+      trainSet = split[0];
+      testSet = split[1];
+      log.accept(String.format("no test set: holding out %.0f%% of the training rows", 100 * f));
+    }
+    if (training.maxRows() > 0) {
+      trainSet = trainSet.limit((int) Math.min(Integer.MAX_VALUE, training.maxRows()));
+    }
+
+    int workers = training.workers() > 0 ? training.workers() : sc.defaultParallelism();
+    JavaRDD<DataSet> trainBatches = GraftDatasets.miniBatches(trainSet.repartition(workers), training.batchSizePerWorker(), numFeatures, numClasses)
+        .persist(StorageLevel.MEMORY_ONLY());
+    JavaRDD<DataSet> testBatches = GraftDatasets.miniBatches(testSet, 256, numFeatures, numClasses).persist(StorageLevel.MEMORY_ONLY());
+    long trainCount = trainBatches.map(DataSet::numExamples).fold(0, Integer::sum);
+    long testCount = testBatches.map(DataSet::numExamples).fold(0, Integer::sum);
+    log.accept(String.format("pretrain: %s on %,d training rows, %,d test rows, %d workers, batch %d, averaging every %d, %s",
+        config.model().architecture(), trainCount, testCount, workers, training.batchSizePerWorker(), training.averagingFrequency(),
+        training.approach()));
+
+    MultiLayerNetwork network;
+    int startRound = 0;
+    List<RoundMetrics> history = new ArrayList<>();
+    if (options.resume()) {
+      Checkpoints.State state = plan.checkpoints().load();
+      network = plan.checkpoints().loadNetwork(state);
+      startRound = state.round();
+      history.addAll(state.history());
+      log.accept("resuming from the checkpoint of round " + startRound + " at " + plan.checkpoints().dir());
+    } else {
+      if (plan.checkpoints().exists()) {
+        log.accept("starting afresh; the old checkpoint at " + plan.checkpoints().dir() + " is replaced (pass --resume to continue it)");
+      }
+      network = new MultiLayerNetwork(plan.networkConf());
+      network.init();
+    }
+
+    Path work = new Path(plan.output(), WORK_DIR);
+    SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, network,
+        ParameterAveraging.trainingMaster(training, workers, new Path(work, "export").toString(), training.seed() + 7919L * startRound));
+    List<RoundListener> listeners = new ArrayList<>();
+    listeners.add(new ProgressReporter("pretrain", log));
+    listeners.addAll(options.listeners());
+    int rounds = training.epochs();
+    try {
+      for (int round = startRound + 1; round <= rounds; round++) {
+        GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain round " + round + "/" + rounds);
+        long t0 = System.nanoTime();
+        sparkNet.fit(trainBatches);
+        double wall = (System.nanoTime() - t0) / 1e9;
+        network = sparkNet.getNetwork();
+        GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain round " + round + "/" + rounds + ": evaluation");
+        DistributedEvaluator.Result eval = DistributedEvaluator.evaluate(sc, network, testBatches);
+        RoundMetrics m = new RoundMetrics(round, rounds, sparkNet.getScore(), eval.loss(), eval.accuracy(), trainCount,
+            trainCount / wall, wall);
+        history.add(m);
+        plan.checkpoints().save(round, training.seed(), config, history, network);
+        writeMetrics(storage, plan.output(), history);
+        for (RoundListener l : listeners) {
+          l.onRound(m, network);
+        }
+      }
+    } finally {
+      trainBatches.unpersist(false);
+      testBatches.unpersist(false);
+    }
+
+    RoundMetrics last = history.get(history.size() - 1);
+    MultiLayerNetwork finalNet = network;
+    storage.writeAtomically(new Path(plan.output(), MODEL_FILE), out -> ModelSerializer.writeModel(finalNet, out, true));
+    writeMetrics(storage, plan.output(), history);
+    Provenance provenance = new Provenance("pretrain").config(config).seed(training.seed());
+    provenance.input("train", storage.qualify(storage.path(config.data().train())).toString(), trainCount, JSON.valueToTree(plan.train().sources()));
+    provenance.input("test", config.data().test() == null ? "holdout of train" : storage.qualify(storage.path(config.data().test())).toString(),
+        testCount, plan.test() == null ? null : JSON.valueToTree(plan.test().sources()));
+    Map<String, Object> metrics = new LinkedHashMap<>();
+    metrics.put("test_accuracy", last.testAccuracy());
+    metrics.put("test_loss", last.testLoss());
+    metrics.put("train_loss", last.trainLoss());
+    metrics.put("rounds", rounds);
+    metrics.put("wall_s", history.stream().mapToDouble(RoundMetrics::wallSeconds).sum());
+    metrics.put("samples_per_s", history.stream().mapToDouble(RoundMetrics::samplesPerSecond).average().orElse(0));
+    provenance.metrics(metrics);
+    provenance.put("skippedRows", skipped);
+    provenance.put("resumedFromRound", startRound);
+    provenance.put("model", Map.of("architecture", config.model().architecture().toString(), "parameters", network.numParams(),
+        "layers", layerNames(network), "numClasses", numClasses, "featureShape", plan.train().featureShape(),
+        "classNames", plan.train().classNames()));
+    provenance.put("cluster", Map.of("master", spark.sparkContext().master(), "workers", workers));
+    provenance.write(storage, plan.output());
+    plan.checkpoints().delete();
+    if (storage.exists(work)) {
+      storage.delete(work);
+    }
+    log.accept(String.format("pretrain: test accuracy %.2f%% after %d rounds; model written to %s",
+        100 * last.testAccuracy(), rounds, new Path(plan.output(), MODEL_FILE)));
+    return new Result(plan.output().toString(), last.testAccuracy(), last.testLoss(), rounds, startRound, history, trainCount, testCount);
+  }
+
+  static List<String> layerNames(MultiLayerNetwork network) {
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < network.getnLayers(); i++) {
+      names.add(network.getLayerWiseConfigurations().getConf(i).getLayer().getLayerName());
+    }
+    return names;
+  }
+
+  static void writeMetrics(Storage storage, Path output, List<RoundMetrics> history) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    for (RoundMetrics m : history) {
+      sb.append(JSON.writeValueAsString(m.toMap())).append('\n');
+    }
+    storage.writeString(new Path(output, METRICS_FILE), sb.toString());
+  }
+
+  /** Reads {@code metrics.jsonl} back (one JSON object per line). */
+  public static List<JsonNode> readMetrics(Storage storage, Path output) throws IOException {
+    List<JsonNode> lines = new ArrayList<>();
+    for (String line : storage.readString(new Path(output, METRICS_FILE)).split("\n")) {
+      if (!line.isBlank()) {
+        lines.add(JSON.readTree(line));
+      }
+    }
+    return lines;
+  }
+}

@@ -1,0 +1,189 @@
+package io.graft.spark;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.input_file_name;
+import static org.apache.spark.sql.functions.size;
+
+import io.graft.data.BadRecordPolicy;
+import io.graft.data.DataException;
+import io.graft.data.Manifest;
+import io.graft.store.Storage;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Reads Graft datasets (Parquet + {@code _manifest.json}) and turns rows into DL4J minibatches. */
+public final class GraftDatasets {
+  public static final String FEATURES = "features";
+  public static final String LABEL = "label";
+  public static final String DOMAIN = "domain";
+  public static final String TASK = "task";
+  public static final String TEXT = "text";
+
+  /** The columns of a Graft dataset; domain, task and text are optional. */
+  public static final StructType SCHEMA = new StructType(new StructField[] {
+      new StructField(FEATURES, DataTypes.createArrayType(DataTypes.FloatType, false), false, Metadata.empty()),
+      new StructField(LABEL, DataTypes.IntegerType, false, Metadata.empty()),
+      new StructField(DOMAIN, DataTypes.StringType, true, Metadata.empty()),
+      new StructField(TASK, DataTypes.StringType, true, Metadata.empty()),
+      new StructField(TEXT, DataTypes.StringType, true, Metadata.empty())});
+
+  private GraftDatasets() {}
+
+  /** A dataset as read: where it is, its manifest and its rows. */
+  public record Loaded(String uri, Manifest manifest, Dataset<Row> rows) {}
+
+  /** Checks the manifest (driver only, no Spark job) and fails with a one-line message. */
+  public static Manifest manifest(Storage storage, String uri, String role) {
+    try {
+      return Manifest.read(storage, storage.path(uri));
+    } catch (DataException e) {
+      throw new DataException("Cannot use " + role + " dataset: " + e.getMessage());
+    }
+  }
+
+  /** Reads the rows and checks the Parquet schema against what Graft needs. */
+  public static Loaded read(SparkSession spark, Storage storage, String uri, String role) {
+    Manifest manifest = manifest(storage, uri, role);
+    Dataset<Row> rows = spark.read().parquet(uri);
+    StructType schema = rows.schema();
+    requireColumn(schema, FEATURES, DataTypes.createArrayType(DataTypes.FloatType), uri);
+    requireColumn(schema, LABEL, DataTypes.IntegerType, uri);
+    return new Loaded(uri, manifest, rows);
+  }
+
+  private static void requireColumn(StructType schema, String name, DataType type, String uri) {
+    StructField field = null;
+    for (StructField f : schema.fields()) {
+      if (f.name().equals(name)) {
+        field = f;
+      }
+    }
+    if (field == null) {
+      throw new DataException("Dataset " + uri + " has no '" + name + "' column (columns: " + String.join(", ", schema.fieldNames()) + ")");
+    }
+    DataType actual = field.dataType();
+    boolean ok = type instanceof ArrayType at
+        ? actual instanceof ArrayType aa && aa.elementType().equals(at.elementType())
+        : actual.equals(type);
+    if (!ok) {
+      throw new DataException("Dataset " + uri + " column '" + name + "' is " + actual.simpleString() + ", expected " + type.simpleString());
+    }
+  }
+
+  /** What a row check found: rows kept and skipped. */
+  public record Checked(Dataset<Row> rows, long kept, long skipped) {}
+
+  /**
+   * Checks every row's width and label against what the model expects, as one Spark job before
+   * training. Unlabelled rows ({@code -1}) are dropped when {@code requireLabels}.
+   *
+   * @throws DataException naming the dataset, the count and the first bad row's file, under fail
+   */
+  public static Checked check(Loaded data, int numFeatures, int numClasses, boolean requireLabels, BadRecordPolicy policy) {
+    Column badWidth = col(FEATURES).isNull().or(size(col(FEATURES)).notEqual(numFeatures));
+    Column badLabel = col(LABEL).geq(numClasses).or(col(LABEL).lt(-1));
+    Column bad = badWidth.or(badLabel);
+    Dataset<Row> withFile = data.rows().withColumn("_file", input_file_name());
+    Dataset<Row> badRows = withFile.filter(bad);
+    List<Row> first = badRows.select(col("_file"), col(LABEL), size(col(FEATURES)).as("_width")).limit(1).collectAsList();
+    long skipped = 0;
+    if (!first.isEmpty()) {
+      long count = badRows.count();
+      Row r = first.get(0);
+      String what = r.getInt(2) != numFeatures
+          ? "has " + r.getInt(2) + " features, the model takes " + numFeatures
+          : "has label " + r.getInt(1) + ", outside the model's classes [0, " + numClasses + ")";
+      if (policy == BadRecordPolicy.FAIL) {
+        throw new DataException("Dataset " + data.uri() + ": " + count + " bad row(s); the first, in " + r.getString(0) + ", " + what
+            + " (use --on-bad-record skip to drop them)");
+      }
+      skipped = count;
+    }
+    Dataset<Row> good = data.rows().filter(bad.unary_$bang());
+    if (requireLabels) {
+      good = good.filter(col(LABEL).geq(0));
+    }
+    long kept = good.count();
+    if (kept == 0) {
+      throw new DataException("Dataset " + data.uri() + " has no usable labelled rows");
+    }
+    return new Checked(good, kept, skipped);
+  }
+
+  /** Groups rows into minibatches of {@code batchSize} (features [b, F], one-hot labels [b, K]). */
+  public static JavaRDD<DataSet> miniBatches(Dataset<Row> rows, int batchSize, int numFeatures, int numClasses) {
+    return rows.select(FEATURES, LABEL).javaRDD().mapPartitions(new ToMiniBatches(batchSize, numFeatures, numClasses));
+  }
+
+  /** Executor side of {@link #miniBatches}: holds only primitives. */
+  static final class ToMiniBatches implements FlatMapFunction<Iterator<Row>, DataSet> {
+    private final int batchSize;
+    private final int numFeatures;
+    private final int numClasses;
+
+    ToMiniBatches(int batchSize, int numFeatures, int numClasses) {
+      this.batchSize = batchSize;
+      this.numFeatures = numFeatures;
+      this.numClasses = numClasses;
+    }
+
+    @Override
+    public Iterator<DataSet> call(Iterator<Row> rows) {
+      List<DataSet> out = new ArrayList<>();
+      float[] features = new float[batchSize * numFeatures];
+      int[] labels = new int[batchSize];
+      int n = 0;
+      while (rows.hasNext()) {
+        Row row = rows.next();
+        List<Float> f = row.getList(0);
+        int off = n * numFeatures;
+        for (int j = 0; j < numFeatures; j++) {
+          features[off + j] = f.get(j);
+        }
+        labels[n++] = row.getInt(1);
+        if (n == batchSize) {
+          out.add(toDataSet(features, labels, n));
+          n = 0;
+        }
+      }
+      if (n > 0) {
+        out.add(toDataSet(features, labels, n));
+      }
+      return out.iterator();
+    }
+
+    private DataSet toDataSet(float[] features, int[] labels, int n) {
+      float[] f = n == batchSize ? features.clone() : java.util.Arrays.copyOf(features, n * numFeatures);
+      INDArray x = Nd4j.create(f, new long[] {n, numFeatures}, 'c');
+      INDArray y = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, n, numClasses);
+      for (int i = 0; i < n; i++) {
+        if (labels[i] >= 0) {
+          y.putScalar(i, labels[i], 1f);
+        }
+      }
+      return new DataSet(x, y);
+    }
+  }
+
+  /** The Hadoop path of a dataset URI. */
+  public static Path path(String uri) {
+    return new Path(uri);
+  }
+}

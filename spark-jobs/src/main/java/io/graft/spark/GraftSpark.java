@@ -1,0 +1,59 @@
+package io.graft.spark;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Creates the SparkSession every job runs in. With no master given (and none from
+ * {@code spark-submit}), Graft embeds Spark {@code local[*]} in the driver JVM, bound to loopback.
+ * Kryo with ND4J's registrator is always on: INDArrays travel in every broadcast and result.
+ */
+public final class GraftSpark {
+  public static final String EMBEDDED_MASTER = "local[*]";
+
+  private GraftSpark() {}
+
+  /**
+   * Returns the active session or builds one.
+   *
+   * @param master the {@code --master} URL, or null to use spark-submit's, else local[*]
+   * @param extra {@code --spark-conf key=value} settings, applied last
+   */
+  public static SparkSession session(String appName, String master, Map<String, String> extra) {
+    SparkConf conf = new SparkConf(true);
+    if (master != null && !master.isBlank()) {
+      conf.setMaster(master);
+    } else if (!conf.contains("spark.master")) {
+      conf.setMaster(EMBEDDED_MASTER);
+    }
+    conf.setIfMissing("spark.app.name", appName);
+    boolean local = conf.get("spark.master").startsWith("local");
+    if (local) {
+      conf.setIfMissing("spark.driver.host", "127.0.0.1");
+      conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+      conf.setIfMissing("spark.ui.enabled", "false");
+    }
+    conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+    conf.setIfMissing("spark.kryo.registrator", "org.nd4j.kryo.Nd4jRegistrator");
+    conf.setIfMissing("spark.kryoserializer.buffer.max", "512m");
+    conf.setIfMissing("spark.sql.shuffle.partitions", "8");
+    conf.setIfMissing("spark.sql.parquet.compression.codec", "snappy");
+    // dl4j-spark's training stats would otherwise query an NTP server.
+    System.setProperty("org.deeplearning4j.spark.time.TimeSource", "org.deeplearning4j.spark.time.SystemClockTimeSource");
+    for (Map.Entry<String, String> e : extra.entrySet()) {
+      conf.set(e.getKey(), e.getValue());
+    }
+    return SparkSession.builder().config(conf).getOrCreate();
+  }
+
+  public static SparkSession session(String appName, String master) {
+    return session(appName, master, new LinkedHashMap<>());
+  }
+
+  /** Names the Spark job group so the UI shows "Graft: pretrain round 2/3", not "mapPartitions at ...". */
+  public static void jobGroup(SparkSession spark, String id, String description) {
+    spark.sparkContext().setJobGroup(id, "Graft: " + description, false);
+  }
+}
