@@ -120,7 +120,12 @@ public final class Checkpoints {
       }
       return null;
     }
-    boolean same = a == null ? b == null || b.isNull() : a.equals(b) || (b == null && a.isNull());
+    boolean same;
+    if (a != null && b != null && a.isNumber() && b.isNumber()) {
+      same = a.decimalValue().compareTo(b.decimalValue()) == 0; // 0 (int) and 0 (long) are the same setting
+    } else {
+      same = a == null ? b == null || b.isNull() : a.equals(b) || (b == null && a.isNull());
+    }
     return same ? null : prefix;
   }
 }

@@ -36,7 +36,7 @@ public final class GraftSpark {
       conf.setIfMissing("spark.ui.enabled", "false");
     }
     conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
-    conf.setIfMissing("spark.kryo.registrator", "org.nd4j.kryo.Nd4jRegistrator");
+    conf.setIfMissing("spark.kryo.registrator", GraftKryoRegistrator.class.getName());
     conf.setIfMissing("spark.kryoserializer.buffer.max", "512m");
     conf.setIfMissing("spark.sql.shuffle.partitions", "8");
     conf.setIfMissing("spark.sql.parquet.compression.codec", "snappy");
