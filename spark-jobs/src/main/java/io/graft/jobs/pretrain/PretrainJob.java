@@ -50,6 +50,14 @@ public final class PretrainJob {
 
   private PretrainJob() {}
 
+  /** Entry point for {@code spark-submit --class io.graft.jobs.pretrain.PretrainJob}: the same options as {@code graft pretrain}. */
+  public static void main(String[] args) {
+    String[] all = new String[args.length + 1];
+    all[0] = "pretrain";
+    System.arraycopy(args, 0, all, 1, args.length);
+    System.exit(io.graft.cli.GraftCli.run(all));
+  }
+
   /** How a run is driven: resume or not, extra listeners (tests, pipelines), where logs go. */
   public record Options(boolean resume, List<RoundListener> listeners, Consumer<String> log) {
     public static Options defaults() {
