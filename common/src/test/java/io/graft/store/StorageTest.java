@@ -30,6 +30,41 @@ class StorageTest {
   }
 
   @Test
+  void aModelSaveKilledMidwayLeavesThePreviousModelLoadable() throws Exception {
+    org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(dir.resolve("model.zip").toUri());
+    org.deeplearning4j.nn.multilayer.MultiLayerNetwork good = network(1);
+    storage.writeAtomically(target, out -> org.deeplearning4j.util.ModelSerializer.writeModel(good, out, true));
+    org.deeplearning4j.nn.multilayer.MultiLayerNetwork next = network(2);
+    assertThatThrownBy(() -> storage.writeAtomically(target, out -> {
+      java.io.OutputStream dying = new java.io.FilterOutputStream(out) {
+        long written;
+
+        @Override
+        public void write(int b) throws IOException {
+          if (++written > 2000) {
+            throw new IOException("disk pulled mid-save");
+          }
+          super.write(b);
+        }
+      };
+      org.deeplearning4j.util.ModelSerializer.writeModel(next, dying, true);
+    })).hasMessage("disk pulled mid-save");
+    try (var in = storage.open(target)) {
+      var loaded = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(in, true);
+      assertThat(loaded.params()).isEqualTo(good.params());
+    }
+  }
+
+  private static org.deeplearning4j.nn.multilayer.MultiLayerNetwork network(long seed) {
+    var conf = io.graft.model.Architectures.build(
+        new io.graft.model.ModelConfig(io.graft.model.ModelConfig.Architecture.MLP, java.util.List.of(16), null, null, null, null),
+        new int[] {64}, 10, io.graft.config.OptimizerConfig.defaults(), seed);
+    var net = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(conf);
+    net.init();
+    return net;
+  }
+
+  @Test
   void aCompletedWriteReplacesTheFile() throws Exception {
     org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(dir.resolve("sub/provenance.json").toUri());
     storage.writeString(target, "v1");
