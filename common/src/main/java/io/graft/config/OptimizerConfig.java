@@ -69,6 +69,16 @@ public record OptimizerConfig(Updater updater, double learningRate, double momen
     };
   }
 
+  /** The DL4J updater whose rate follows {@code schedule} (per iteration). */
+  public IUpdater toUpdater(org.nd4j.linalg.schedule.ISchedule schedule) {
+    return switch (updater) {
+      case ADAM -> new Adam(schedule);
+      case SGD -> new Sgd(schedule);
+      case NESTEROVS -> new Nesterovs(schedule, momentum);
+      case RMSPROP -> new RmsProp(schedule);
+    };
+  }
+
   public IUpdater toUpdater() {
     return toUpdater(learningRate);
   }

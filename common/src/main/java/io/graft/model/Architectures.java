@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
@@ -70,8 +71,14 @@ public final class Architectures {
             "The lenet architecture needs images of at least 12x12, the dataset's feature shape is %s", Arrays.toString(featureShape));
         int k = hwc[0] >= 20 && hwc[1] >= 20 ? 5 : 3;
         list.layer(index++, new ConvolutionLayer.Builder(k, k).name("conv1").nOut(model.convChannels().get(0)).stride(1, 1).activation(act).build());
+        if (model.batchNorm()) {
+          list.layer(index++, new BatchNormalization.Builder().name("bn1").build());
+        }
         list.layer(index++, new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).name("pool1").kernelSize(2, 2).stride(2, 2).build());
         list.layer(index++, new ConvolutionLayer.Builder(k, k).name("conv2").nOut(model.convChannels().get(1)).stride(1, 1).activation(act).build());
+        if (model.batchNorm()) {
+          list.layer(index++, new BatchNormalization.Builder().name("bn2").build());
+        }
         list.layer(index++, new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).name("pool2").kernelSize(2, 2).stride(2, 2).build());
         DenseLayer.Builder dense = new DenseLayer.Builder().name("dense1").nOut(model.dense()).activation(act);
         if (model.dropout() > 0) {

@@ -16,9 +16,11 @@ import java.util.List;
  * @param dense LeNet width of the dense layer after the convolutions
  * @param dropout dropout probability on dense layers (0 disables)
  * @param activation hidden activation (relu, tanh, leakyrelu, ...)
+ * @param batchNorm lenet: batch normalisation after each convolution ({@code bn1}, {@code bn2})
  */
 public record ModelConfig(
-    Architecture architecture, List<Integer> hidden, List<Integer> convChannels, int dense, double dropout, String activation) {
+    Architecture architecture, List<Integer> hidden, List<Integer> convChannels, int dense, double dropout, String activation,
+    boolean batchNorm) {
 
   /** The architectures Graft builds. */
   public enum Architecture {
@@ -38,14 +40,16 @@ public record ModelConfig(
       @JsonProperty("convChannels") List<Integer> convChannels,
       @JsonProperty("dense") Integer dense,
       @JsonProperty("dropout") Double dropout,
-      @JsonProperty("activation") String activation) {
+      @JsonProperty("activation") String activation,
+      @JsonProperty("batchNorm") Boolean batchNorm) {
     this(
         architecture == null ? Architecture.LENET : architecture,
         hidden == null ? List.of(256, 128) : List.copyOf(hidden),
         convChannels == null ? List.of(20, 50) : List.copyOf(convChannels),
         dense == null ? 500 : dense,
         dropout == null ? 0.0 : dropout,
-        activation == null ? "relu" : activation);
+        activation == null ? "relu" : activation,
+        batchNorm != null && batchNorm);
   }
 
   public ModelConfig {
@@ -63,6 +67,6 @@ public record ModelConfig(
   }
 
   public static ModelConfig defaults() {
-    return new ModelConfig((Architecture) null, null, null, null, null, null);
+    return new ModelConfig((Architecture) null, null, null, null, null, null, null);
   }
 }

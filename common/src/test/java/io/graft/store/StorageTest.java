@@ -57,7 +57,7 @@ class StorageTest {
 
   private static org.deeplearning4j.nn.multilayer.MultiLayerNetwork network(long seed) {
     var conf = io.graft.model.Architectures.build(
-        new io.graft.model.ModelConfig(io.graft.model.ModelConfig.Architecture.MLP, java.util.List.of(16), null, null, null, null),
+        new io.graft.model.ModelConfig(io.graft.model.ModelConfig.Architecture.MLP, java.util.List.of(16), null, null, null, null, null),
         new int[] {64}, 10, io.graft.config.OptimizerConfig.defaults(), seed);
     var net = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(conf);
     net.init();

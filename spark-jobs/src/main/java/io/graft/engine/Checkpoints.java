@@ -41,13 +41,19 @@ public final class Checkpoints {
   }
 
   /** What a checkpoint restores. */
-  public record State(int round, long seed, JsonNode config, List<RoundMetrics> history, String model) {}
+  public record State(int round, long seed, JsonNode config, List<RoundMetrics> history, String model, JsonNode extra) {}
 
   public boolean exists() throws IOException {
     return storage.exists(new Path(dir, STATE));
   }
 
   public void save(int round, long seed, Object config, List<RoundMetrics> history, MultiLayerNetwork network) throws IOException {
+    save(round, seed, config, history, network, null);
+  }
+
+  /** Saves a round's checkpoint; {@code extra} is job-specific state (stage, best round, ...). */
+  public void save(int round, long seed, Object config, List<RoundMetrics> history, MultiLayerNetwork network, JsonNode extra)
+      throws IOException {
     String modelName = String.format("round-%04d.zip", round);
     Path model = new Path(dir, modelName);
     storage.writeAtomically(model, out -> ModelSerializer.writeModel(network, out, true));
@@ -57,6 +63,9 @@ public final class Checkpoints {
     state.put("model", modelName);
     state.set("config", JSON.valueToTree(config));
     state.set("history", JSON.valueToTree(history.stream().map(RoundMetrics::toMap).toList()));
+    if (extra != null) {
+      state.set("extra", extra);
+    }
     storage.writeString(new Path(dir, STATE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state));
     if (round > 1) {
       Path previous = new Path(dir, String.format("round-%04d.zip", round - 1));
@@ -76,11 +85,21 @@ public final class Checkpoints {
     for (Map<String, Object> m : raw) {
       history.add(RoundMetrics.fromMap(m));
     }
-    return new State(state.get("round").asInt(), state.get("seed").asLong(), state.get("config"), history, state.get("model").asText());
+    return new State(state.get("round").asInt(), state.get("seed").asLong(), state.get("config"), history, state.get("model").asText(),
+        state.get("extra"));
   }
 
   public MultiLayerNetwork loadNetwork(State state) throws IOException {
-    Path model = new Path(dir, state.model());
+    return loadNetwork(state.model());
+  }
+
+  /** Saves a side network (e.g. the best round's model) next to the checkpoint. */
+  public void saveNetwork(String name, MultiLayerNetwork network) throws IOException {
+    storage.writeAtomically(new Path(dir, name), out -> ModelSerializer.writeModel(network, out, false));
+  }
+
+  public MultiLayerNetwork loadNetwork(String name) throws IOException {
+    Path model = new Path(dir, name);
     try (InputStream in = storage.open(model)) {
       return ModelSerializer.restoreMultiLayerNetwork(in, true);
     }

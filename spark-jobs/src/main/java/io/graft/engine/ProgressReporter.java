@@ -20,9 +20,9 @@ public final class ProgressReporter implements RoundListener {
     elapsed += m.wallSeconds();
     roundsSeen++;
     double eta = elapsed / roundsSeen * (m.rounds() - m.round());
-    out.accept(String.format("[%s] round %d/%d  train loss %.4f  test loss %.4f  test accuracy %.2f%%  %,.0f samples/s  %.1f s  ETA %s",
-        job, m.round(), m.rounds(), m.trainLoss(), m.testLoss(), 100 * m.testAccuracy(), m.samplesPerSecond(), m.wallSeconds(),
-        formatDuration(eta)));
+    out.accept(String.format("[%s]%s round %d/%d  train loss %.4f  %s loss %.4f  %s accuracy %.2f%%  %,.0f samples/s  %.1f s  ETA %s",
+        job, m.stage() == null ? "" : " " + m.stage() + ":", m.round(), m.rounds(), m.trainLoss(), m.evalSet(), m.evalLoss(), m.evalSet(),
+        100 * m.evalAccuracy(), m.samplesPerSecond(), m.wallSeconds(), formatDuration(eta)));
   }
 
   static String formatDuration(double seconds) {

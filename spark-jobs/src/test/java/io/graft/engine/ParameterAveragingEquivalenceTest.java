@@ -36,7 +36,7 @@ class ParameterAveragingEquivalenceTest {
 
   private MultiLayerNetwork freshNet() {
     MultiLayerConfiguration conf = Architectures.build(
-        new ModelConfig(ModelConfig.Architecture.MLP, List.of(48), null, null, null, null), new int[] {1, 28, 28}, 10,
+        new ModelConfig(ModelConfig.Architecture.MLP, List.of(48), null, null, null, null, null), new int[] {1, 28, 28}, 10,
         OptimizerConfig.defaults(), 7L);
     MultiLayerNetwork net = new MultiLayerNetwork(conf);
     net.init();

@@ -7,9 +7,9 @@ import io.graft.config.TrainingConfig;
 import io.graft.data.Manifest;
 import io.graft.engine.Checkpoints;
 import io.graft.engine.DistributedEvaluator;
-import io.graft.engine.ParameterAveraging;
 import io.graft.engine.ProgressReporter;
 import io.graft.engine.RoundListener;
+import io.graft.engine.RoundLoop;
 import io.graft.engine.RoundMetrics;
 import io.graft.model.Architectures;
 import io.graft.spark.GraftDatasets;
@@ -31,7 +31,6 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.dataset.DataSet;
 
@@ -175,30 +174,19 @@ public final class PretrainJob {
     }
 
     Path work = new Path(plan.output(), WORK_DIR);
-    SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, network,
-        ParameterAveraging.trainingMaster(training, workers, new Path(work, "export").toString(), training.seed() + 7919L * startRound));
     List<RoundListener> listeners = new ArrayList<>();
+    listeners.add((m, net) -> {
+      history.add(m);
+      plan.checkpoints().save(m.round(), training.seed(), config, history, net);
+      writeMetrics(storage, plan.output(), history);
+    });
     listeners.add(new ProgressReporter("pretrain", log));
     listeners.addAll(options.listeners());
     int rounds = training.epochs();
     try {
-      for (int round = startRound + 1; round <= rounds; round++) {
-        GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain round " + round + "/" + rounds);
-        long t0 = System.nanoTime();
-        sparkNet.fit(trainBatches);
-        double wall = (System.nanoTime() - t0) / 1e9;
-        network = sparkNet.getNetwork();
-        GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain round " + round + "/" + rounds + ": evaluation");
-        DistributedEvaluator.Result eval = DistributedEvaluator.evaluate(sc, network, testBatches);
-        RoundMetrics m = new RoundMetrics(round, rounds, sparkNet.getScore(), eval.loss(), eval.accuracy(), trainCount,
-            trainCount / wall, wall);
-        history.add(m);
-        plan.checkpoints().save(round, training.seed(), config, history, network);
-        writeMetrics(storage, plan.output(), history);
-        for (RoundListener l : listeners) {
-          l.onRound(m, network);
-        }
-      }
+      network = RoundLoop.run(spark, network, round -> trainBatches, trainCount,
+          net -> DistributedEvaluator.evaluate(sc, net, testBatches),
+          new RoundLoop.Spec("pretrain", null, startRound + 1, rounds, rounds, "test", training, workers, work), listeners, null);
     } finally {
       trainBatches.unpersist(false);
       testBatches.unpersist(false);
@@ -213,8 +201,8 @@ public final class PretrainJob {
     provenance.input("test", config.data().test() == null ? "holdout of train" : storage.qualify(storage.path(config.data().test())).toString(),
         testCount, plan.test() == null ? null : JSON.valueToTree(plan.test().sources()));
     Map<String, Object> metrics = new LinkedHashMap<>();
-    metrics.put("test_accuracy", last.testAccuracy());
-    metrics.put("test_loss", last.testLoss());
+    metrics.put("test_accuracy", last.evalAccuracy());
+    metrics.put("test_loss", last.evalLoss());
     metrics.put("train_loss", last.trainLoss());
     metrics.put("rounds", rounds);
     metrics.put("wall_s", history.stream().mapToDouble(RoundMetrics::wallSeconds).sum());
@@ -232,8 +220,8 @@ public final class PretrainJob {
       storage.delete(work);
     }
     log.accept(String.format("pretrain: test accuracy %.2f%% after %d rounds; model written to %s",
-        100 * last.testAccuracy(), rounds, new Path(plan.output(), MODEL_FILE)));
-    return new Result(plan.output().toString(), last.testAccuracy(), last.testLoss(), rounds, startRound, history, trainCount, testCount);
+        100 * last.evalAccuracy(), rounds, new Path(plan.output(), MODEL_FILE)));
+    return new Result(plan.output().toString(), last.evalAccuracy(), last.evalLoss(), rounds, startRound, history, trainCount, testCount);
   }
 
   static List<String> layerNames(MultiLayerNetwork network) {

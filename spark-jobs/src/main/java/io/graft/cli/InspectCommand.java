@@ -1,0 +1,30 @@
+package io.graft.cli;
+
+import io.graft.store.Storage;
+import io.graft.surgery.Surgery;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+    description = "List a model's layers with their shapes, parameter counts and frozen state (a Graft model folder or a DL4J zip).")
+final class InspectCommand implements Callable<Integer> {
+  @Parameters(paramLabel = "MODEL", description = "Model folder or zip (any Hadoop URI).")
+  String model;
+
+  @Override
+  public Integer call() {
+    Surgery.Source source = Surgery.load(new Storage(new Configuration()), model);
+    long total = 0;
+    long trainable = 0;
+    System.out.printf("%-3s %-16s %-26s %-18s %12s  %s%n", "#", "layer", "type", "shape", "parameters", "frozen");
+    for (Surgery.LayerInfo l : Surgery.describe(source.network())) {
+      System.out.printf("%-3d %-16s %-26s %-18s %,12d  %s%n", l.index(), l.name(), l.type(), l.shape(), l.parameters(), l.frozen() ? "yes" : "no");
+      total += l.parameters();
+      trainable += l.frozen() ? 0 : l.parameters();
+    }
+    System.out.printf("total %,d parameters, %,d trainable; input %d values%n", total, trainable, Surgery.inputSize(source.network()));
+    return GraftCli.EXIT_OK;
+  }
+}

@@ -1,0 +1,67 @@
+package io.graft.jobs.finetune;
+
+import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
+import io.graft.surgery.Surgery;
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+/**
+ * The strategy presets as stage lists, over a total of {@code epochs} rounds at base rate
+ * {@code optimizer.learningRate} (lr):
+ *
+ * <ul>
+ *   <li>{@code scratch}: random weights, all layers at lr (the baseline)
+ *   <li>{@code feature-extraction}: base frozen, the new head at lr, on cached base outputs
+ *   <li>{@code full}: all layers at lr * fullRateFactor (a small rate)
+ *   <li>{@code two-stage}: fastai's fine_tune: the head for headEpochs at lr, then all layers at
+ *       lr / 2 with discriminative factor alpha
+ *   <li>{@code gradual-unfreeze}: one more parameter group trainable per stage, from the top
+ *   <li>{@code discriminative}: all layers, layer group l of L at lr * alpha^(L-l)
+ *   <li>{@code adapters}: base frozen, adapters and head trained at lr
+ * </ul>
+ */
+final class Strategies {
+  private Strategies() {}
+
+  static List<StageConfig> expand(FinetuneConfig c, MultiLayerNetwork base, int addedLayers) {
+    double lr = c.optimizer().learningRate();
+    int e = c.epochs();
+    return switch (c.strategy()) {
+      case SCRATCH -> List.of(stage("scratch", "all", e, lr, 1.0));
+      case FEATURE_EXTRACTION -> List.of(stage("head", "head", e, lr, 1.0));
+      case FULL -> List.of(stage("full", "all", e, lr * c.fullRateFactor(), 1.0));
+      case DISCRIMINATIVE -> List.of(stage("discriminative", "all", e, lr, c.alpha()));
+      case ADAPTERS -> List.of(stage("adapters", "adapters", e, lr, 1.0));
+      case TWO_STAGE -> {
+        int head = Math.min(c.headEpochs(), Math.max(1, e - 1));
+        List<StageConfig> s = new ArrayList<>();
+        s.add(stage("head", "head", head, lr, 1.0));
+        if (e - head > 0) {
+          s.add(stage("all", "all", e - head, lr / 2, c.alpha()));
+        }
+        yield s;
+      }
+      case GRADUAL_UNFREEZE -> {
+        List<Integer> groups = Surgery.parameterLayers(base);
+        List<String> names = Surgery.layerNames(base);
+        int headGroups = Math.max(1, addedLayers + 1);
+        List<StageConfig> s = new ArrayList<>();
+        int stages = groups.size() - headGroups + 1;
+        int per = Math.max(1, e / stages);
+        int used = 0;
+        for (int i = 0; i < stages; i++) {
+          int from = groups.get(groups.size() - headGroups - i);
+          int epochs = i == stages - 1 ? Math.max(1, e - used) : per;
+          used += epochs;
+          s.add(stage("unfreeze-" + names.get(from), names.get(from), epochs, lr * (i == 0 ? 1 : 0.5), 1.0));
+        }
+        yield s;
+      }
+    };
+  }
+
+  private static StageConfig stage(String name, String trainFrom, int epochs, double lr, double alpha) {
+    return new StageConfig(name, trainFrom, (Integer) epochs, (Double) lr, (Double) alpha, null, Boolean.TRUE);
+  }
+}
