@@ -20,10 +20,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * workers and into {@code model.zip}.
  */
 public class AdapterLayer extends SameDiffLayer {
-  public static final String W_DOWN = "W_down";
-  public static final String B_DOWN = "b_down";
-  public static final String W_UP = "W_up";
-  public static final String B_UP = "b_up";
+  // No underscores: DL4J's updater splits gradient keys ("7_Wdown") at the last underscore.
+  public static final String W_DOWN = "Wdown";
+  public static final String B_DOWN = "bdown";
+  public static final String W_UP = "Wup";
+  public static final String B_UP = "bup";
 
   private long size;
   private long bottleneck;

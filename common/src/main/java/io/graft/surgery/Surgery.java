@@ -275,14 +275,17 @@ public final class Surgery {
     conf.setIterationCount(0);
     conf.setEpochCount(0);
     List<NeuralNetConfiguration> confs = conf.getConfs();
-    int lowestTrainable = plan.lowestTrainable();
-    for (int i : plan.alsoTrainable()) {
-      lowestTrainable = Math.min(lowestTrainable, i);
+    java.util.function.IntPredicate isTrainable = i -> i >= plan.lowestTrainable() || plan.alsoTrainable().contains(i)
+        || (inner(confs.get(i).getLayer()) instanceof BatchNormalization && !plan.freezeBatchNorm());
+    int lowestTrainable = confs.size();
+    for (int i = 0; i < confs.size(); i++) {
+      if (isTrainable.test(i)) {
+        lowestTrainable = Math.min(lowestTrainable, i);
+      }
     }
     for (int i = 0; i < confs.size(); i++) {
       Layer layer = inner(confs.get(i).getLayer()).clone();
-      boolean trainable = i >= plan.lowestTrainable() || plan.alsoTrainable().contains(i)
-          || (layer instanceof BatchNormalization && !plan.freezeBatchNorm());
+      boolean trainable = isTrainable.test(i);
       if (trainable) {
         IUpdater u = plan.updaterForLayer().apply(i);
         if (layer instanceof BaseLayer bl) {

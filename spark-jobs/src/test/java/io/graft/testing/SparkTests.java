@@ -22,7 +22,56 @@ public final class SparkTests {
   private static String mnistTrain;
   private static String mnistTest;
 
+  private static String fashionTrain;
+  private static String fashionTest;
+  private static String lenetSource;
+
   private SparkTests() {}
+
+  /** The first 3,000 Fashion-MNIST training images. */
+  public static synchronized String fashionTrain() {
+    if (fashionTrain == null) {
+      fashionTrain = importIdx("fashion-mnist", "train-images-idx3-ubyte.gz", "fashion-train-3k", 3_000);
+    }
+    return fashionTrain;
+  }
+
+  /** The first 1,000 Fashion-MNIST test images. */
+  public static synchronized String fashionTest() {
+    if (fashionTest == null) {
+      fashionTest = importIdx("fashion-mnist", "t10k-images-idx3-ubyte.gz", "fashion-test-1k", 1_000);
+    }
+    return fashionTest;
+  }
+
+  /** A LeNet with batch normalisation pre-trained for one round on 6,000 MNIST images (a real source model). */
+  public static synchronized String lenetSource() {
+    if (lenetSource == null) {
+      String out = work().resolve("lenet-bn-source").toUri().toString();
+      io.graft.jobs.pretrain.PretrainConfig config = io.graft.config.ConfigLoader.load(null, List.of("data.train=" + mnistTrain(),
+          "data.test=" + mnistTest(), "model.architecture=lenet", "model.batchNorm=true", "model.convChannels=[8, 16]", "model.dense=64",
+          "training.epochs=1", "training.batchSizePerWorker=32", "output=" + out), io.graft.jobs.pretrain.PretrainConfig.class);
+      try {
+        io.graft.jobs.pretrain.PretrainJob.run(config, spark(), new io.graft.jobs.pretrain.PretrainJob.Options(false, List.of(), s -> {}));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      lenetSource = out;
+    }
+    return lenetSource;
+  }
+
+  private static String importIdx(String dataset, String images, String name, long rows) {
+    Path raw = TestData.raw(dataset);
+    String out = work().resolve(name).toUri().toString();
+    try {
+      ImportJob.run(ImportConfig.of(ImportFormat.IDX, raw.resolve(images).toUri().toString(), out).withClasses(10, List.of()).withLimit(rows),
+          spark(), line -> System.out.println("[test-import] " + line));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
 
   public static synchronized SparkSession spark() {
     if (spark == null) {
