@@ -1,0 +1,133 @@
+package io.graft.jobs.bench;
+
+import io.graft.config.ConfigLoader;
+import io.graft.jobs.finetune.FinetuneConfig;
+import io.graft.jobs.finetune.FinetuneJob;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The fine-tuning benchmark: every strategy on the same target label budget over several seeds
+ * (mean ± std of test accuracy, wall time, trainable parameters), plus feature extraction with
+ * and without the feature cache in the same run. Prints the table and writes it as Markdown.
+ */
+public final class FinetuneBenchmark {
+  private FinetuneBenchmark() {}
+
+  /**
+   * @param source pretrained model
+   * @param train target training dataset (the label budget is drawn from it, stratified)
+   * @param test target test dataset
+   * @param labelsPerClass label budget per class
+   * @param seeds seeds, one run each per strategy
+   * @param strategies strategy presets to run
+   * @param epochs rounds per run
+   * @param work folder for the runs' outputs
+   * @param report Markdown file to write
+   * @param command the command line, recorded in the report
+   */
+  public record Spec(String source, String train, String test, int labelsPerClass, List<Long> seeds, List<String> strategies,
+      int epochs, Path work, Path report, String command) {}
+
+  /** One strategy's runs. */
+  public record Row(String strategy, List<Double> accuracies, List<Double> wallSeconds, String trainable, List<Double> beatsScratchBy) {
+    double mean() {
+      return accuracies.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+    }
+
+    double std() {
+      double m = mean();
+      return Math.sqrt(accuracies.stream().mapToDouble(a -> (a - m) * (a - m)).sum() / Math.max(1, accuracies.size() - 1));
+    }
+
+    double medianWall() {
+      List<Double> s = new ArrayList<>(wallSeconds);
+      s.sort(null);
+      return s.get(s.size() / 2);
+    }
+  }
+
+  public static List<Row> run(Spec spec, SparkSession spark, Consumer<String> log) throws Exception {
+    Files.createDirectories(spec.work());
+    List<Row> rows = new ArrayList<>();
+    for (String strategy : spec.strategies()) {
+      List<Double> acc = new ArrayList<>();
+      List<Double> wall = new ArrayList<>();
+      String trainable = "";
+      for (long seed : spec.seeds()) {
+        FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, "strategy=" + strategy), spark,
+            new FinetuneJob.Options(false, List.of(), s -> {}));
+        acc.add(r.testAccuracy());
+        wall.add(r.wallSeconds());
+        trainable = String.join(" → ", r.stages().stream().map(s -> String.format(Locale.ROOT, "%,d", s.trainableParameters()))
+            .distinct().toList());
+        log.accept(String.format(Locale.ROOT, "[bench] %s seed %d: test accuracy %.2f%%, %.0f s", strategy, seed, 100 * r.testAccuracy(),
+            r.wallSeconds()));
+      }
+      rows.add(new Row(strategy, acc, wall, trainable, List.of()));
+    }
+    // Feature extraction, cached vs through the frozen base, same seed, same run.
+    long seed = spec.seeds().get(0);
+    double[] roundSeconds = new double[2];
+    double featurize = 0;
+    for (int cached = 1; cached >= 0; cached--) {
+      FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, "stages=[{name: head, trainFrom: head, epochs: " + spec.epochs()
+          + ", cacheFeatures: " + (cached == 1) + "}]"), spark, new FinetuneJob.Options(false, List.of(), s -> {}));
+      roundSeconds[cached] = r.stages().get(0).meanRoundSeconds();
+      if (cached == 1) {
+        featurize = r.stages().get(0).featurizeSeconds();
+      }
+    }
+    String md = markdown(spec, rows, roundSeconds, featurize);
+    Files.createDirectories(spec.report().toAbsolutePath().getParent());
+    Path tmp = spec.report().resolveSibling("." + spec.report().getFileName() + ".tmp");
+    Files.writeString(tmp, md);
+    Files.move(tmp, spec.report(), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    log.accept(md);
+    return rows;
+  }
+
+  private static FinetuneConfig config(Spec spec, long seed, String... extra) {
+    List<String> sets = new ArrayList<>(List.of("source=" + spec.source(), "data.train=" + spec.train(), "data.test=" + spec.test(),
+        "data.labelsPerClass=" + spec.labelsPerClass(), "epochs=" + spec.epochs(), "training.seed=" + seed,
+        "training.batchSizePerWorker=32", "training.averagingFrequency=5", "adapters.after=[dense1]",
+        "output=" + spec.work().resolve("run").toUri()));
+    sets.addAll(List.of(extra));
+    return ConfigLoader.load(null, sets, FinetuneConfig.class);
+  }
+
+  static String markdown(Spec spec, List<Row> rows, double[] roundSeconds, double featurize) {
+    StringBuilder sb = new StringBuilder();
+    Row scratch = rows.stream().filter(r -> r.strategy().equals("scratch")).findFirst().orElse(null);
+    sb.append(String.format(Locale.ROOT, "### %,d labelled target images (%d per class), %d rounds, seeds %s%n%n",
+        spec.labelsPerClass() * 10, spec.labelsPerClass(), spec.epochs(), spec.seeds()));
+    sb.append("```\n").append(spec.command()).append("\n```\n\n");
+    sb.append("| strategy | test accuracy (mean ± std) | vs scratch | wall s (median) | trainable parameters |\n");
+    sb.append("|---|---|---|---|---|\n");
+    for (Row r : rows) {
+      String vs = scratch == null || r == scratch ? "—" : String.format(Locale.ROOT, "%+.2f pt", 100 * (r.mean() - scratch.mean()));
+      sb.append(String.format(Locale.ROOT, "| %s | %.2f ± %.2f %% | %s | %.0f | %s |%n", r.strategy(), 100 * r.mean(), 100 * r.std(), vs,
+          r.medianWall(), r.trainable()));
+    }
+    sb.append(String.format(Locale.ROOT, "%nPer-seed test accuracy: %s%n", perSeed(rows)));
+    sb.append(String.format(Locale.ROOT,
+        "%nFeature extraction, one head round: %.2f s on cached features vs %.2f s through the frozen base (%.1fx); "
+            + "computing the cache once took %.2f s.%n", roundSeconds[1], roundSeconds[0], roundSeconds[0] / roundSeconds[1], featurize));
+    return sb.toString();
+  }
+
+  private static String perSeed(List<Row> rows) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (Row r : rows) {
+      m.put(r.strategy(), r.accuracies().stream().map(a -> String.format(Locale.ROOT, "%.2f", 100 * a)).toList().toString());
+    }
+    return m.toString();
+  }
+}
