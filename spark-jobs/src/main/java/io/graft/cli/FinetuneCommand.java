@@ -34,7 +34,7 @@ final class FinetuneCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     FinetuneConfig cfg = ConfigLoader.load(config, overrides, FinetuneConfig.class);
     FinetuneJob.validate(cfg, new Storage(new Configuration()), resume);
-    FinetuneJob.Result r = FinetuneJob.run(cfg, spark.session("graft finetune"), FinetuneJob.Options.defaults().withResume(resume));
+    FinetuneJob.Result r = FinetuneJob.run(cfg, spark.session("graft finetune"), io.graft.engine.JobOptions.defaults().withResume(resume));
     System.out.printf("test_accuracy=%.4f%n", r.testAccuracy());
     return GraftCli.EXIT_OK;
   }

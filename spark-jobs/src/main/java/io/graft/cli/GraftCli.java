@@ -30,6 +30,14 @@ public final class GraftCli {
     return cli.execute(args);
   }
 
+  /** Runs one command with its arguments (the job classes' {@code main}, for {@code spark-submit --class}). */
+  public static int runCommand(String command, String... args) {
+    String[] all = new String[args.length + 1];
+    all[0] = command;
+    System.arraycopy(args, 0, all, 1, args.length);
+    return run(all);
+  }
+
   static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new GraftCli());
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {

@@ -33,7 +33,7 @@ final class PretrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PretrainConfig cfg = ConfigLoader.load(config, overrides, PretrainConfig.class);
     PretrainJob.validate(cfg, new Storage(new Configuration()), resume);
-    PretrainJob.Result result = PretrainJob.run(cfg, spark.session("graft pretrain"), PretrainJob.Options.defaults().withResume(resume));
+    PretrainJob.Result result = PretrainJob.run(cfg, spark.session("graft pretrain"), io.graft.engine.JobOptions.defaults().withResume(resume));
     System.out.printf("test_accuracy=%.4f%n", result.testAccuracy());
     return GraftCli.EXIT_OK;
   }

@@ -75,7 +75,7 @@ class MiniDfsRoundTripTest {
     String output = hdfs + "/graft/models/mlp";
     PretrainConfig config = ConfigLoader.load(null, List.of("data.train=" + dataset, "model.architecture=mlp", "model.hidden=[64]",
         "training.epochs=2", "training.batchSizePerWorker=32", "optimizer.learningRate=0.003", "output=" + output), PretrainConfig.class);
-    PretrainJob.Result r = PretrainJob.run(config, spark, new PretrainJob.Options(false, List.of(), s -> {}));
+    PretrainJob.Result r = PretrainJob.run(config, spark, io.graft.engine.JobOptions.quiet());
     assertThat(r.testAccuracy()).isGreaterThan(0.8);
 
     MultiLayerNetwork net;

@@ -52,7 +52,7 @@ public final class SparkTests {
           "data.test=" + mnistTest(), "model.architecture=lenet", "model.batchNorm=true", "model.convChannels=[8, 16]", "model.dense=64",
           "training.epochs=1", "training.batchSizePerWorker=32", "output=" + out), io.graft.jobs.pretrain.PretrainConfig.class);
       try {
-        io.graft.jobs.pretrain.PretrainJob.run(config, spark(), new io.graft.jobs.pretrain.PretrainJob.Options(false, List.of(), s -> {}));
+        io.graft.jobs.pretrain.PretrainJob.run(config, spark(), io.graft.engine.JobOptions.quiet());
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
@@ -108,14 +108,6 @@ public final class SparkTests {
   }
 
   private static String importMnist(String images, String name, long rows) {
-    Path raw = TestData.raw("mnist");
-    String out = work().resolve(name).toUri().toString();
-    try {
-      ImportJob.run(ImportConfig.of(ImportFormat.IDX, raw.resolve(images).toUri().toString(), out).withClasses(10, List.of()).withLimit(rows),
-          spark(), line -> System.out.println("[test-import] " + line));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out;
+    return importIdx("mnist", images, name, rows);
   }
 }

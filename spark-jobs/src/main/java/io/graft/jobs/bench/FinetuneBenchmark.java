@@ -63,7 +63,7 @@ public final class FinetuneBenchmark {
       String trainable = "";
       for (long seed : spec.seeds()) {
         FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, "strategy=" + strategy), spark,
-            new FinetuneJob.Options(false, List.of(), s -> {}));
+            io.graft.engine.JobOptions.quiet());
         acc.add(r.testAccuracy());
         wall.add(r.wallSeconds());
         trainable = String.join(" → ", r.stages().stream().map(s -> String.format(Locale.ROOT, "%,d", s.trainableParameters()))
@@ -79,7 +79,7 @@ public final class FinetuneBenchmark {
     double featurize = 0;
     for (int cached = 1; cached >= 0; cached--) {
       FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, "stages=[{name: head, trainFrom: head, epochs: " + spec.epochs()
-          + ", cacheFeatures: " + (cached == 1) + "}]"), spark, new FinetuneJob.Options(false, List.of(), s -> {}));
+          + ", cacheFeatures: " + (cached == 1) + "}]"), spark, io.graft.engine.JobOptions.quiet());
       roundSeconds[cached] = r.stages().get(0).meanRoundSeconds();
       if (cached == 1) {
         featurize = r.stages().get(0).featurizeSeconds();

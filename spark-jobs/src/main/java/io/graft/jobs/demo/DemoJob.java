@@ -62,7 +62,7 @@ public final class DemoJob {
         OptimizerConfig.defaults(),
         new TrainingConfig(config.epochs(), 64, 10, 2, 0, TrainingConfig.Approach.EXPORT, 42L, BadRecordPolicy.FAIL, config.maxRows()),
         modelDir);
-    PretrainJob.Result result = PretrainJob.run(pretrain, spark, PretrainJob.Options.defaults());
+    PretrainJob.Result result = PretrainJob.run(pretrain, spark, io.graft.engine.JobOptions.defaults());
 
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
     double reloaded = plainDl4jAccuracy(storage, modelDir + "/" + PretrainJob.MODEL_FILE,

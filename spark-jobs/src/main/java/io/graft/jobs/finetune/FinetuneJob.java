@@ -17,6 +17,8 @@ import io.graft.engine.ProgressReporter;
 import io.graft.engine.RoundListener;
 import io.graft.engine.RoundLoop;
 import io.graft.engine.RoundMetrics;
+import io.graft.engine.JobOptions;
+import io.graft.engine.MetricsLog;
 import io.graft.jobs.finetune.FinetuneConfig.ScheduleConfig;
 import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
 import io.graft.schedule.LrSchedule;
@@ -66,35 +68,14 @@ import org.nd4j.linalg.learning.config.IUpdater;
  */
 public final class FinetuneJob {
   public static final String MODEL_FILE = "model.zip";
-  public static final String METRICS_FILE = "metrics.jsonl";
-  private static final String BEST_FILE = "best.zip";
+    private static final String BEST_FILE = "best.zip";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private FinetuneJob() {}
 
   /** Entry point for {@code spark-submit --class io.graft.jobs.finetune.FinetuneJob}: the options of {@code graft finetune}. */
   public static void main(String[] args) {
-    String[] all = new String[args.length + 1];
-    all[0] = "finetune";
-    System.arraycopy(args, 0, all, 1, args.length);
-    System.exit(io.graft.cli.GraftCli.run(all));
-  }
-
-  /** How a run is driven. */
-  public record Options(boolean resume, List<RoundListener> listeners, Consumer<String> log) {
-    public static Options defaults() {
-      return new Options(false, List.of(), System.out::println);
-    }
-
-    public Options withResume(boolean r) {
-      return new Options(r, listeners, log);
-    }
-
-    public Options withListener(RoundListener l) {
-      List<RoundListener> all = new ArrayList<>(listeners);
-      all.add(l);
-      return new Options(resume, all, log);
-    }
+    System.exit(io.graft.cli.GraftCli.runCommand("finetune", args));
   }
 
   /** A resolved stage: which layers train and at what rate. */
@@ -181,7 +162,7 @@ public final class FinetuneJob {
     plan(config, storage, resume);
   }
 
-  public static Result run(FinetuneConfig config, SparkSession spark, Options options) throws Exception {
+  public static Result run(FinetuneConfig config, SparkSession spark, JobOptions options) throws Exception {
     long started = System.nanoTime();
     Consumer<String> log = options.log();
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
@@ -313,7 +294,7 @@ public final class FinetuneJob {
           extra.put("bestAccuracy", best[0]);
           extra.put("bestRound", bestRound[0]);
           plan.checkpoints().save(m.round(), training.seed(), config, history, full, extra);
-          writeMetrics(storage, plan.output(), history);
+          MetricsLog.write(storage, plan.output(), history);
         });
         listeners.add(progress);
         listeners.addAll(options.listeners());
@@ -355,7 +336,7 @@ public final class FinetuneJob {
 
     MultiLayerNetwork saved = finalNet;
     storage.writeAtomically(new Path(plan.output(), MODEL_FILE), out -> ModelSerializer.writeModel(saved, out, false));
-    writeMetrics(storage, plan.output(), history);
+    MetricsLog.write(storage, plan.output(), history);
     Provenance provenance = new Provenance("finetune").config(config).seed(training.seed());
     provenance.input("train", storage.qualify(storage.path(config.data().train())).toString(), trainCount,
         JSON.valueToTree(plan.train().sources()));
@@ -471,24 +452,5 @@ public final class FinetuneJob {
       }
       return new DataSet(Nd4j.create(out, new long[] {n, f}, 'c'), ds.getLabels());
     }
-  }
-
-  static void writeMetrics(Storage storage, Path output, List<RoundMetrics> history) throws IOException {
-    StringBuilder sb = new StringBuilder();
-    for (RoundMetrics m : history) {
-      sb.append(JSON.writeValueAsString(m.toMap())).append('\n');
-    }
-    storage.writeString(new Path(output, METRICS_FILE), sb.toString());
-  }
-
-  /** Reads a {@code metrics.jsonl}. */
-  public static List<JsonNode> readMetrics(Storage storage, Path output) throws IOException {
-    List<JsonNode> lines = new ArrayList<>();
-    for (String line : storage.readString(new Path(output, METRICS_FILE)).split("\n")) {
-      if (!line.isBlank()) {
-        lines.add(JSON.readTree(line));
-      }
-    }
-    return lines;
   }
 }

@@ -61,10 +61,7 @@ public final class ImportJob {
 
   /** Entry point for {@code spark-submit --class io.graft.jobs.importer.ImportJob}: the same options as {@code graft import}. */
   public static void main(String[] args) {
-    String[] all = new String[args.length + 1];
-    all[0] = "import";
-    System.arraycopy(args, 0, all, 1, args.length);
-    System.exit(io.graft.cli.GraftCli.run(all));
+    System.exit(io.graft.cli.GraftCli.runCommand("import", args));
   }
 
   /** What an import wrote. */

@@ -11,6 +11,8 @@ import io.graft.engine.ProgressReporter;
 import io.graft.engine.RoundListener;
 import io.graft.engine.RoundLoop;
 import io.graft.engine.RoundMetrics;
+import io.graft.engine.JobOptions;
+import io.graft.engine.MetricsLog;
 import io.graft.model.Architectures;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
@@ -43,35 +45,14 @@ import org.nd4j.linalg.dataset.DataSet;
  */
 public final class PretrainJob {
   public static final String MODEL_FILE = "model.zip";
-  public static final String METRICS_FILE = "metrics.jsonl";
-  static final String WORK_DIR = "_work";
+    static final String WORK_DIR = "_work";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private PretrainJob() {}
 
   /** Entry point for {@code spark-submit --class io.graft.jobs.pretrain.PretrainJob}: the same options as {@code graft pretrain}. */
   public static void main(String[] args) {
-    String[] all = new String[args.length + 1];
-    all[0] = "pretrain";
-    System.arraycopy(args, 0, all, 1, args.length);
-    System.exit(io.graft.cli.GraftCli.run(all));
-  }
-
-  /** How a run is driven: resume or not, extra listeners (tests, pipelines), where logs go. */
-  public record Options(boolean resume, List<RoundListener> listeners, Consumer<String> log) {
-    public static Options defaults() {
-      return new Options(false, List.of(), System.out::println);
-    }
-
-    public Options withResume(boolean r) {
-      return new Options(r, listeners, log);
-    }
-
-    public Options withListener(RoundListener l) {
-      List<RoundListener> all = new ArrayList<>(listeners);
-      all.add(l);
-      return new Options(resume, all, log);
-    }
+    System.exit(io.graft.cli.GraftCli.runCommand("pretrain", args));
   }
 
   /** What a finished run produced. */
@@ -115,7 +96,7 @@ public final class PretrainJob {
     plan(config, storage, resume);
   }
 
-  public static Result run(PretrainConfig config, SparkSession spark, Options options) throws Exception {
+  public static Result run(PretrainConfig config, SparkSession spark, JobOptions options) throws Exception {
     Consumer<String> log = options.log();
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
     Plan plan = plan(config, storage, options.resume());
@@ -178,7 +159,7 @@ public final class PretrainJob {
     listeners.add((m, net) -> {
       history.add(m);
       plan.checkpoints().save(m.round(), training.seed(), config, history, net);
-      writeMetrics(storage, plan.output(), history);
+      MetricsLog.write(storage, plan.output(), history);
     });
     listeners.add(new ProgressReporter("pretrain", log));
     listeners.addAll(options.listeners());
@@ -195,7 +176,7 @@ public final class PretrainJob {
     RoundMetrics last = history.get(history.size() - 1);
     MultiLayerNetwork finalNet = network;
     storage.writeAtomically(new Path(plan.output(), MODEL_FILE), out -> ModelSerializer.writeModel(finalNet, out, true));
-    writeMetrics(storage, plan.output(), history);
+    MetricsLog.write(storage, plan.output(), history);
     Provenance provenance = new Provenance("pretrain").config(config).seed(training.seed());
     provenance.input("train", storage.qualify(storage.path(config.data().train())).toString(), trainCount, JSON.valueToTree(plan.train().sources()));
     provenance.input("test", config.data().test() == null ? "holdout of train" : storage.qualify(storage.path(config.data().test())).toString(),
@@ -230,24 +211,5 @@ public final class PretrainJob {
       names.add(network.getLayerWiseConfigurations().getConf(i).getLayer().getLayerName());
     }
     return names;
-  }
-
-  static void writeMetrics(Storage storage, Path output, List<RoundMetrics> history) throws IOException {
-    StringBuilder sb = new StringBuilder();
-    for (RoundMetrics m : history) {
-      sb.append(JSON.writeValueAsString(m.toMap())).append('\n');
-    }
-    storage.writeString(new Path(output, METRICS_FILE), sb.toString());
-  }
-
-  /** Reads {@code metrics.jsonl} back (one JSON object per line). */
-  public static List<JsonNode> readMetrics(Storage storage, Path output) throws IOException {
-    List<JsonNode> lines = new ArrayList<>();
-    for (String line : storage.readString(new Path(output, METRICS_FILE)).split("\n")) {
-      if (!line.isBlank()) {
-        lines.add(JSON.readTree(line));
-      }
-    }
-    return lines;
   }
 }

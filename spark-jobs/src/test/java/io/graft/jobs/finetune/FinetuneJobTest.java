@@ -42,8 +42,8 @@ class FinetuneJobTest {
     return ConfigLoader.load(null, sets, FinetuneConfig.class);
   }
 
-  private static FinetuneJob.Options quiet() {
-    return new FinetuneJob.Options(false, List.of(), s -> {});
+  private static io.graft.engine.JobOptions quiet() {
+    return io.graft.engine.JobOptions.quiet();
   }
 
   private MultiLayerNetwork load(Path zip) throws Exception {
@@ -142,7 +142,7 @@ class FinetuneJobTest {
   void earlyStoppingKeepsTheBestRoundsModel() throws Exception {
     String out = dir.resolve("early").toUri().toString();
     Map<Integer, INDArray> paramsByRound = new HashMap<>();
-    FinetuneJob.Options capture = quiet().withListener((m, net) -> paramsByRound.put(m.round(), net.params().dup()));
+    io.graft.engine.JobOptions capture = quiet().withListener((m, net) -> paramsByRound.put(m.round(), net.params().dup()));
     FinetuneJob.Result r = FinetuneJob.run(config(out, "stages=[{name: all, trainFrom: all, epochs: 6, cacheFeatures: false, learningRate: 0.02}]",
         "earlyStopping.patience=2"), spark, capture);
     double bestVal = r.history().stream().mapToDouble(RoundMetrics::evalAccuracy).max().orElseThrow();
@@ -165,7 +165,7 @@ class FinetuneJobTest {
     JsonNode prov = Provenance.read(storage, storage.path(out));
     assertThat(prov.at("/source/provenance/job").asText()).isEqualTo("pretrain");
     assertThat(prov.at("/metrics/test_accuracy").asDouble()).isEqualTo(r.testAccuracy());
-    assertThat(FinetuneJob.readMetrics(storage, storage.path(out)).get(0).get("stage").asText()).isEqualTo("head");
+    assertThat(io.graft.engine.MetricsLog.read(storage, storage.path(out)).get(0).get("stage").asText()).isEqualTo("head");
   }
 
   @Test

@@ -45,8 +45,8 @@ class PretrainJobTest {
     return ConfigLoader.load(null, sets, PretrainConfig.class);
   }
 
-  private static PretrainJob.Options quiet() {
-    return new PretrainJob.Options(false, List.of(), s -> {});
+  private static io.graft.engine.JobOptions quiet() {
+    return io.graft.engine.JobOptions.quiet();
   }
 
   @Test
@@ -59,7 +59,7 @@ class PretrainJobTest {
     assertThat(Files.list(dir.resolve("mlp")).map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(".crc")))
         .containsExactlyInAnyOrder("model.zip", "metrics.jsonl", "provenance.json");
 
-    List<JsonNode> metrics = PretrainJob.readMetrics(storage, storage.path(out));
+    List<JsonNode> metrics = io.graft.engine.MetricsLog.read(storage, storage.path(out));
     assertThat(metrics).hasSize(2);
     assertThat(metrics.get(1).get("test_accuracy").asDouble()).isEqualTo(r.testAccuracy());
     assertThat(metrics.get(0).has("samples_per_s")).isTrue();
@@ -87,7 +87,7 @@ class PretrainJobTest {
   void resumeAfterDriverDeathContinuesFromTheCheckpointRound() throws Exception {
     String out = dir.resolve("resumed").toUri().toString();
     List<Integer> firstRun = new ArrayList<>();
-    PretrainJob.Options dying = quiet().withListener((m, net) -> {
+    io.graft.engine.JobOptions dying = quiet().withListener((m, net) -> {
       firstRun.add(m.round());
       if (m.round() == 2) {
         throw new IllegalStateException("simulated driver death");
@@ -105,7 +105,7 @@ class PretrainJobTest {
     assertThat(r.resumedFromRound()).isEqualTo(2);
     assertThat(r.history()).extracting(RoundMetrics::round).containsExactly(1, 2, 3);
     assertThat(r.testAccuracy()).isGreaterThan(0.85);
-    assertThat(PretrainJob.readMetrics(storage, storage.path(out))).hasSize(3);
+    assertThat(io.graft.engine.MetricsLog.read(storage, storage.path(out))).hasSize(3);
     assertThat(dir.resolve("resumed/_checkpoint")).doesNotExist();
   }
 

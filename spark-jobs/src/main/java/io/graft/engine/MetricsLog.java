@@ -1,0 +1,35 @@
+package io.graft.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.graft.store.Storage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.fs.Path;
+
+/** {@code metrics.jsonl}: one JSON object per round, rewritten atomically after every round. */
+public final class MetricsLog {
+  public static final String FILE_NAME = "metrics.jsonl";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private MetricsLog() {}
+
+  public static void write(Storage storage, Path output, List<RoundMetrics> history) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    for (RoundMetrics m : history) {
+      sb.append(JSON.writeValueAsString(m.toMap())).append('\n');
+    }
+    storage.writeString(new Path(output, FILE_NAME), sb.toString());
+  }
+
+  public static List<JsonNode> read(Storage storage, Path output) throws IOException {
+    List<JsonNode> lines = new ArrayList<>();
+    for (String line : storage.readString(new Path(output, FILE_NAME)).split("\n")) {
+      if (!line.isBlank()) {
+        lines.add(JSON.readTree(line));
+      }
+    }
+    return lines;
+  }
+}
