@@ -185,6 +185,17 @@ class FinetuneJobTest {
   }
 
   @Test
+  void augmentationTurnsTheFeatureCacheOffAndSaysSo() throws Exception {
+    String out = dir.resolve("aug").toUri().toString();
+    List<String> lines = new ArrayList<>();
+    FinetuneJob.Result r = FinetuneJob.run(config(out, "strategy=feature-extraction", "epochs=1", "augmentation.shift=2",
+        "augmentation.rotation=10"), spark, new io.graft.engine.JobOptions(false, List.of(), lines::add));
+    assertThat(r.stages().get(0).cachedFeatures()).isFalse();
+    assertThat(lines).contains("stage head: augmentation changes the inputs every round, so the frozen base's outputs cannot be cached; "
+        + "training through the frozen base");
+  }
+
+  @Test
   void badInputsAreNamedBeforeTraining() throws Exception {
     String out = dir.resolve("bad").toUri().toString();
     assertThatThrownBy(() -> FinetuneJob.validate(config(out, "stages=[{trainFrom: conv9}]"), storage, false))
