@@ -77,10 +77,6 @@ public record TrainingConfig(
     return new TrainingConfig((Integer) null, null, null, null, null, null, null, null, null);
   }
 
-  public TrainingConfig withAveragingFrequency(int frequency) {
-    return new TrainingConfig(epochs, batchSizePerWorker, frequency, prefetch, workers, approach, seed, onBadRecord, maxRows);
-  }
-
   public TrainingConfig withEpochs(int newEpochs) {
     return new TrainingConfig(newEpochs, batchSizePerWorker, averagingFrequency, prefetch, workers, approach, seed, onBadRecord, maxRows);
   }

@@ -305,16 +305,10 @@ public final class FinetuneJob {
             ? r -> base.map(new AugmentBatch(aug, shape, training.seed() * 31 + r))
             : r -> base;
         JavaRDD<DataSet> evalOn = stageVal;
-        // On cached features the trainable top is small and its inputs fixed: averaging once per round
-        // instead of every few minibatches removes dl4j-spark's per-split cost (broadcast, task launch,
-        // ~0.25 s each), which otherwise dominates such a round.
-        TrainingConfig stageTraining = cache
-            ? training.withAveragingFrequency(Math.max(training.averagingFrequency(), (int) itersPerEpoch))
-            : training;
         RoundLoop.StopRule stop = config.earlyStopping() == null ? null : m -> sinceBest[0] >= config.earlyStopping().patience();
         trained = RoundLoop.run(spark, trained, perRound, trainCount, net -> DistributedEvaluator.evaluate(sc, net, evalOn),
             new RoundLoop.Spec("finetune", stage.config().name(), firstRound, firstRound + stage.config().epochs() - skip - 1, totalRounds,
-                "val", stageTraining, workers, work), listeners, stop);
+                "val", training, workers, work), listeners, stop);
         round = history.isEmpty() ? round : history.get(history.size() - 1).round();
         MultiLayerNetwork full = toFull.apply(trained);
         working = Surgery.unfrozen(full);
