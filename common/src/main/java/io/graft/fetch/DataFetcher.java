@@ -6,11 +6,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -206,15 +202,8 @@ public final class DataFetcher {
 
   /** SHA-256 of a local file, hex. */
   public static String sha256(Path file) throws IOException {
-    try (InputStream raw = Files.newInputStream(file);
-        DigestInputStream in = new DigestInputStream(raw, MessageDigest.getInstance("SHA-256"))) {
-      byte[] buffer = new byte[1 << 16];
-      while (in.read(buffer) >= 0) {
-        // digest as we go
-      }
-      return HexFormat.of().formatHex(in.getMessageDigest().digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+    try (InputStream in = Files.newInputStream(file)) {
+      return io.graft.store.Storage.sha256(in);
     }
   }
 

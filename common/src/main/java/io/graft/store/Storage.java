@@ -114,14 +114,19 @@ public final class Storage {
 
   /** SHA-256 of the file's stored bytes (before any decompression). */
   public String sha256(Path path) throws IOException {
-    try (InputStream raw = fs(path).open(path);
-        DigestInputStream in = new DigestInputStream(raw, sha256Digest())) {
-      byte[] buffer = new byte[1 << 16];
-      while (in.read(buffer) >= 0) {
-        // digest as we go
-      }
-      return HexFormat.of().formatHex(in.getMessageDigest().digest());
+    try (InputStream raw = fs(path).open(path)) {
+      return sha256(raw);
     }
+  }
+
+  /** SHA-256 of everything left in {@code stream}, hex. */
+  public static String sha256(InputStream stream) throws IOException {
+    DigestInputStream in = new DigestInputStream(stream, sha256Digest());
+    byte[] buffer = new byte[1 << 16];
+    while (in.read(buffer) >= 0) {
+      // digest as we go
+    }
+    return HexFormat.of().formatHex(in.getMessageDigest().digest());
   }
 
   static MessageDigest sha256Digest() {

@@ -16,6 +16,11 @@ import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 public final class ParameterAveraging {
   private ParameterAveraging() {}
 
+  /** Parallel workers: the configured count, or Spark's default parallelism when it is 0. */
+  public static int workers(TrainingConfig t, org.apache.spark.api.java.JavaSparkContext sc) {
+    return t.workers() > 0 ? t.workers() : sc.defaultParallelism();
+  }
+
   public static ParameterAveragingTrainingMaster trainingMaster(TrainingConfig t, int workers, String exportDir, long rngSeed) {
     return new ParameterAveragingTrainingMaster.Builder(workers, t.batchSizePerWorker())
         .batchSizePerWorker(t.batchSizePerWorker())

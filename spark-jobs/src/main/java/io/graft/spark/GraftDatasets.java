@@ -182,6 +182,11 @@ public final class GraftDatasets {
     }
   }
 
+  /** Rows in an RDD of minibatches (one Spark job). */
+  public static long countExamples(JavaRDD<DataSet> batches) {
+    return batches.map(DataSet::numExamples).fold(0, Integer::sum);
+  }
+
   /** The Hadoop path of a dataset URI. */
   public static Path path(String uri) {
     return new Path(uri);

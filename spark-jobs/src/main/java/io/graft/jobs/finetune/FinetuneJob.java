@@ -18,6 +18,7 @@ import io.graft.engine.RoundListener;
 import io.graft.engine.RoundLoop;
 import io.graft.engine.RoundMetrics;
 import io.graft.engine.JobOptions;
+import io.graft.engine.ParameterAveraging;
 import io.graft.engine.MetricsLog;
 import io.graft.jobs.finetune.FinetuneConfig.ScheduleConfig;
 import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
@@ -171,7 +172,7 @@ public final class FinetuneJob {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     int numClasses = plan.train().numClasses();
     int numFeatures = plan.train().numFeatures();
-    int workers = training.workers() > 0 ? training.workers() : sc.defaultParallelism();
+    int workers = ParameterAveraging.workers(training, sc);
 
     GraftSpark.jobGroup(spark, "graft-finetune", "finetune: preparing data");
     GraftDatasets.Checked trainChecked = GraftDatasets.check(GraftDatasets.read(spark, storage, config.data().train(), "target training"),
@@ -189,8 +190,8 @@ public final class FinetuneJob {
         numClasses).persist(StorageLevel.MEMORY_ONLY());
     JavaRDD<DataSet> valBatches = GraftDatasets.miniBatches(split[1], 256, numFeatures, numClasses).persist(StorageLevel.MEMORY_ONLY());
     JavaRDD<DataSet> testBatches = GraftDatasets.miniBatches(testChecked.rows(), 256, numFeatures, numClasses);
-    long trainCount = trainBatches.map(DataSet::numExamples).fold(0, Integer::sum);
-    long valCount = valBatches.map(DataSet::numExamples).fold(0, Integer::sum);
+    long trainCount = GraftDatasets.countExamples(trainBatches);
+    long valCount = GraftDatasets.countExamples(valBatches);
     ConfigException.require(trainCount > 0 && valCount > 0, "Too few target rows: %s for training and %s for validation", trainCount, valCount);
     long itersPerEpoch = Math.max(1, (trainCount + (long) training.batchSizePerWorker() * workers - 1) / ((long) training.batchSizePerWorker() * workers));
     log.accept(String.format("finetune: %s from %s on %,d training / %,d validation rows (%d classes), %d stage(s), %d workers",

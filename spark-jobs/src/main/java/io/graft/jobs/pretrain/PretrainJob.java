@@ -12,6 +12,7 @@ import io.graft.engine.RoundListener;
 import io.graft.engine.RoundLoop;
 import io.graft.engine.RoundMetrics;
 import io.graft.engine.JobOptions;
+import io.graft.engine.ParameterAveraging;
 import io.graft.engine.MetricsLog;
 import io.graft.model.Architectures;
 import io.graft.spark.GraftDatasets;
@@ -127,12 +128,12 @@ public final class PretrainJob {
       trainSet = trainSet.limit((int) Math.min(Integer.MAX_VALUE, training.maxRows()));
     }
 
-    int workers = training.workers() > 0 ? training.workers() : sc.defaultParallelism();
+    int workers = ParameterAveraging.workers(training, sc);
     JavaRDD<DataSet> trainBatches = GraftDatasets.miniBatches(trainSet.repartition(workers), training.batchSizePerWorker(), numFeatures, numClasses)
         .persist(StorageLevel.MEMORY_ONLY());
     JavaRDD<DataSet> testBatches = GraftDatasets.miniBatches(testSet, 256, numFeatures, numClasses).persist(StorageLevel.MEMORY_ONLY());
-    long trainCount = trainBatches.map(DataSet::numExamples).fold(0, Integer::sum);
-    long testCount = testBatches.map(DataSet::numExamples).fold(0, Integer::sum);
+    long trainCount = GraftDatasets.countExamples(trainBatches);
+    long testCount = GraftDatasets.countExamples(testBatches);
     log.accept(String.format("pretrain: %s on %,d training rows, %,d test rows, %d workers, batch %d, averaging every %d, %s",
         config.model().architecture(), trainCount, testCount, workers, training.batchSizePerWorker(), training.averagingFrequency(),
         training.approach()));
