@@ -18,6 +18,10 @@ import io.graft.data.BadRecordPolicy;
  * @param seed seeds weight initialisation and the data splits
  * @param onBadRecord {@code fail} or {@code skip} rows whose label or width is wrong
  * @param maxRows cap on training rows (0: all), for quick runs
+ * @param engine which parameter averaging trains single-network jobs: {@code dl4j-spark}
+ *     (ParameterAveragingTrainingMaster) or {@code graft} (Graft's own broadcast-and-average
+ *     rounds, which keep networks alive on executors between averaging steps). Heads on cached
+ *     features and the shared-trunk stages always use {@code graft}.
  */
 public record TrainingConfig(
     int epochs,
@@ -28,7 +32,34 @@ public record TrainingConfig(
     Approach approach,
     long seed,
     BadRecordPolicy onBadRecord,
-    long maxRows) {
+    long maxRows,
+    Engine engine) {
+
+  /** Which parameter-averaging implementation trains the network. */
+  public enum Engine {
+    DL4J_SPARK,
+    GRAFT;
+
+    @Override
+    public String toString() {
+      return name().toLowerCase().replace('_', '-');
+    }
+
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public static Engine parse(String s) {
+      for (Engine e : values()) {
+        if (e.toString().equalsIgnoreCase(s) || e.name().equalsIgnoreCase(s)) {
+          return e;
+        }
+      }
+      throw new ConfigException("training.engine must be dl4j-spark or graft, cannot be: " + s);
+    }
+
+    @com.fasterxml.jackson.annotation.JsonValue
+    public String json() {
+      return toString();
+    }
+  }
 
   /** How dl4j-spark ships data to workers. */
   public enum Approach {
@@ -51,7 +82,8 @@ public record TrainingConfig(
       @JsonProperty("approach") Approach approach,
       @JsonProperty("seed") Long seed,
       @JsonProperty("onBadRecord") BadRecordPolicy onBadRecord,
-      @JsonProperty("maxRows") Long maxRows) {
+      @JsonProperty("maxRows") Long maxRows,
+      @JsonProperty("engine") Engine engine) {
     this(
         epochs == null ? 3 : epochs,
         batchSizePerWorker == null ? 64 : batchSizePerWorker,
@@ -61,7 +93,8 @@ public record TrainingConfig(
         approach == null ? Approach.EXPORT : approach,
         seed == null ? 42L : seed,
         onBadRecord == null ? BadRecordPolicy.FAIL : onBadRecord,
-        maxRows == null ? 0L : maxRows);
+        maxRows == null ? 0L : maxRows,
+        engine == null ? Engine.DL4J_SPARK : engine);
   }
 
   public TrainingConfig {
@@ -74,10 +107,10 @@ public record TrainingConfig(
   }
 
   public static TrainingConfig defaults() {
-    return new TrainingConfig((Integer) null, null, null, null, null, null, null, null, null);
+    return new TrainingConfig((Integer) null, null, null, null, null, null, null, null, null, null);
   }
 
   public TrainingConfig withEpochs(int newEpochs) {
-    return new TrainingConfig(newEpochs, batchSizePerWorker, averagingFrequency, prefetch, workers, approach, seed, onBadRecord, maxRows);
+    return new TrainingConfig(newEpochs, batchSizePerWorker, averagingFrequency, prefetch, workers, approach, seed, onBadRecord, maxRows, engine);
   }
 }

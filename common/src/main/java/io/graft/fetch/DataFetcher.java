@@ -69,7 +69,7 @@ public final class DataFetcher {
   private final Consumer<String> log;
 
   public DataFetcher(Path dest, Consumer<String> log) {
-    this.dest = dest;
+    this.dest = dest.toAbsolutePath(); // npm and tar run in a work folder: relative paths would resolve against it
     this.log = log;
   }
 

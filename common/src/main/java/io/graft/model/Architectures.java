@@ -95,7 +95,7 @@ public final class Architectures {
   }
 
   /** Height, width, channels of an image-shaped dataset: [C, H, W] or [H, W]. */
-  static int[] imageShape(int[] featureShape) {
+  public static int[] imageShape(int[] featureShape) {
     if (featureShape.length == 3) {
       return new int[] {featureShape[1], featureShape[2], featureShape[0]};
     }

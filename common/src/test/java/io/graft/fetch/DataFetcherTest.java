@@ -41,6 +41,16 @@ class DataFetcherTest {
   }
 
   @Test
+  void aRelativeDestinationWorks() throws Exception {
+    // npm and tar run inside a work folder; a relative destination once made tar look for the
+    // archive relative to that folder ("Cannot open: No such file or directory").
+    Path relative = Path.of("").toAbsolutePath().relativize(dest.toAbsolutePath());
+    assertThat(relative.isAbsolute()).isFalse();
+    Path dir = new DataFetcher(relative, s -> {}).fetch(List.of("sentiment")).get("sentiment");
+    assertThat(DataFetcher.sha256(dir.resolve("imdb.json"))).isEqualTo("44a7b9082ed732ee2de3c858ea5ee2e99aca34f239a1c4359d3a300bf099bdb5");
+  }
+
+  @Test
   void unknownDatasetListsTheKnownOnes() {
     assertThatThrownBy(() -> new DataFetcher(dest, s -> {}).fetch(List.of("cifar10")))
         .isInstanceOf(ConfigException.class)

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "graft", mixinStandardHelpOptions = true, versionProvider = GraftCli.Version.class,
     description = "Transfer learning at cluster scale: DL4J networks trained by parameter averaging on Spark.",
     subcommands = {FetchDataCommand.class, ImportCommand.class, PretrainCommand.class, FinetuneCommand.class, InspectCommand.class,
-        DemoCommand.class, BenchFinetuneCommand.class,
+        DemoCommand.class, BenchFinetuneCommand.class, DannCommand.class, MultitaskCommand.class,
         CommandLine.HelpCommand.class})
 public final class GraftCli {
   public static final int EXIT_OK = 0;

@@ -66,16 +66,37 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--partitions", defaultValue = "0", description = "Output files (default: one per ~20k rows).")
   int partitions;
 
+  @Option(names = "--resize", paramLabel = "HxW", description = "idx, digits-csv: resample images to HEIGHTxWIDTH (bilinear), e.g. 28x28.")
+  String resize;
+
+  @Option(names = "--pad", defaultValue = "0", paramLabel = "N", description = "idx, digits-csv: zero pixels added on every side after --resize.")
+  int pad;
+
   @Mixin
   SparkOptions spark;
 
   @Override
   public Integer call() throws Exception {
     ImportConfig config = new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim,
-        delimiter, header, labelColumn, numFeatures, onBadRecord, limit, partitions);
+        delimiter, header, labelColumn, numFeatures, onBadRecord, limit, partitions, parseSize(resize), pad);
     ImportJob.validate(config, new Storage(new Configuration()));
     ImportJob.run(config, spark.session("graft import"), line -> System.out.println("[import] " + line));
     return GraftCli.EXIT_OK;
+  }
+
+  static java.util.List<Integer> parseSize(String hxw) {
+    if (hxw == null || hxw.isBlank()) {
+      return java.util.List.of();
+    }
+    String[] parts = hxw.toLowerCase().split("x");
+    try {
+      if (parts.length == 2) {
+        return java.util.List.of(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new io.graft.config.ConfigException("--resize must be HEIGHTxWIDTH, e.g. 28x28, cannot be: " + hxw);
   }
 
   static final class FormatConverter implements picocli.CommandLine.ITypeConverter<ImportFormat> {

@@ -52,7 +52,7 @@ public final class Checkpoints {
   }
 
   /** Saves a round's checkpoint; {@code extra} is job-specific state (stage, best round, ...). */
-  public void save(int round, long seed, Object config, List<RoundMetrics> history, MultiLayerNetwork network, JsonNode extra)
+  public void save(int round, long seed, Object config, List<RoundMetrics> history, org.deeplearning4j.nn.api.Model network, JsonNode extra)
       throws IOException {
     String modelName = String.format("round-%04d.zip", round);
     Path model = new Path(dir, modelName);
@@ -102,6 +102,13 @@ public final class Checkpoints {
     Path model = new Path(dir, name);
     try (InputStream in = storage.open(model)) {
       return ModelSerializer.restoreMultiLayerNetwork(in, true);
+    }
+  }
+
+  /** Loads the checkpoint's model as a ComputationGraph (the shared-trunk stages). */
+  public org.deeplearning4j.nn.graph.ComputationGraph loadGraph(State state) throws IOException {
+    try (InputStream in = storage.open(new Path(dir, state.model()))) {
+      return ModelSerializer.restoreComputationGraph(in, true);
     }
   }
 

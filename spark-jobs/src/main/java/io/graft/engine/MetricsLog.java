@@ -23,6 +23,15 @@ public final class MetricsLog {
     storage.writeString(new Path(output, FILE_NAME), sb.toString());
   }
 
+  /** Writes rounds whose keys vary by job (the shared-trunk stages log per-task and per-domain figures). */
+  public static void writeMaps(Storage storage, Path output, List<? extends java.util.Map<String, Object>> history) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    for (java.util.Map<String, Object> m : history) {
+      sb.append(JSON.writeValueAsString(m)).append('\n');
+    }
+    storage.writeString(new Path(output, FILE_NAME), sb.toString());
+  }
+
   public static List<JsonNode> read(Storage storage, Path output) throws IOException {
     List<JsonNode> lines = new ArrayList<>();
     for (String line : storage.readString(new Path(output, FILE_NAME)).split("\n")) {

@@ -32,7 +32,18 @@ public final class RoundLoop {
    * @param evalSet "test" or "val": which held-out set {@code evaluate} scores
    */
   public record Spec(String job, String stage, int firstRound, int lastRound, int totalRounds, String evalSet,
-      TrainingConfig training, int workers, Path workDir) {}
+      TrainingConfig training, int workers, Path workDir, boolean graftAveraging) {
+    public Spec(String job, String stage, int firstRound, int lastRound, int totalRounds, String evalSet, TrainingConfig training, int workers,
+        Path workDir) {
+      this(job, stage, firstRound, lastRound, totalRounds, evalSet, training, workers, workDir,
+          training.engine() == TrainingConfig.Engine.GRAFT);
+    }
+
+    /** The same stretch on Graft's own averaging ({@link SyncAveraging}) instead of dl4j-spark. */
+    public Spec withGraftAveraging() {
+      return new Spec(job, stage, firstRound, lastRound, totalRounds, evalSet, training, workers, workDir, true);
+    }
+  }
 
   /** Decides after a round whether to stop the stretch early (early stopping). */
   @FunctionalInterface
@@ -50,6 +61,9 @@ public final class RoundLoop {
       long trainCount, Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate, Spec spec, List<RoundListener> listeners,
       StopRule stopRule) throws Exception {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    if (spec.graftAveraging()) {
+      return runOnGraftAveraging(spark, sc, network, trainForRound, trainCount, evaluate, spec, listeners, stopRule);
+    }
     long rngSeed = spec.training().seed() + 7919L * spec.firstRound();
     SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, network,
         ParameterAveraging.trainingMaster(spec.training(), spec.workers(), new Path(spec.workDir(), "export").toString(), rngSeed));
@@ -75,5 +89,45 @@ public final class RoundLoop {
       }
     }
     return current;
+  }
+
+  private static MultiLayerNetwork runOnGraftAveraging(SparkSession spark, JavaSparkContext sc, MultiLayerNetwork network,
+      Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount, Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate,
+      Spec spec, List<RoundListener> listeners, StopRule stopRule) throws Exception {
+    SyncAveraging engine = new SyncAveraging(network, spec.training().averagingFrequency(), spec.training().seed());
+    String label = spec.stage() == null ? spec.job() : spec.job() + " " + spec.stage();
+    JavaRDD<DataSet> lastSource = null;
+    JavaRDD<org.nd4j.linalg.dataset.api.MultiDataSet> batches = null;
+    try {
+      for (int round = spec.firstRound(); round <= spec.lastRound(); round++) {
+        GraftSpark.jobGroup(spark, "graft-" + spec.job(), label + " round " + round + "/" + spec.totalRounds());
+        JavaRDD<DataSet> data = trainForRound.apply(round);
+        if (data != lastSource) {
+          if (batches != null) {
+            batches.unpersist(false);
+          }
+          batches = data.map(ds -> (org.nd4j.linalg.dataset.api.MultiDataSet) new org.nd4j.linalg.dataset.MultiDataSet(ds.getFeatures(),
+              ds.getLabels())).persist(org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
+          lastSource = data;
+        }
+        double lr = network.getLearningRate(network.getnLayers() - 1) == null ? Double.NaN : network.getLearningRate(network.getnLayers() - 1);
+        SyncAveraging.RoundFit fit = engine.fitRound(sc, batches, round, 0, 0, null, null);
+        GraftSpark.jobGroup(spark, "graft-" + spec.job(), label + " round " + round + "/" + spec.totalRounds() + ": evaluation");
+        DistributedEvaluator.Result eval = evaluate.apply(network);
+        RoundMetrics m = new RoundMetrics(round, spec.totalRounds(), spec.stage(), spec.evalSet(), fit.meanLoss(), eval.loss(),
+            eval.accuracy(), trainCount, trainCount / fit.wallSeconds(), fit.wallSeconds(), lr);
+        for (RoundListener l : listeners) {
+          l.onRound(m, network);
+        }
+        if (stopRule != null && stopRule.stop(m)) {
+          break;
+        }
+      }
+    } finally {
+      if (batches != null) {
+        batches.unpersist(false);
+      }
+    }
+    return network;
   }
 }

@@ -182,6 +182,13 @@ public final class GraftDatasets {
     }
   }
 
+  /** A stratified subset: {@code perClass} rows of each label, drawn at random with {@code seed}. */
+  public static Dataset<Row> stratified(Dataset<Row> rows, int perClass, long seed) {
+    return rows.withColumn("_r", org.apache.spark.sql.functions.row_number().over(
+            org.apache.spark.sql.expressions.Window.partitionBy(col(LABEL)).orderBy(org.apache.spark.sql.functions.rand(seed))))
+        .filter(col("_r").leq(perClass)).drop("_r");
+  }
+
   /** Rows in an RDD of minibatches (one Spark job). */
   public static long countExamples(JavaRDD<DataSet> batches) {
     return batches.map(DataSet::numExamples).fold(0, Integer::sum);

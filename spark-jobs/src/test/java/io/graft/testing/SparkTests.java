@@ -25,6 +25,7 @@ public final class SparkTests {
   private static String fashionTrain;
   private static String fashionTest;
   private static String lenetSource;
+  private static String digits28;
 
   private SparkTests() {}
 
@@ -59,6 +60,35 @@ public final class SparkTests {
       lenetSource = out;
     }
     return lenetSource;
+  }
+
+  /** All 1,797 UCI 8x8 digits at their own size. */
+  public static synchronized String digits8() {
+    String out = work().resolve("digits8").toUri().toString();
+    if (!java.nio.file.Files.exists(work().resolve("digits8"))) {
+      try {
+        ImportJob.run(ImportConfig.of(ImportFormat.DIGITS_CSV, TestData.raw("digits").resolve("digits.csv.gz").toUri().toString(), out)
+            .withClasses(10, List.of()), spark(), line -> System.out.println("[test-import] " + line));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return out;
+  }
+
+  /** All 1,797 UCI 8x8 digits, upsampled to 20x20 and padded to 28x28 (MNIST's layout). */
+  public static synchronized String digits28() {
+    if (digits28 == null) {
+      String out = work().resolve("digits28").toUri().toString();
+      try {
+        ImportJob.run(ImportConfig.of(ImportFormat.DIGITS_CSV, TestData.raw("digits").resolve("digits.csv.gz").toUri().toString(), out)
+            .withClasses(10, List.of()).withResize(20, 20, 4), spark(), line -> System.out.println("[test-import] " + line));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      digits28 = out;
+    }
+    return digits28;
   }
 
   private static String importIdx(String dataset, String images, String name, long rows) {

@@ -60,7 +60,8 @@ public final class DemoJob {
         new PretrainConfig.Data(train, test, null),
         ModelConfig.defaults(),
         OptimizerConfig.defaults(),
-        new TrainingConfig(config.epochs(), 64, 10, 2, 0, TrainingConfig.Approach.EXPORT, 42L, BadRecordPolicy.FAIL, config.maxRows()),
+        new TrainingConfig(config.epochs(), 64, 10, 2, 0, TrainingConfig.Approach.EXPORT, 42L, BadRecordPolicy.FAIL, config.maxRows(),
+            TrainingConfig.Engine.DL4J_SPARK),
         modelDir);
     PretrainJob.Result result = PretrainJob.run(pretrain, spark, io.graft.engine.JobOptions.defaults());
 

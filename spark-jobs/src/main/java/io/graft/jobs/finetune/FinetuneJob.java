@@ -181,8 +181,7 @@ public final class FinetuneJob {
         numFeatures, numClasses, true, training.onBadRecord());
     Dataset<Row> labelled = trainChecked.rows();
     if (config.data().labelsPerClass() > 0) {
-      labelled = labelled.withColumn("_r", row_number().over(Window.partitionBy(col("label")).orderBy(rand(training.seed()))))
-          .filter(col("_r").leq(config.data().labelsPerClass())).drop("_r");
+      labelled = GraftDatasets.stratified(labelled, config.data().labelsPerClass(), training.seed());
     }
     Dataset<Row>[] split = labelled.randomSplit(new double[] {1 - config.data().validationFraction(), config.data().validationFraction()},
         training.seed());
@@ -307,9 +306,11 @@ public final class FinetuneJob {
             : r -> base;
         JavaRDD<DataSet> evalOn = stageVal;
         RoundLoop.StopRule stop = config.earlyStopping() == null ? null : m -> sinceBest[0] >= config.earlyStopping().patience();
+        RoundLoop.Spec spec = new RoundLoop.Spec("finetune", stage.config().name(), firstRound, firstRound + stage.config().epochs() - skip - 1,
+            totalRounds, "val", training, workers, work);
+        // A head on cached features is small: dl4j-spark's per-split cost (rebuilding the network, exporting batches) would dominate.
         trained = RoundLoop.run(spark, trained, perRound, trainCount, net -> DistributedEvaluator.evaluate(sc, net, evalOn),
-            new RoundLoop.Spec("finetune", stage.config().name(), firstRound, firstRound + stage.config().epochs() - skip - 1, totalRounds,
-                "val", training, workers, work), listeners, stop);
+            cache ? spec.withGraftAveraging() : spec, listeners, stop);
         round = history.isEmpty() ? round : history.get(history.size() - 1).round();
         MultiLayerNetwork full = toFull.apply(trained);
         working = Surgery.unfrozen(full);

@@ -24,6 +24,10 @@ import java.util.List;
  * @param onBadRecord fail on the first bad row (naming file and line) or skip and count
  * @param limit keep at most this many rows (0: all)
  * @param partitions output files / read tasks (0: chosen from the row count)
+ * @param resize images only: {@code [height, width]} to resample every image to (bilinear), so
+ *     two domains share one input space; empty keeps the size
+ * @param pad images only: zero pixels added on every side after resizing (e.g. UCI digits to
+ *     20x20 plus 4 gives MNIST's 28x28 layout, a 20x20 digit centred in the frame)
  */
 public record ImportConfig(
     ImportFormat format,
@@ -41,7 +45,9 @@ public record ImportConfig(
     int numFeatures,
     BadRecordPolicy onBadRecord,
     long limit,
-    int partitions) {
+    int partitions,
+    List<Integer> resize,
+    int pad) {
 
   public ImportConfig {
     ConfigException.require(format != null, "--format is required (idx, digits-csv, reviews-json, csv, libsvm)");
@@ -57,37 +63,50 @@ public record ImportConfig(
     ConfigException.require(delimiter != null && !delimiter.isEmpty(), "--delimiter must not be empty");
     ConfigException.require(!input.equals(output), "--output must differ from --input (%s)", input);
     classNames = classNames == null ? List.of() : List.copyOf(classNames);
+    resize = resize == null ? List.of() : List.copyOf(resize);
+    ConfigException.require(resize.isEmpty() || (resize.size() == 2 && resize.get(0) > 0 && resize.get(1) > 0),
+        "--resize must be HEIGHTxWIDTH with positive sizes, cannot be: %s", resize);
+    ConfigException.require(resize.isEmpty() || format == ImportFormat.IDX || format == ImportFormat.DIGITS_CSV,
+        "--resize applies to image formats (idx, digits-csv), not %s", format);
+    ConfigException.require(pad >= 0, "--pad must be non-negative, cannot be: %s", pad);
+    ConfigException.require(pad == 0 || format == ImportFormat.IDX || format == ImportFormat.DIGITS_CSV,
+        "--pad applies to image formats (idx, digits-csv), not %s", format);
     onBadRecord = onBadRecord == null ? BadRecordPolicy.FAIL : onBadRecord;
   }
 
   /** A config with every optional setting at its default. */
   public static ImportConfig of(ImportFormat format, String input, String output) {
-    return new ImportConfig(format, input, null, output, 0, List.of(), null, null, 1024, ",", false, -1, 0, BadRecordPolicy.FAIL, 0, 0);
+    return new ImportConfig(format, input, null, output, 0, List.of(), null, null, 1024, ",", false, -1, 0, BadRecordPolicy.FAIL, 0, 0, List.of(), 0);
   }
 
   public ImportConfig withLabels(String labelsUri) {
     return new ImportConfig(format, input, labelsUri, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad);
   }
 
   public ImportConfig withClasses(int count, List<String> names) {
     return new ImportConfig(format, input, labels, output, count, names, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad);
   }
 
   public ImportConfig withDomain(String newDomain) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, newDomain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad);
   }
 
   public ImportConfig withPolicy(BadRecordPolicy policy) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, policy, limit, partitions);
+        labelColumn, numFeatures, policy, limit, partitions, resize, pad);
   }
 
   public ImportConfig withLimit(long newLimit) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, newLimit, partitions);
+        labelColumn, numFeatures, onBadRecord, newLimit, partitions, resize, pad);
+  }
+
+  public ImportConfig withResize(int height, int width, int padding) {
+    return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
+        labelColumn, numFeatures, onBadRecord, limit, partitions, List.of(height, width), padding);
   }
 
   /** The label file of an idx import. */

@@ -8,6 +8,7 @@ import io.graft.data.BadRecordException;
 import io.graft.data.BadRecordPolicy;
 import io.graft.data.DataException;
 import io.graft.data.Example;
+import io.graft.data.ImageResize;
 import io.graft.data.IdxReader;
 import io.graft.data.ImportFormat;
 import io.graft.data.Manifest;
@@ -196,6 +197,18 @@ public final class ImportJob {
         log.accept("skipping " + count + " bad row(s); the first: " + firstBad.get(0).error());
       }
       JavaRDD<Example> examples = parsed.filter(p -> p.error() == null).map(Parsed::example);
+      if (!config.resize().isEmpty() || config.pad() > 0) {
+        int[] from = featureShape.length == 2 ? new int[] {1, featureShape[0], featureShape[1]} : featureShape;
+        int h = config.resize().isEmpty() ? from[1] : config.resize().get(0);
+        int w = config.resize().isEmpty() ? from[2] : config.resize().get(1);
+        int pad = config.pad();
+        int[] to = {from[0], h + 2 * pad, w + 2 * pad};
+        examples = examples.map(e -> new Example(ImageResize.pad(ImageResize.bilinear(e.features(), from[0], from[1], from[2], h, w), from[0], h, w,
+            pad), e.label(), e.text()));
+        log.accept(String.format("resizing images from %dx%d to %dx%d (bilinear)%s", from[1], from[2], h, w,
+            pad > 0 ? String.format(", padded to %dx%d", to[1], to[2]) : ""));
+        featureShape = to;
+      }
       if (config.limit() > 0) {
         long limit = config.limit();
         examples = examples.zipWithIndex().filter(t -> t._2() < limit).map(Tuple2::_1);

@@ -1,0 +1,255 @@
+package io.graft.adapt;
+
+import io.graft.config.ConfigException;
+import io.graft.config.OptimizerConfig;
+import io.graft.model.Architectures;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.learning.regularization.L2Regularization;
+import org.nd4j.linalg.learning.regularization.Regularization;
+import org.nd4j.linalg.learning.regularization.WeightDecay;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * A shared trunk with one head per objective, as one DL4J {@link ComputationGraph}: the graph the
+ * multi-task and domain-adversarial stages train. The trunk is every layer of a
+ * {@link MultiLayerNetwork} but its output layer (a Graft architecture built fresh, or a
+ * pretrained model whose weights are copied in); each head is an optional hidden dense layer and
+ * a softmax output, optionally behind a {@link GradientReversal} layer.
+ *
+ * <p>Graph vertex names: the input is {@code input}; trunk layers keep their names; a head
+ * {@code h} is {@code h} (output), {@code hHidden} and {@code hReversal}. The graph's outputs are
+ * the heads in the order given, so minibatch label arrays follow that order.
+ */
+public final class SharedTrunk {
+  public static final String INPUT = "input";
+
+  private SharedTrunk() {}
+
+  /**
+   * One head on the trunk.
+   *
+   * @param name the head's output layer name (a task name, {@code label} or {@code domain})
+   * @param numClasses its softmax width
+   * @param hidden width of a ReLU dense layer below the output, 0 for none
+   * @param reversed whether a gradient-reversal layer sits between the trunk and the head
+   */
+  public record Head(String name, int numClasses, int hidden, boolean reversed) {
+    public Head {
+      ConfigException.require(name != null && name.matches("[A-Za-z][A-Za-z0-9-]*"),
+          "A head name must be a letter followed by letters, digits or '-', cannot be: %s", name);
+      ConfigException.require(numClasses >= 2, "Head '%s' needs at least 2 classes, cannot have: %s", name, numClasses);
+      ConfigException.require(hidden >= 0, "Head '%s' hidden width must be non-negative, cannot be: %s", name, hidden);
+    }
+
+    String hiddenName() {
+      return name + "Hidden";
+    }
+
+    String reversalName() {
+      return name + "Reversal";
+    }
+  }
+
+  /** The input type of a trunk on features of {@code featureShape}: images for CNN trunks, flat otherwise. */
+  public static InputType inputType(MultiLayerNetwork trunkSource, int[] featureShape) {
+    Layer first = trunkSource.getLayerWiseConfigurations().getConf(0).getLayer();
+    if (first instanceof ConvolutionLayer) {
+      int[] hwc = Architectures.imageShape(featureShape);
+      return InputType.convolutionalFlat(hwc[0], hwc[1], hwc[2]);
+    }
+    return InputType.feedForward(Arrays.stream(featureShape).reduce(1, (a, b) -> a * b));
+  }
+
+  /**
+   * Builds the graph: the layers of {@code source} below its output layer, then the heads.
+   *
+   * @param copyWeights copy the trunk's weights from {@code source} (a pretrained trunk) rather
+   *     than initialising them from {@code seed}
+   */
+  public static ComputationGraph build(MultiLayerNetwork source, boolean copyWeights, int[] featureShape, List<Head> heads,
+      OptimizerConfig optimizer, long seed) {
+    ConfigException.require(!heads.isEmpty(), "A shared trunk needs at least one head");
+    List<NeuralNetConfiguration> confs = source.getLayerWiseConfigurations().getConfs();
+    ConfigException.require(confs.size() >= 2 && confs.get(confs.size() - 1).getLayer() instanceof BaseOutputLayer,
+        "The trunk's source model must end in an output layer (it is dropped and replaced by the heads)");
+    List<String> trunk = new ArrayList<>();
+    Set<String> names = new LinkedHashSet<>();
+    for (int i = 0; i < confs.size() - 1; i++) {
+      String name = confs.get(i).getLayer().getLayerName();
+      ConfigException.require(names.add(name), "The trunk has two layers named '%s'", name);
+      trunk.add(name);
+    }
+    for (Head h : heads) {
+      for (String n : List.of(h.name(), h.hiddenName(), h.reversalName())) {
+        ConfigException.require(!names.contains(n), "Head name '%s' clashes with a layer of the trunk or another head (%s)", n,
+            String.join(", ", names));
+      }
+      names.addAll(List.of(h.name(), h.hiddenName(), h.reversalName()));
+    }
+
+    NeuralNetConfiguration.Builder global = new NeuralNetConfiguration.Builder()
+        .seed(seed)
+        .updater(optimizer.toUpdater())
+        .weightInit(WeightInit.XAVIER)
+        .trainingWorkspaceMode(WorkspaceMode.ENABLED)
+        .inferenceWorkspaceMode(WorkspaceMode.ENABLED);
+    if (optimizer.weightDecay() > 0) {
+      global.weightDecay(optimizer.weightDecay());
+    }
+    if (optimizer.l2() > 0) {
+      global.l2(optimizer.l2());
+    }
+    ComputationGraphConfiguration.GraphBuilder g = global.graphBuilder().addInputs(INPUT);
+    String below = INPUT;
+    for (int i = 0; i < trunk.size(); i++) {
+      Layer layer = confs.get(i).getLayer().clone();
+      retrain(layer, optimizer);
+      g.addLayer(trunk.get(i), layer, below);
+      below = trunk.get(i);
+    }
+    String features = below;
+    List<String> outputs = new ArrayList<>();
+    for (Head h : heads) {
+      String in = features;
+      if (h.reversed()) {
+        g.addLayer(h.reversalName(), new GradientReversal(h.reversalName(), 0.0), in);
+        in = h.reversalName();
+      }
+      if (h.hidden() > 0) {
+        g.addLayer(h.hiddenName(), new DenseLayer.Builder().nOut(h.hidden()).activation(Activation.RELU).build(), in);
+        in = h.hiddenName();
+      }
+      g.addLayer(h.name(), new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(h.numClasses())
+          .activation(Activation.SOFTMAX).build(), in);
+      outputs.add(h.name());
+    }
+    g.setOutputs(outputs.toArray(String[]::new));
+    g.setInputTypes(inputType(source, featureShape));
+    ComputationGraph graph = new ComputationGraph(g.build());
+    graph.init();
+    if (copyWeights) {
+      for (int i = 0; i < trunk.size(); i++) {
+        if (source.getLayer(i).numParams() > 0) {
+          graph.getLayer(trunk.get(i)).setParams(source.getLayer(i).params().dup());
+        }
+      }
+    }
+    return graph;
+  }
+
+  /**
+   * The network whose layers below its output become the trunk: a pretrained model (any Graft or
+   * DL4J MultiLayerNetwork zip) when {@code pretrained} is set, else {@code model} built fresh.
+   *
+   * @throws ConfigException when the pretrained model cannot take features of {@code featureShape}
+   */
+  public static MultiLayerNetwork source(io.graft.store.Storage storage, String pretrained, io.graft.model.ModelConfig model,
+      int[] featureShape, int numClasses, OptimizerConfig optimizer, long seed) {
+    int numFeatures = Arrays.stream(featureShape).reduce(1, (a, b) -> a * b);
+    if (pretrained != null) {
+      MultiLayerNetwork net = io.graft.surgery.Surgery.unfrozen(io.graft.surgery.Surgery.load(storage, pretrained).network());
+      long in = io.graft.surgery.Surgery.inputSize(net);
+      ConfigException.require(in == numFeatures, "Pretrained model %s takes %s features, the data have %s", pretrained, in, numFeatures);
+      return net;
+    }
+    MultiLayerNetwork net = new MultiLayerNetwork(Architectures.build(model, featureShape, numClasses, optimizer, seed));
+    net.init();
+    return net;
+  }
+
+  /** The trunk's layer names, bottom to top (the graph's layers before the first head layer). */
+  public static List<String> trunkLayers(ComputationGraph graph) {
+    List<String> out = new ArrayList<>();
+    Set<String> headLayers = new LinkedHashSet<>();
+    for (String o : graph.getConfiguration().getNetworkOutputs()) {
+      headLayers.add(o);
+      headLayers.add(o + "Hidden");
+      headLayers.add(o + "Reversal");
+    }
+    for (int idx : graph.topologicalSortOrder()) {
+      var v = graph.getVertices()[idx];
+      if (!v.isInputVertex() && v.hasLayer() && !headLayers.contains(v.getVertexName())) {
+        out.add(v.getVertexName());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * One head's model on its own: the trunk plus that head, as a plain {@link MultiLayerNetwork}
+   * with the graph's weights (what {@code graft finetune}, {@code evaluate} and plain DL4J load).
+   * A gradient-reversal layer, the identity at inference, is left out.
+   */
+  public static MultiLayerNetwork export(ComputationGraph graph, String head, int[] featureShape) {
+    List<String> outputs = graph.getConfiguration().getNetworkOutputs();
+    if (!outputs.contains(head)) {
+      throw new ConfigException("Cannot export head '" + head + "': the model's heads are " + String.join(", ", outputs));
+    }
+    List<String> layers = new ArrayList<>(trunkLayers(graph));
+    if (graph.getConfiguration().getVertices().containsKey(head + "Hidden")) {
+      layers.add(head + "Hidden");
+    }
+    layers.add(head);
+    NeuralNetConfiguration.ListBuilder list = new NeuralNetConfiguration.Builder()
+        .trainingWorkspaceMode(WorkspaceMode.ENABLED).inferenceWorkspaceMode(WorkspaceMode.ENABLED).list();
+    for (int i = 0; i < layers.size(); i++) {
+      Layer l = graph.getLayer(layers.get(i)).conf().getLayer().clone();
+      l.setLayerName(layers.get(i));
+      if (l instanceof BaseOutputLayer out && out.getLossFn() instanceof org.nd4j.linalg.lossfunctions.impl.LossMCXENT) {
+        out.setLossFn(new org.nd4j.linalg.lossfunctions.impl.LossMCXENT()); // drop multi-task loss weights
+      }
+      list.layer(i, l);
+    }
+    Layer first = graph.getLayer(layers.get(0)).conf().getLayer();
+    InputType type = first instanceof ConvolutionLayer
+        ? InputType.convolutionalFlat(Architectures.imageShape(featureShape)[0], Architectures.imageShape(featureShape)[1],
+            Architectures.imageShape(featureShape)[2])
+        : InputType.feedForward(Arrays.stream(featureShape).reduce(1, (a, b) -> a * b));
+    list.setInputType(type);
+    MultiLayerConfiguration conf = list.build();
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    for (int i = 0; i < layers.size(); i++) {
+      if (net.getLayer(i).numParams() > 0) {
+        net.getLayer(i).setParams(graph.getLayer(layers.get(i)).params().dup());
+      }
+    }
+    return net;
+  }
+
+  /** Gives a copied trunk layer the stage's optimiser and regularisation instead of its source's. */
+  private static void retrain(Layer layer, OptimizerConfig optimizer) {
+    if (layer instanceof BaseLayer b) {
+      b.setIUpdater(optimizer.toUpdater());
+      b.setBiasUpdater(null);
+      List<Regularization> reg = new ArrayList<>();
+      if (optimizer.l2() > 0) {
+        reg.add(new L2Regularization(optimizer.l2()));
+      }
+      if (optimizer.weightDecay() > 0) {
+        reg.add(new WeightDecay(optimizer.weightDecay(), true));
+      }
+      b.setRegularization(reg);
+      b.setRegularizationBias(new ArrayList<>());
+    }
+  }
+}

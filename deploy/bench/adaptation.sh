@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Reproduces docs/benchmarks/adaptation.md: source-only vs DANN (MNIST -> UCI digits, IMDB -> Amazon)
+# and multi-task vs single-task (MNIST + Fashion-MNIST, 1,000 labels per task), over seeds.
+#   deploy/bench/adaptation.sh [--seeds "1 2 3"] [--only digits|text|multitask] [--out DIR]
+# Needs the datasets the configs name (see the comments at the top of each deploy/conf file).
+# Prints one line per run and a Markdown table per experiment (mean +- sample std over seeds).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+graft="$root/deploy/bin/graft"
+seeds="1 2 3"; only=""; out="${TMPDIR:-/tmp}/graft-bench-adaptation"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --seeds) seeds="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$out"
+cd "$root"   # the configs name datasets relative to the checkout
+DIGITS="{name: digits, train: graft-demo/data/mnist/train, test: graft-demo/data/mnist/test, labelsPerClass: 100}"
+FASHION="{name: fashion, train: graft-demo/data/fashion/train, test: graft-demo/data/fashion/test, labelsPerClass: 100}"
+
+# run NAME CMD...: runs a graft command; records "NAME key=value wall_s=W" for every key=value it prints
+run() {
+  local name="$1"; shift
+  local t0 t1
+  t0=$(date +%s)
+  "$graft" "$@" >"$out/$name.out" 2>"$out/$name.err" || { echo "$name failed; see $out/$name.err" >&2; exit 1; }
+  t1=$(date +%s)
+  tr ' ' '\n' <"$out/$name.out" | grep -E '^[a-z_]+=[0-9.]+$' | while read -r kv; do
+    echo "$name $kv wall_s=$((t1 - t0))" | tee -a "$out/results.txt"
+  done
+}
+
+# table TITLE KEY ROW...: mean +- sample std of KEY over seeds for each row (runs named ROW-sN)
+table() {
+  local title="$1" key="$2"; shift 2
+  echo; echo "### $title"; echo; echo "| run | $key (mean +- std, %) | seeds | mean wall (s) |"; echo "|---|---|---|---|"
+  for row in "$@"; do
+    grep "^$row-s[0-9]* $key=" "$out/results.txt" | awk -v row="$row" '{
+        split($2, a, "="); split($3, w, "="); x[NR] = 100 * a[2]; s += 100 * a[2]; ws += w[2] }
+      END { m = s / NR; v = 0; for (i = 1; i <= NR; i++) v += (x[i] - m) ^ 2; sd = NR > 1 ? sqrt(v / (NR - 1)) : 0;
+            printf "| %s | %.2f +- %.2f | %d | %.0f |\n", row, m, sd, NR, ws / NR }'
+  done
+}
+
+: > "$out/results.txt"
+if [[ -z "$only" || "$only" == digits ]]; then
+  for s in $seeds; do
+    for lam in 0 0.3; do
+      run "digits-lambda$lam-s$s" dann --config "$root/deploy/conf/dann-mnist-digits.yaml" \
+        --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/digits-lambda$lam-s$s"
+    done
+  done
+  table "MNIST -> UCI digits 28x28: target accuracy" target_accuracy digits-lambda0 digits-lambda0.3
+fi
+if [[ -z "$only" || "$only" == text ]]; then
+  for s in $seeds; do
+    for lam in 0 0.3; do
+      run "text-lambda$lam-s$s" dann --config "$root/deploy/conf/dann-imdb-amazon.yaml" \
+        --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/text-lambda$lam-s$s"
+    done
+  done
+  table "IMDB -> Amazon: target accuracy" target_accuracy text-lambda0 text-lambda0.3
+fi
+if [[ -z "$only" || "$only" == multitask ]]; then
+  conf="$root/deploy/conf/multitask-mnist-fashion.yaml"
+  for s in $seeds; do
+    run "mt-joint-s$s" multitask --config "$conf" --set training.seed=$s --set output="$out/mt-joint-s$s"
+    run "mt-single-s$s" multitask --config "$conf" --set training.seed=$s --set "tasks=[$DIGITS]" --set output="$out/mt-single-digits-s$s"
+    run "mt-single-s$s" multitask --config "$conf" --set training.seed=$s --set "tasks=[$FASHION]" --set output="$out/mt-single-fashion-s$s"
+  done
+  table "MNIST + Fashion-MNIST, 1,000 labels per task: digits (MNIST) test accuracy" digits_accuracy mt-joint mt-single
+  table "MNIST + Fashion-MNIST, 1,000 labels per task: Fashion-MNIST test accuracy" fashion_accuracy mt-joint mt-single
+fi

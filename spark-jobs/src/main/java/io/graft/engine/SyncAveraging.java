@@ -1,0 +1,376 @@
+package io.graft.engine;
+
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.zip.CRC32;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+
+/**
+ * Graft's own parameter averaging, for {@link ComputationGraph}s (multi-task and adversarial
+ * stages) and for small networks where dl4j-spark's per-split overhead dominates (heads on cached
+ * features).
+ *
+ * <p>An averaging step: the driver broadcasts the shared state (parameters, updater state,
+ * iteration count and the step's knobs: learning rate, gradient-reversal strength); every
+ * partition of the (persisted, partitioned) minibatch RDD sets a pooled network to exactly that
+ * state, fits its next {@code averagingFrequency} minibatches, and returns its parameters and
+ * updater state; the driver averages them over the partitions that trained. A round is one pass
+ * over the data in shuffled minibatch order. Each task reports a checksum of the weights it
+ * started from; the driver refuses to continue unless every executor started from the broadcast
+ * weights bit for bit.
+ */
+public final class SyncAveraging {
+  private final Model network;
+  private final boolean graph;
+  private final String confJson;
+  private final String runKey = UUID.randomUUID().toString();
+  private final int averagingFrequency;
+  private final long seed;
+  private long iteration;
+  private int[] partitionBatches;
+  private int cachedRddId = -1;
+
+  /**
+   * Knobs the driver sets for one averaging step; NaN (or null) leaves a knob as configured.
+   *
+   * @param learningRate every layer's learning rate
+   * @param reversal the strength of every gradient-reversal layer
+   * @param outputWeights a loss weight per graph output (multi-task lambda_i)
+   */
+  public record Knobs(double learningRate, double reversal, double[] outputWeights) implements Serializable {
+    public static final Knobs NONE = new Knobs(Double.NaN, Double.NaN, null);
+
+    public Knobs(double learningRate, double reversal) {
+      this(learningRate, reversal, null);
+    }
+  }
+
+  /** The knobs at training progress {@code p} in [0, 1] (the DANN schedules). */
+  @FunctionalInterface
+  public interface Schedule extends Serializable {
+    Knobs at(double progress);
+  }
+
+  /** What one averaging step saw: the checksums every training task started from. */
+  public record Step(int round, int step, long iteration, long broadcastChecksum, List<Long> startChecksums, int workers) {}
+
+  /** Called on the driver after each averaging step. */
+  @FunctionalInterface
+  public interface StepListener {
+    void onStep(Step step);
+  }
+
+  /** One round's training figures. */
+  /**
+   * One round's training figures. For graphs, {@code outputLoss[o]} is output o's loss summed over
+   * the rows it scored (each row's loss times its label mask) and {@code outputRows[o]} how many
+   * rows it scored (mask above 0).
+   */
+  public record RoundFit(double meanLoss, long examples, int steps, Knobs lastKnobs, double wallSeconds, double[] outputLoss,
+      long[] outputRows) {}
+
+  public SyncAveraging(Model network, int averagingFrequency, long seed) {
+    if (!(network instanceof ComputationGraph) && !(network instanceof MultiLayerNetwork)) {
+      throw new IllegalArgumentException("SyncAveraging trains a ComputationGraph or a MultiLayerNetwork, not " + network.getClass());
+    }
+    this.network = network;
+    this.graph = network instanceof ComputationGraph;
+    this.confJson = graph ? ((ComputationGraph) network).getConfiguration().toJson()
+        : ((MultiLayerNetwork) network).getLayerWiseConfigurations().toJson();
+    this.averagingFrequency = averagingFrequency;
+    this.seed = seed;
+    this.iteration = graph ? ((ComputationGraph) network).getConfiguration().getIterationCount()
+        : ((MultiLayerNetwork) network).getLayerWiseConfigurations().getIterationCount();
+  }
+
+  public Model network() {
+    return network;
+  }
+
+  /** Averaging steps per round on {@code data} (the largest partition's minibatches / frequency). */
+  public int stepsPerRound(JavaRDD<MultiDataSet> data) {
+    int max = 0;
+    for (int n : partitionBatches(data)) {
+      max = Math.max(max, n);
+    }
+    return (max + averagingFrequency - 1) / averagingFrequency;
+  }
+
+  /**
+   * Fits one round on {@code data}: every partition passes over its minibatches once, averaging
+   * every {@code averagingFrequency} minibatches.
+   *
+   * @param progressBefore training progress in [0, 1] when the round starts
+   * @param progressAfter training progress when it ends (knobs are interpolated per step)
+   */
+  public RoundFit fitRound(JavaSparkContext sc, JavaRDD<MultiDataSet> data, int round, double progressBefore, double progressAfter,
+      Schedule schedule, StepListener listener) {
+    long t0 = System.nanoTime();
+    int steps = stepsPerRound(data);
+    double lossSum = 0;
+    long examples = 0;
+    Knobs knobs = Knobs.NONE;
+    int outputs = graph ? ((ComputationGraph) network).getNumOutputArrays() : 1;
+    double[] outputLoss = new double[outputs];
+    long[] outputRows = new long[outputs];
+    for (int step = 0; step < steps; step++) {
+      double p = progressBefore + (progressAfter - progressBefore) * step / steps;
+      knobs = schedule == null ? Knobs.NONE : schedule.at(p);
+      applyKnobs(network, knobs);
+      INDArray params = network.params().dup();
+      INDArray updater = updaterState(network);
+      long checksum = checksum(params);
+      Broadcast<State> state = sc.broadcast(new State(confJson, params, updater == null ? null : updater.dup(), iteration, knobs));
+      Partial total;
+      try {
+        total = data.mapPartitions(new FitStep(state, runKey, graph, step, averagingFrequency, seed, round))
+            .treeReduce(Partial::merge);
+      } finally {
+        state.destroy();
+      }
+      if (total.workers == 0) {
+        break;
+      }
+      if (total.checksums.size() != 1 || total.checksums.first() != checksum) {
+        throw new IllegalStateException("Averaging step " + step + " of round " + round + ": executors started from weights with checksums "
+            + total.checksums + ", the broadcast had " + checksum);
+      }
+      network.setParams(total.params.divi(total.workers));
+      if (updater != null) {
+        updater.assign(total.updater.divi(total.workers));
+      }
+      iteration += total.maxBatches;
+      setIterationCount(network, iteration);
+      lossSum += total.lossSum;
+      examples += total.examples;
+      for (int o = 0; o < outputs && total.outputLoss != null; o++) {
+        outputLoss[o] += total.outputLoss[o];
+        outputRows[o] += total.outputRows[o];
+      }
+      if (listener != null) {
+        listener.onStep(new Step(round, step, iteration, checksum, List.copyOf(total.checksumList), total.workers));
+      }
+    }
+    return new RoundFit(examples == 0 ? Double.NaN : lossSum / examples, examples, steps, knobs, (System.nanoTime() - t0) / 1e9, outputLoss,
+        outputRows);
+  }
+
+  private int[] partitionBatches(JavaRDD<MultiDataSet> data) {
+    if (partitionBatches == null || cachedRddId != data.id()) {
+      List<Integer> counts = data.mapPartitions(it -> {
+        int n = 0;
+        while (it.hasNext()) {
+          it.next();
+          n++;
+        }
+        return List.of(n).iterator();
+      }).collect();
+      partitionBatches = counts.stream().mapToInt(Integer::intValue).toArray();
+      cachedRddId = data.id();
+    }
+    return partitionBatches;
+  }
+
+  /** The order in which a partition of {@code size} minibatches is fitted in {@code round}. */
+  public static List<Integer> batchOrder(int size, long seed, int round, int partition) {
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < size; i++) {
+      order.add(i);
+    }
+    java.util.Collections.shuffle(order, new Random((seed * 1_000_003L + round) * 31 + partition));
+    return order;
+  }
+
+  /** CRC-32 of the float32 bits of {@code params} (what executors and driver compare). */
+  public static long checksum(INDArray params) {
+    float[] values = params.toFloatVector();
+    ByteBuffer bytes = ByteBuffer.allocate(values.length * 4);
+    bytes.asFloatBuffer().put(values);
+    CRC32 crc = new CRC32();
+    crc.update(bytes);
+    return crc.getValue();
+  }
+
+  static INDArray updaterState(Model m) {
+    if (m instanceof ComputationGraph g) {
+      return g.getUpdater(true).getStateViewArray();
+    }
+    return ((MultiLayerNetwork) m).getUpdater(true).getStateViewArray();
+  }
+
+  static void setIterationCount(Model m, long iteration) {
+    if (m instanceof ComputationGraph g) {
+      g.getConfiguration().setIterationCount((int) iteration);
+    } else {
+      ((MultiLayerNetwork) m).getLayerWiseConfigurations().setIterationCount((int) iteration);
+    }
+  }
+
+  /**
+   * Sets the step's learning rate, gradient-reversal strength and output loss weights on
+   * {@code m}. A loss weight w becomes the output layer's cross-entropy weighted by w in every
+   * class, which scales that output's loss and gradient by exactly w. (DL4J label masks are no
+   * way to weight a loss: a dense or output layer also multiplies its activations by the mask, so
+   * a mask of 2 doubles the softmax probabilities and the gradient is no longer 2x.)
+   */
+  public static void applyKnobs(Model m, Knobs knobs) {
+    if (knobs.outputWeights() != null) {
+      ComputationGraph g = (ComputationGraph) m;
+      for (int o = 0; o < knobs.outputWeights().length; o++) {
+        org.deeplearning4j.nn.conf.layers.BaseOutputLayer out =
+            (org.deeplearning4j.nn.conf.layers.BaseOutputLayer) g.getOutputLayer(o).conf().getLayer();
+        out.setLossFn(new org.nd4j.linalg.lossfunctions.impl.LossMCXENT(
+            org.nd4j.linalg.factory.Nd4j.valueArrayOf(new long[] {1, out.getNOut()}, knobs.outputWeights()[o])));
+      }
+    }
+    if (!Double.isNaN(knobs.learningRate())) {
+      if (m instanceof ComputationGraph g) {
+        g.setLearningRate(knobs.learningRate());
+      } else {
+        ((MultiLayerNetwork) m).setLearningRate(knobs.learningRate());
+      }
+    }
+    if (!Double.isNaN(knobs.reversal())) {
+      org.deeplearning4j.nn.api.Layer[] layers = m instanceof ComputationGraph g ? g.getLayers() : ((MultiLayerNetwork) m).getLayers();
+      for (org.deeplearning4j.nn.api.Layer l : layers) {
+        if (l instanceof io.graft.adapt.GradientReversalLayer r) {
+          r.setLambda(knobs.reversal());
+        }
+      }
+    }
+  }
+
+  /** The broadcast of one step. */
+  record State(String confJson, INDArray params, INDArray updater, long iteration, Knobs knobs) implements Serializable {}
+
+  /** One or more partitions' results, summed. */
+  static final class Partial implements Serializable {
+    INDArray params;
+    INDArray updater;
+    int workers;
+    int maxBatches;
+    double lossSum;
+    long examples;
+    double[] outputLoss;
+    long[] outputRows;
+    final TreeSet<Long> checksums = new TreeSet<>();
+    final List<Long> checksumList = new ArrayList<>();
+
+    Partial merge(Partial o) {
+      if (o.workers == 0) {
+        return this;
+      }
+      if (workers == 0) {
+        return o;
+      }
+      params.addi(o.params);
+      if (updater != null) {
+        updater.addi(o.updater);
+      }
+      workers += o.workers;
+      maxBatches = Math.max(maxBatches, o.maxBatches);
+      lossSum += o.lossSum;
+      examples += o.examples;
+      if (outputLoss != null) {
+        for (int i = 0; i < outputLoss.length; i++) {
+          outputLoss[i] += o.outputLoss[i];
+          outputRows[i] += o.outputRows[i];
+        }
+      }
+      checksums.addAll(o.checksums);
+      checksumList.addAll(o.checksumList);
+      return this;
+    }
+  }
+
+  /** Executor side of a step: holds the broadcast and primitives only. */
+  static final class FitStep implements FlatMapFunction<Iterator<MultiDataSet>, Partial> {
+    private final Broadcast<State> state;
+    private final String runKey;
+    private final boolean graph;
+    private final int step;
+    private final int frequency;
+    private final long seed;
+    private final int round;
+
+    FitStep(Broadcast<State> state, String runKey, boolean graph, int step, int frequency, long seed, int round) {
+      this.state = state;
+      this.runKey = runKey;
+      this.graph = graph;
+      this.step = step;
+      this.frequency = frequency;
+      this.seed = seed;
+      this.round = round;
+    }
+
+    @Override
+    public Iterator<Partial> call(Iterator<MultiDataSet> batches) {
+      List<MultiDataSet> all = new ArrayList<>();
+      batches.forEachRemaining(all::add);
+      int from = step * frequency;
+      Partial out = new Partial();
+      if (from >= all.size()) {
+        return List.of(out).iterator();
+      }
+      List<Integer> order = batchOrder(all.size(), seed, round, TaskContext.getPartitionId());
+      State s = state.value();
+      Model net = NetworkPool.borrow(runKey, graph, s.confJson());
+      try {
+        net.setParams(s.params());
+        INDArray updater = updaterState(net);
+        if (updater != null && s.updater() != null) {
+          updater.assign(s.updater());
+        }
+        setIterationCount(net, s.iteration());
+        applyKnobs(net, s.knobs());
+        long start = checksum(net.params());
+        int to = Math.min(all.size(), from + frequency);
+        int outputs = net instanceof ComputationGraph g ? g.getNumOutputArrays() : 1;
+        out.outputLoss = new double[outputs];
+        out.outputRows = new long[outputs];
+        for (int i = from; i < to; i++) {
+          MultiDataSet batch = all.get(order.get(i));
+          if (net instanceof ComputationGraph g) {
+            g.fit(batch);
+          } else {
+            ((MultiLayerNetwork) net).fit(batch);
+          }
+          long n = batch.getFeatures(0).size(0);
+          out.lossSum += net.score() * n;
+          out.examples += n;
+          for (int o = 0; o < outputs; o++) {
+            double score = net instanceof ComputationGraph g ? g.getOutputLayer(o).score() : net.score();
+            out.outputLoss[o] += score * n;
+            INDArray mask = batch.getLabelsMaskArrays() == null ? null : batch.getLabelsMaskArray(o);
+            out.outputRows[o] += mask == null ? n : mask.gt(0).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
+          }
+        }
+        out.params = net.params().dup();
+        INDArray after = updaterState(net);
+        out.updater = after == null ? null : after.dup();
+        out.workers = 1;
+        out.maxBatches = to - from;
+        out.checksums.add(start);
+        out.checksumList.add(start);
+      } finally {
+        NetworkPool.release(runKey, net);
+      }
+      return List.of(out).iterator();
+    }
+  }
+}

@@ -1,0 +1,277 @@
+package io.graft.jobs.multitask;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.graft.adapt.SharedTrunk;
+import io.graft.config.ConfigException;
+import io.graft.config.TrainingConfig;
+import io.graft.data.Manifest;
+import io.graft.engine.Checkpoints;
+import io.graft.engine.GraphEvaluator;
+import io.graft.engine.GraphRoundLoop;
+import io.graft.engine.JobOptions;
+import io.graft.engine.MetricsLog;
+import io.graft.engine.ParameterAveraging;
+import io.graft.engine.SyncAveraging;
+import io.graft.spark.GraftDatasets;
+import io.graft.spark.GraftSpark;
+import io.graft.spark.TaskRows;
+import io.graft.spark.TaskRows.TaskRow;
+import io.graft.store.Provenance;
+import io.graft.store.Storage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+
+/**
+ * {@code graft multitask}: one shared trunk, one head per task, trained on
+ * {@code sum_i w_i L_i} by {@link SyncAveraging} (shared weights broadcast to every executor each
+ * averaging step). Each minibatch mixes tasks as the sampling policy says; a row's label mask is
+ * 1 in its own head and 0 in the others, and w_i weights head i's cross-entropy. Evaluates every
+ * task every round.
+ *
+ * <p>Writes {@code model.zip} (the graph with every head), {@code tasks/NAME/model.zip} (each task
+ * as a plain single-task MultiLayerNetwork), {@code metrics.jsonl} and {@code provenance.json}.
+ * With one task it trains the single-task baseline on the same engine.
+ */
+public final class MultitaskJob {
+  public static final String MODEL_FILE = "model.zip";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Step size of the driver-side update of the uncertainty weights' log-variances. */
+  static final double UNCERTAINTY_RATE = 0.5;
+
+  private MultitaskJob() {}
+
+  /** Entry point for {@code spark-submit --class io.graft.jobs.multitask.MultitaskJob}: the same options as {@code graft multitask}. */
+  public static void main(String[] args) {
+    System.exit(io.graft.cli.GraftCli.runCommand("multitask", args));
+  }
+
+  /** What a finished run produced: each task's held-out accuracy and final loss weight. */
+  public record Result(String output, Map<String, Double> accuracy, Map<String, Double> weights, int rounds, List<Map<String, Object>> history) {}
+
+  record Plan(List<Manifest> manifests, ComputationGraph graph, Path output, Checkpoints checkpoints) {}
+
+  static Plan plan(MultitaskConfig config, Storage storage, boolean resume) throws IOException {
+    List<Manifest> manifests = new ArrayList<>();
+    List<SharedTrunk.Head> heads = new ArrayList<>();
+    for (MultitaskConfig.Task t : config.tasks()) {
+      Manifest m = GraftDatasets.manifest(storage, t.train(), "task '" + t.name() + "'");
+      if (!manifests.isEmpty()) {
+        ConfigException.require(Arrays.equals(m.featureShape(), manifests.get(0).featureShape()),
+            "Task '%s' has feature shape %s but task '%s' has %s: tasks share one trunk and one input space", t.name(),
+            Arrays.toString(m.featureShape()), config.tasks().get(0).name(), Arrays.toString(manifests.get(0).featureShape()));
+      }
+      if (t.test() != null) {
+        Manifest test = GraftDatasets.manifest(storage, t.test(), "task '" + t.name() + "' test");
+        ConfigException.require(Arrays.equals(test.featureShape(), m.featureShape()), "Task '%s' test set %s has feature shape %s, its train set %s",
+            t.name(), t.test(), Arrays.toString(test.featureShape()), Arrays.toString(m.featureShape()));
+        ConfigException.require(test.numClasses() <= m.numClasses(), "Task '%s' test set %s has %s classes, its train set %s", t.name(), t.test(),
+            test.numClasses(), m.numClasses());
+      }
+      manifests.add(m);
+      heads.add(new SharedTrunk.Head(t.name(), m.numClasses(), config.headHidden(), false));
+    }
+    long seed = config.training().seed();
+    Manifest first = manifests.get(0);
+    MultiLayerNetwork trunkSource = SharedTrunk.source(storage, config.pretrained(), config.model(), first.featureShape(), first.numClasses(),
+        config.optimizer(), seed);
+    ComputationGraph graph = SharedTrunk.build(trunkSource, config.pretrained() != null, first.featureShape(), heads, config.optimizer(), seed);
+    Path output = storage.qualify(storage.path(config.output()));
+    Checkpoints checkpoints = new Checkpoints(storage, output);
+    if (resume) {
+      Checkpoints.State state = checkpoints.load();
+      Checkpoints.requireCompatible(state.config(), JSON.valueToTree(config), List.of("training.epochs"));
+      ConfigException.require(state.round() < config.training().epochs(),
+          "Nothing to resume: the checkpoint at %s already finished round %s of %s (raise training.epochs to train further)",
+          checkpoints.dir(), state.round(), config.training().epochs());
+    }
+    return new Plan(manifests, graph, output, checkpoints);
+  }
+
+  /** Validates the config and inputs without starting Spark; throws {@link ConfigException}. */
+  public static void validate(MultitaskConfig config, Storage storage, boolean resume) throws IOException {
+    plan(config, storage, resume);
+  }
+
+  public static Result run(MultitaskConfig config, SparkSession spark, JobOptions options) throws Exception {
+    Consumer<String> log = options.log();
+    Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
+    Plan plan = plan(config, storage, options.resume());
+    TrainingConfig training = config.training();
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    long seed = training.seed();
+    int k = config.tasks().size();
+    int numFeatures = plan.manifests().get(0).numFeatures();
+    int[] numClasses = plan.manifests().stream().mapToInt(Manifest::numClasses).toArray();
+    String[] names = config.tasks().stream().map(MultitaskConfig.Task::name).toArray(String[]::new);
+
+    GraftSpark.jobGroup(spark, "graft-multitask", "multitask: checking data");
+    JavaRDD<TaskRow> trainRows = null;
+    JavaRDD<TaskRow> evalRows = null;
+    for (int i = 0; i < k; i++) {
+      MultitaskConfig.Task t = config.tasks().get(i);
+      Dataset<Row> train = GraftDatasets.check(GraftDatasets.read(spark, storage, t.train(), "task '" + t.name() + "'"), numFeatures,
+          numClasses[i], true, training.onBadRecord()).rows();
+      Dataset<Row> test;
+      if (t.test() != null) {
+        test = GraftDatasets.check(GraftDatasets.read(spark, storage, t.test(), "task '" + t.name() + "' test"), numFeatures, numClasses[i], true,
+            training.onBadRecord()).rows();
+      } else {
+        Dataset<Row>[] split = train.randomSplit(new double[] {1 - t.holdoutFraction(), t.holdoutFraction()}, seed);
+        train = split[0];
+        test = split[1];
+        log.accept(String.format("task '%s' has no test set: holding out %.0f%% of %s", t.name(), 100 * t.holdoutFraction(), t.train()));
+      }
+      if (t.labelsPerClass() > 0) {
+        train = GraftDatasets.stratified(train, t.labelsPerClass(), seed);
+      }
+      JavaRDD<TaskRow> tr = TaskRows.of(train, i);
+      JavaRDD<TaskRow> ev = TaskRows.of(test, i);
+      trainRows = trainRows == null ? tr : trainRows.union(tr);
+      evalRows = evalRows == null ? ev : evalRows.union(ev);
+    }
+    int workers = ParameterAveraging.workers(training, sc);
+    trainRows = trainRows.repartition(workers).persist(StorageLevel.MEMORY_ONLY());
+    JavaRDD<MultiDataSet> evalBatches = TaskRows.taskEvalBatches(evalRows, numClasses).persist(StorageLevel.MEMORY_ONLY());
+    Map<Integer, Long> counts = trainRows.map(TaskRow::task).countByValue();
+    long[] rows = new long[k];
+    for (int i = 0; i < k; i++) {
+      rows[i] = counts.getOrDefault(i, 0L);
+      if (rows[i] == 0) {
+        throw new io.graft.data.DataException("Task '" + names[i] + "' has no training rows left (" + config.tasks().get(i).train() + ")");
+      }
+    }
+    double[] sampling = config.samplingWeights(rows);
+    log.accept(String.format("multitask: %d tasks (%s) on a %s trunk%s, %s training rows, %d workers, batch %d, averaging every %d, sampling %s, "
+        + "weighting %s", k, String.join(", ", names), config.model().architecture(), config.pretrained() == null ? "" : " from " + config.pretrained(),
+        Arrays.toString(rows), workers, training.batchSizePerWorker(), training.averagingFrequency(), config.sampling(), config.weighting()));
+
+    ComputationGraph graph = plan.graph();
+    int startRound = 0;
+    List<Map<String, Object>> history = new ArrayList<>();
+    double[] logVariance = new double[k];
+    for (int i = 0; i < k; i++) {
+      logVariance[i] = -Math.log(config.tasks().get(i).weight());
+    }
+    if (options.resume()) {
+      Checkpoints.State state = plan.checkpoints().load();
+      graph = plan.checkpoints().loadGraph(state);
+      startRound = state.round();
+      history = GraphRoundLoop.restoredHistory(state);
+      Map<String, Object> last = history.get(history.size() - 1);
+      for (int i = 0; i < k; i++) {
+        logVariance[i] = -Math.log(((Number) last.get(names[i] + "_weight")).doubleValue());
+      }
+      log.accept("resuming from the checkpoint of round " + startRound + " at " + plan.checkpoints().dir());
+    } else if (plan.checkpoints().exists()) {
+      log.accept("starting afresh; the old checkpoint at " + plan.checkpoints().dir() + " is replaced (pass --resume to continue it)");
+    }
+    int rounds = training.epochs();
+    SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed);
+    String evalKey = "multitask-eval-" + java.util.UUID.randomUUID();
+    ComputationGraph trained = graph;
+    JavaRDD<TaskRow> rowsForBatches = trainRows;
+    try {
+      GraphRoundLoop.run(new GraphRoundLoop.Spec("multitask", rounds, seed, config, storage, plan.output(), plan.checkpoints(), log), graph,
+          startRound, history, round -> {
+            double[] weights = new double[k];
+            for (int i = 0; i < k; i++) {
+              weights[i] = config.weighting() == MultitaskConfig.Weighting.UNCERTAINTY ? Math.exp(-logVariance[i]) : config.tasks().get(i).weight();
+            }
+            GraftSpark.jobGroup(spark, "graft-multitask", "multitask round " + round + "/" + rounds);
+            JavaRDD<MultiDataSet> batches = TaskRows.taskBatches(rowsForBatches, training.batchSizePerWorker(), numClasses, sampling,
+                seed * 1009 + round).persist(StorageLevel.MEMORY_ONLY());
+            SyncAveraging.Knobs knobs = new SyncAveraging.Knobs(Double.NaN, Double.NaN, weights);
+            SyncAveraging.RoundFit fit;
+            try {
+              fit = engine.fitRound(sc, batches, round, 0, 0, p -> knobs, null);
+            } finally {
+              batches.unpersist(false);
+            }
+            GraftSpark.jobGroup(spark, "graft-multitask", "multitask round " + round + "/" + rounds + ": evaluation");
+            List<GraphEvaluator.Result> eval = GraphEvaluator.evaluate(sc, trained, evalBatches, evalKey);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("stage", "multitask");
+            m.put("train_loss", fit.meanLoss());
+            double mean = 0;
+            for (int i = 0; i < k; i++) {
+              double taskLoss = fit.outputRows()[i] == 0 ? Double.NaN : fit.outputLoss()[i] / (weights[i] * fit.outputRows()[i]);
+              m.put(names[i] + "_train_loss", taskLoss);
+              m.put(names[i] + "_accuracy", eval.get(i).accuracy());
+              m.put(names[i] + "_loss", eval.get(i).loss());
+              m.put(names[i] + "_weight", weights[i]);
+              mean += eval.get(i).accuracy() / k;
+              if (config.weighting() == MultitaskConfig.Weighting.UNCERTAINTY && !Double.isNaN(taskLoss)) {
+                // Kendall et al.: minimise exp(-s) L + s over s; one gradient step per round.
+                logVariance[i] -= UNCERTAINTY_RATE * (1 - Math.exp(-logVariance[i]) * taskLoss);
+              }
+            }
+            m.put("mean_accuracy", mean);
+            m.put("samples", fit.examples());
+            m.put("samples_per_s", fit.examples() / fit.wallSeconds());
+            m.put("averaging_steps", fit.steps());
+            m.put("wall_s", fit.wallSeconds());
+            return m;
+          }, m -> {
+            StringBuilder sb = new StringBuilder();
+            for (String n : names) {
+              sb.append(String.format("%s acc %.2f%%  ", n, 100 * (double) m.get(n + "_accuracy")));
+            }
+            return sb.toString().trim();
+          });
+    } finally {
+      trainRows.unpersist(false);
+      evalBatches.unpersist(false);
+    }
+
+    Map<String, Object> last = history.get(history.size() - 1);
+    int[] shape = plan.manifests().get(0).featureShape();
+    storage.writeAtomically(new Path(plan.output(), MODEL_FILE), out -> ModelSerializer.writeModel(trained, out, true));
+    Map<String, Double> accuracy = new LinkedHashMap<>();
+    Map<String, Double> finalWeights = new LinkedHashMap<>();
+    for (int i = 0; i < k; i++) {
+      MultiLayerNetwork single = SharedTrunk.export(trained, names[i], shape);
+      storage.writeAtomically(new Path(plan.output(), "tasks/" + names[i] + "/" + MODEL_FILE), out -> ModelSerializer.writeModel(single, out, false));
+      accuracy.put(names[i], (Double) last.get(names[i] + "_accuracy"));
+      finalWeights.put(names[i], ((Number) last.get(names[i] + "_weight")).doubleValue());
+    }
+    MetricsLog.writeMaps(storage, plan.output(), history);
+    Provenance provenance = new Provenance("multitask").config(config).seed(seed);
+    for (int i = 0; i < k; i++) {
+      provenance.input(names[i], storage.qualify(storage.path(config.tasks().get(i).train())).toString(), rows[i],
+          JSON.valueToTree(plan.manifests().get(i).sources()));
+    }
+    Map<String, Object> metrics = new LinkedHashMap<>();
+    for (int i = 0; i < k; i++) {
+      metrics.put(names[i] + "_accuracy", last.get(names[i] + "_accuracy"));
+      metrics.put(names[i] + "_weight", last.get(names[i] + "_weight"));
+    }
+    metrics.put("mean_accuracy", last.get("mean_accuracy"));
+    metrics.put("rounds", rounds);
+    metrics.put("wall_s", history.stream().mapToDouble(m -> ((Number) m.get("wall_s")).doubleValue()).sum());
+    provenance.metrics(metrics);
+    provenance.put("resumedFromRound", startRound);
+    provenance.put("model", Map.of("heads", List.of(names), "trunk", SharedTrunk.trunkLayers(trained), "parameters", trained.numParams(),
+        "featureShape", shape, "samplingWeights", sampling));
+    provenance.put("cluster", Map.of("master", spark.sparkContext().master(), "workers", workers));
+    provenance.write(storage, plan.output());
+    plan.checkpoints().delete();
+    log.accept(String.format("multitask: %s after %d rounds; model written to %s", accuracy, rounds, new Path(plan.output(), MODEL_FILE)));
+    return new Result(plan.output().toString(), accuracy, finalWeights, rounds, history);
+  }
+}

@@ -1,0 +1,102 @@
+package io.graft.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.graft.config.OptimizerConfig;
+import io.graft.model.Architectures;
+import io.graft.model.ModelConfig;
+import io.graft.spark.GraftDatasets;
+import io.graft.testing.SparkTests;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+
+/**
+ * Graft's averaging engine against single-JVM DL4J: one worker must be plain sequential training
+ * (Adam state and iteration count carried across steps), and with two workers a step's result
+ * must be the mean of what each worker trained from the broadcast weights.
+ */
+class SyncAveragingTest {
+  private static final long SEED = 11;
+
+  private static List<DataSet> batches(int count) {
+    return GraftDatasets.miniBatches(SparkTests.spark().read().parquet(SparkTests.mnistTrain()).limit(32 * count).coalesce(1), 32, 784, 10)
+        .collect();
+  }
+
+  private static MultiLayerNetwork freshNet() {
+    MultiLayerNetwork net = new MultiLayerNetwork(Architectures.build(
+        new ModelConfig(ModelConfig.Architecture.MLP, List.of(48), null, null, null, null, null), new int[] {1, 28, 28}, 10,
+        OptimizerConfig.defaults(), 7L));
+    net.init();
+    return net;
+  }
+
+  private static JavaRDD<MultiDataSet> rdd(List<List<DataSet>> partitions) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTests.spark().sparkContext());
+    List<MultiDataSet> flat = new ArrayList<>();
+    partitions.forEach(p -> p.forEach(ds -> flat.add(new org.nd4j.linalg.dataset.MultiDataSet(ds.getFeatures(), ds.getLabels()))));
+    return sc.parallelize(flat, partitions.size()).cache();
+  }
+
+  private static double relativeDifference(INDArray a, INDArray b) {
+    return a.sub(b).norm2Number().doubleValue() / a.norm2Number().doubleValue();
+  }
+
+  @Test
+  void oneWorkerIsSequentialTrainingAcrossAveragingSteps() {
+    List<DataSet> batches = batches(20);
+    JavaRDD<MultiDataSet> data = rdd(List.of(batches));
+    MultiLayerNetwork distributed = freshNet();
+    SyncAveraging engine = new SyncAveraging(distributed, 5, SEED);
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTests.spark().sparkContext());
+    MultiLayerNetwork single = freshNet();
+    for (int round = 1; round <= 2; round++) {
+      SyncAveraging.RoundFit fit = engine.fitRound(sc, data, round, 0, 0, null, null);
+      assertThat(fit.steps()).isEqualTo(4);
+      assertThat(fit.examples()).isEqualTo(20 * 32);
+      for (int i : SyncAveraging.batchOrder(batches.size(), SEED, round, 0)) {
+        single.fit(batches.get(i));
+      }
+    }
+    assertThat(relativeDifference(single.params(), distributed.params())).isLessThan(1e-5);
+    assertThat(relativeDifference(single.getUpdater().getStateViewArray(), distributed.getUpdater().getStateViewArray())).isLessThan(1e-4);
+    assertThat(relativeDifference(single.params(), freshNet().params())).as("training moved the weights").isGreaterThan(0.01);
+  }
+
+  @Test
+  void twoWorkersAverageWhatEachTrainedFromTheBroadcastWeights() {
+    List<DataSet> batches = batches(8);
+    List<DataSet> first = batches.subList(0, 4);
+    List<DataSet> second = batches.subList(4, 8);
+    MultiLayerNetwork distributed = freshNet();
+    SyncAveraging engine = new SyncAveraging(distributed, 4, SEED);
+    List<SyncAveraging.Step> steps = new ArrayList<>();
+    engine.fitRound(JavaSparkContext.fromSparkContext(SparkTests.spark().sparkContext()), rdd(List.of(first, second)), 1, 0, 0, null,
+        steps::add);
+    assertThat(steps).hasSize(1);
+    assertThat(steps.get(0).workers()).isEqualTo(2);
+    assertThat(steps.get(0).startChecksums()).containsExactly(steps.get(0).broadcastChecksum(), steps.get(0).broadcastChecksum());
+
+    INDArray sum = null;
+    INDArray updaterSum = null;
+    int partition = 0;
+    for (List<DataSet> part : List.of(first, second)) {
+      MultiLayerNetwork worker = freshNet();
+      for (int i : SyncAveraging.batchOrder(part.size(), SEED, 1, partition)) {
+        worker.fit(part.get(i));
+      }
+      sum = sum == null ? worker.params().dup() : sum.addi(worker.params());
+      updaterSum = updaterSum == null ? worker.getUpdater().getStateViewArray().dup() : updaterSum.addi(worker.getUpdater().getStateViewArray());
+      partition++;
+    }
+    assertThat(relativeDifference(sum.divi(2), distributed.params())).isLessThan(1e-5);
+    assertThat(relativeDifference(updaterSum.divi(2), distributed.getUpdater().getStateViewArray())).isLessThan(1e-4);
+  }
+}

@@ -1,0 +1,156 @@
+package io.graft.jobs.adversarial;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.graft.config.ConfigLoader;
+import io.graft.engine.JobOptions;
+import io.graft.engine.MetricsLog;
+import io.graft.engine.SyncAveraging;
+import io.graft.spark.TaskRows;
+import io.graft.store.Storage;
+import io.graft.testing.SparkTests;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+class DannJobTest {
+  private static DannConfig config(String output, String... overrides) {
+    List<String> all = new ArrayList<>(List.of("source.train=" + SparkTests.mnistTrain(), "source.test=" + SparkTests.mnistTest(),
+        "target.train=" + SparkTests.digits28(), "model.convChannels=[8, 16]", "model.dense=64", "training.epochs=1",
+        "training.batchSizePerWorker=32", "training.maxRows=3000", "optimizer.updater=nesterovs", "optimizer.learningRate=0.01",
+        "adversarial.lambda=0.3", "output=" + output));
+    all.addAll(List.of(overrides));
+    return ConfigLoader.load(null, all, DannConfig.class);
+  }
+
+  @Test
+  void everyExecutorStartsEveryAveragingStepFromTheBroadcastWeightsAndTheModelServesTheTarget() throws Exception {
+    String out = SparkTests.work().resolve("dann-e2e").toUri().toString();
+    List<SyncAveraging.Step> steps = new ArrayList<>();
+    DannJob.Result r = DannJob.run(config(out, "training.epochs=2"), SparkTests.spark(), JobOptions.quiet(), steps::add);
+
+    assertThat(steps).hasSizeGreaterThan(10);
+    for (SyncAveraging.Step s : steps) {
+      assertThat(s.workers()).isEqualTo(2);
+      assertThat(s.startChecksums()).as("round %d step %d", s.round(), s.step()).hasSize(2).containsOnly(s.broadcastChecksum());
+    }
+    assertThat(steps.stream().map(SyncAveraging.Step::broadcastChecksum).distinct().count()).as("weights move between steps")
+        .isEqualTo(steps.size());
+
+    Storage storage = new Storage(SparkTests.spark().sparkContext().hadoopConfiguration());
+    Path output = new Path(out);
+    assertThat(storage.exists(new Path(output, "graph.zip"))).isTrue();
+    assertThat(storage.exists(new Path(output, "_checkpoint"))).isFalse();
+    List<com.fasterxml.jackson.databind.JsonNode> metrics = MetricsLog.read(storage, output);
+    assertThat(metrics).hasSize(2);
+    for (String key : List.of("train_loss", "source_accuracy", "target_accuracy", "domain_accuracy", "domain_loss", "lambda", "learning_rate")) {
+      assertThat(metrics.get(1).has(key)).as(key).isTrue();
+    }
+    assertThat(metrics.get(1).get("lambda").asDouble()).isGreaterThan(metrics.get(0).get("lambda").asDouble());
+    assertThat(metrics.get(1).get("learning_rate").asDouble()).isLessThan(metrics.get(0).get("learning_rate").asDouble());
+    assertThat(r.sourceAccuracy()).isGreaterThan(0.7);
+    assertThat(r.targetAccuracy()).isGreaterThan(0.2);
+
+    // model.zip is a plain MultiLayerNetwork: trunk + label head, no reversal layer.
+    MultiLayerNetwork model;
+    try (InputStream in = storage.open(new Path(output, DannJob.MODEL_FILE))) {
+      model = ModelSerializer.restoreMultiLayerNetwork(in, false);
+    }
+    ComputationGraph graph;
+    try (InputStream in = storage.open(new Path(output, DannJob.GRAPH_FILE))) {
+      graph = ModelSerializer.restoreComputationGraph(in, false);
+    }
+    INDArray x = Nd4j.rand(DataType.FLOAT, 5, 784);
+    assertThat(model.output(x, false)).isEqualTo(graph.output(false, x)[0]);
+  }
+
+  @Test
+  void unlabelledTargetRowsContributeNothingToTheLabelLoss() throws Exception {
+    List<TaskRows.TaskRow> source = new ArrayList<>();
+    List<TaskRows.TaskRow> target = new ArrayList<>();
+    java.util.Random rng = new java.util.Random(1);
+    for (int i = 0; i < 8; i++) {
+      source.add(new TaskRows.TaskRow(0, i % 10, randomImage(rng)));
+      target.add(new TaskRows.TaskRow(1, (i * 3) % 10, randomImage(rng)));
+    }
+    List<MultiDataSet> batches = new ArrayList<>();
+    new TaskRows.AdversarialBatches(16, 10, 7).call(source.iterator(), target.iterator()).forEachRemaining(batches::add);
+    assertThat(batches).hasSize(1);
+    MultiDataSet batch = batches.get(0);
+    INDArray labelMask = batch.getLabelsMaskArray(0);
+    assertThat(labelMask.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 8)).sumNumber().intValue()).isEqualTo(8);
+    assertThat(labelMask.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(8, 16)).sumNumber().intValue()).isZero();
+    assertThat(batch.getLabels(0).get(org.nd4j.linalg.indexing.NDArrayIndex.interval(8, 16)).sumNumber().intValue())
+        .as("target labels never enter the batch").isZero();
+    assertThat(batch.getLabels(1).getColumn(1).sumNumber().intValue()).as("domain labels: 8 target rows").isEqualTo(8);
+
+    // Even if a masked row carried a label, the label loss and every gradient would be unchanged.
+    ComputationGraph graph = DannJob.plan(config(SparkTests.work().resolve("dann-mask").toString()),
+        new Storage(new org.apache.hadoop.conf.Configuration()), false).graph();
+    INDArray clean = gradient(graph, batch);
+    INDArray poisoned = batch.getLabels(0).dup();
+    for (int i = 8; i < 16; i++) {
+      poisoned.putScalar(i, rng.nextInt(10), 1f);
+    }
+    MultiDataSet withLabels = new org.nd4j.linalg.dataset.MultiDataSet(batch.getFeatures(), new INDArray[] {poisoned, batch.getLabels(1)},
+        null, batch.getLabelsMaskArrays());
+    assertThat(gradient(graph, withLabels)).isEqualTo(clean);
+  }
+
+  private static INDArray gradient(ComputationGraph graph, MultiDataSet batch) {
+    graph.setInputs(batch.getFeatures());
+    graph.setLabels(batch.getLabels());
+    graph.setLayerMaskArrays(null, batch.getLabelsMaskArrays());
+    graph.computeGradientAndScore();
+    return graph.gradient().gradient().dup();
+  }
+
+  private static float[] randomImage(java.util.Random rng) {
+    float[] x = new float[784];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = rng.nextFloat();
+    }
+    return x;
+  }
+
+  @Test
+  void twoCopiesOfOneDomainLeaveTheDomainClassifierAtChance() throws Exception {
+    String out = SparkTests.work().resolve("dann-same-domain").toUri().toString();
+    DannJob.Result r = DannJob.run(config(out, "target.train=" + SparkTests.mnistTest(), "target.holdoutFraction=0.5",
+        "training.maxRows=2000"), SparkTests.spark(), JobOptions.quiet());
+    assertThat(r.domainAccuracy()).isBetween(0.40, 0.60);
+  }
+
+  @Test
+  void badInputsAreNamedBeforeAnyTraining() {
+    Storage storage = new Storage(new org.apache.hadoop.conf.Configuration());
+    String out = SparkTests.work().resolve("dann-bad").toString();
+    assertThatThrownBy(() -> DannJob.validate(config(out, "target.train=" + SparkTests.work().resolve("nowhere")), storage, false))
+        .hasMessageStartingWith("Cannot use target dataset: ");
+    assertThatThrownBy(() -> ConfigLoader.load(null, List.of("source.train=a", "target.train=b", "output=c", "adversarial.gamma=0"),
+        DannConfig.class)).hasMessage("adversarial.gamma must be positive, cannot be: 0.0");
+    assertThatThrownBy(() -> DannJob.validate(config(out, "target.train=" + SparkTests.fashionTrain(),
+        "source.train=" + SparkTests.digits8()), storage, false)).hasMessageContaining("must share one input space");
+    assertThatThrownBy(() -> DannJob.validate(config(out), storage, true)).hasMessageStartingWith("Nothing to resume: no checkpoint at");
+  }
+
+  @Test
+  void theScheduleRampsLambdaFromZeroAndAnnealsTheRate() {
+    DannConfig.Adversarial a = new DannConfig.Adversarial(1.0, 10.0, 10.0, 0.75, 100);
+    assertThat(a.lambdaAt(0)).isZero();
+    assertThat(a.lambdaAt(1)).isCloseTo(2 / (1 + Math.exp(-10)) - 1, org.assertj.core.api.Assertions.within(1e-12));
+    assertThat(a.learningRateAt(0.01, 0)).isEqualTo(0.01);
+    assertThat(a.learningRateAt(0.01, 1)).isCloseTo(0.01 / Math.pow(11, 0.75), org.assertj.core.api.Assertions.within(1e-12));
+    assertThat(new DannConfig.Adversarial(0.0, 10.0, 10.0, 0.75, 100).lambdaAt(0.7)).as("source-only").isZero();
+  }
+}
