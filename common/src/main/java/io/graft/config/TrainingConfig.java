@@ -17,7 +17,7 @@ import io.graft.data.BadRecordPolicy;
  *     or {@code direct} (batches kept in Spark memory)
  * @param seed seeds weight initialisation and the data splits
  * @param onBadRecord {@code fail} or {@code skip} rows whose label or width is wrong
- * @param maxRows cap on training rows (0: all), for quick runs
+ * @param maxRows cap on training rows, drawn at random with the seed (0: all), for quick runs
  * @param engine which parameter averaging trains single-network jobs: {@code dl4j-spark}
  *     (ParameterAveragingTrainingMaster) or {@code graft} (Graft's own broadcast-and-average
  *     rounds, which keep networks alive on executors between averaging steps). Heads on cached

@@ -182,6 +182,18 @@ public final class GraftDatasets {
     }
   }
 
+  /**
+   * At most {@code maxRows} rows drawn at random with {@code seed} (all rows when 0). Not the
+   * first rows in file order: a dataset written sorted by label (IMDB's reviews are) would give a
+   * one-class subset.
+   */
+  public static Dataset<Row> capped(Dataset<Row> rows, long maxRows, long seed) {
+    if (maxRows <= 0) {
+      return rows;
+    }
+    return rows.orderBy(org.apache.spark.sql.functions.rand(seed)).limit((int) Math.min(Integer.MAX_VALUE, maxRows));
+  }
+
   /** A stratified subset: {@code perClass} rows of each label, drawn at random with {@code seed}. */
   public static Dataset<Row> stratified(Dataset<Row> rows, int perClass, long seed) {
     return rows.withColumn("_r", org.apache.spark.sql.functions.row_number().over(

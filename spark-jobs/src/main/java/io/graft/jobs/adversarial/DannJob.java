@@ -135,7 +135,7 @@ public final class DannJob {
     GraftSpark.jobGroup(spark, "graft-dann", "dann: checking data");
     Dataset<Row>[] source = split(spark, storage, config.source(), "source", numFeatures, numClasses, true, training, log);
     Dataset<Row>[] target = split(spark, storage, config.target(), "target", numFeatures, numClasses, false, training, log);
-    Dataset<Row> sourceTrain = training.maxRows() > 0 ? source[0].limit((int) Math.min(Integer.MAX_VALUE, training.maxRows())) : source[0];
+    Dataset<Row> sourceTrain = GraftDatasets.capped(source[0], training.maxRows(), seed);
     int workers = ParameterAveraging.workers(training, sc);
     JavaRDD<TaskRow> sourceRows = TaskRows.of(sourceTrain.repartition(workers), 0).persist(StorageLevel.MEMORY_ONLY());
     JavaRDD<TaskRow> targetRows = TaskRows.of(target[0].repartition(workers), 1).persist(StorageLevel.MEMORY_ONLY());

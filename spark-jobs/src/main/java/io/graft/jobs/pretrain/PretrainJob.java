@@ -124,9 +124,7 @@ public final class PretrainJob {
       testSet = split[1];
       log.accept(String.format("no test set: holding out %.0f%% of the training rows", 100 * f));
     }
-    if (training.maxRows() > 0) {
-      trainSet = trainSet.limit((int) Math.min(Integer.MAX_VALUE, training.maxRows()));
-    }
+    trainSet = GraftDatasets.capped(trainSet, training.maxRows(), training.seed());
 
     int workers = ParameterAveraging.workers(training, sc);
     JavaRDD<DataSet> trainBatches = GraftDatasets.miniBatches(trainSet.repartition(workers), training.batchSizePerWorker(), numFeatures, numClasses)
