@@ -21,7 +21,6 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.learning.regularization.L2Regularization;
 import org.nd4j.linalg.learning.regularization.Regularization;
@@ -106,18 +105,7 @@ public final class SharedTrunk {
       names.addAll(List.of(h.name(), h.hiddenName(), h.reversalName()));
     }
 
-    NeuralNetConfiguration.Builder global = new NeuralNetConfiguration.Builder()
-        .seed(seed)
-        .updater(optimizer.toUpdater())
-        .weightInit(WeightInit.XAVIER)
-        .trainingWorkspaceMode(WorkspaceMode.ENABLED)
-        .inferenceWorkspaceMode(WorkspaceMode.ENABLED);
-    if (optimizer.weightDecay() > 0) {
-      global.weightDecay(optimizer.weightDecay());
-    }
-    if (optimizer.l2() > 0) {
-      global.l2(optimizer.l2());
-    }
+    NeuralNetConfiguration.Builder global = Architectures.baseBuilder(optimizer, seed);
     ComputationGraphConfiguration.GraphBuilder g = global.graphBuilder().addInputs(INPUT);
     String below = INPUT;
     for (int i = 0; i < trunk.size(); i++) {

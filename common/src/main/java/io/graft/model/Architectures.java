@@ -34,18 +34,7 @@ public final class Architectures {
       ModelConfig model, int[] featureShape, int numClasses, OptimizerConfig optimizer, long seed) {
     ConfigException.require(numClasses >= 2, "A classifier needs at least 2 classes, the dataset has %s", numClasses);
     int numFeatures = Arrays.stream(featureShape).reduce(1, (a, b) -> a * b);
-    NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder()
-        .seed(seed)
-        .updater(optimizer.toUpdater())
-        .weightInit(WeightInit.XAVIER)
-        .trainingWorkspaceMode(WorkspaceMode.ENABLED)
-        .inferenceWorkspaceMode(WorkspaceMode.ENABLED);
-    if (optimizer.weightDecay() > 0) {
-      base.weightDecay(optimizer.weightDecay());
-    }
-    if (optimizer.l2() > 0) {
-      base.l2(optimizer.l2());
-    }
+    NeuralNetConfiguration.Builder base = baseBuilder(optimizer, seed);
     Activation act = activation(model.activation());
     NeuralNetConfiguration.ListBuilder list = base.list();
     int index = 0;
@@ -92,6 +81,23 @@ public final class Architectures {
       default -> throw new ConfigException("Unknown architecture: " + model.architecture());
     }
     return list.build();
+  }
+
+  /** The settings every Graft network shares: seed, optimiser, Xavier initialisation, workspaces, regularisation. */
+  public static NeuralNetConfiguration.Builder baseBuilder(OptimizerConfig optimizer, long seed) {
+    NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder()
+        .seed(seed)
+        .updater(optimizer.toUpdater())
+        .weightInit(WeightInit.XAVIER)
+        .trainingWorkspaceMode(WorkspaceMode.ENABLED)
+        .inferenceWorkspaceMode(WorkspaceMode.ENABLED);
+    if (optimizer.weightDecay() > 0) {
+      base.weightDecay(optimizer.weightDecay());
+    }
+    if (optimizer.l2() > 0) {
+      base.l2(optimizer.l2());
+    }
+    return base;
   }
 
   /** Height, width, channels of an image-shaped dataset: [C, H, W] or [H, W]. */

@@ -119,6 +119,19 @@ public final class Checkpoints {
   }
 
   /**
+   * Checks that {@code --resume} can continue: a checkpoint exists, its config is compatible with
+   * {@code config} (only {@code training.epochs} may differ) and it has rounds left to run.
+   */
+  public void requireResumable(Object config, int epochs) throws IOException {
+    State state = load();
+    requireCompatible(state.config(), JSON.valueToTree(config), List.of("training.epochs"));
+    if (state.round() >= epochs) {
+      throw new ConfigException("Nothing to resume: the checkpoint at " + dir + " already finished round " + state.round() + " of " + epochs
+          + " (raise training.epochs to train further)");
+    }
+  }
+
+  /**
    * Refuses to resume under a config whose model, data or optimiser differ from the checkpoint's
    * (only the epoch count may grow). Names the first differing key.
    */

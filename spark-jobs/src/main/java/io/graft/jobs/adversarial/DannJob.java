@@ -97,11 +97,7 @@ public final class DannJob {
     Path output = storage.qualify(storage.path(config.output()));
     Checkpoints checkpoints = new Checkpoints(storage, output);
     if (resume) {
-      Checkpoints.State state = checkpoints.load();
-      Checkpoints.requireCompatible(state.config(), JSON.valueToTree(config), List.of("training.epochs"));
-      ConfigException.require(state.round() < config.training().epochs(),
-          "Nothing to resume: the checkpoint at %s already finished round %s of %s (raise training.epochs to train further)",
-          checkpoints.dir(), state.round(), config.training().epochs());
+      checkpoints.requireResumable(config, config.training().epochs());
     }
     return new Plan(source, target, trunkSource, graph, output, checkpoints);
   }

@@ -82,12 +82,7 @@ public final class PretrainJob {
     Path output = storage.qualify(storage.path(config.output()));
     Checkpoints checkpoints = new Checkpoints(storage, output);
     if (resume) {
-      Checkpoints.State state = checkpoints.load();
-      Checkpoints.requireCompatible(state.config(), JSON.valueToTree(config), List.of("training.epochs"));
-      if (state.round() >= config.training().epochs()) {
-        throw new ConfigException("Nothing to resume: the checkpoint at " + checkpoints.dir() + " already finished round "
-            + state.round() + " of " + config.training().epochs() + " (raise training.epochs to train further)");
-      }
+      checkpoints.requireResumable(config, config.training().epochs());
     }
     return new Plan(train, test, conf, output, checkpoints);
   }
