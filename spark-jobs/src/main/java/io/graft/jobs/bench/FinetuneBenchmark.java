@@ -79,7 +79,7 @@ public final class FinetuneBenchmark {
     long seed = spec.seeds().get(0);
     double[] roundSeconds = new double[3];
     double featurize = 0;
-    String[][] variants = {{"true", "dl4j-spark"}, {"false", "graft"}, {"false", "dl4j-spark"}};
+    String[][] variants = {{"true", "graft"}, {"false", "graft"}, {"false", "dl4j-spark"}};
     for (int v = 0; v < variants.length; v++) {
       FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, "stages=[{name: head, trainFrom: head, epochs: " + spec.epochs()
           + ", cacheFeatures: " + variants[v][0] + "}]", "training.engine=" + variants[v][1]), spark, io.graft.engine.JobOptions.quiet());

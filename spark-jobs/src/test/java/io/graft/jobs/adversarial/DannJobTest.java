@@ -124,6 +124,28 @@ class DannJobTest {
   }
 
   @Test
+  void aRunKilledMidRoundResumesFromTheLastRoundsCheckpoint() throws Exception {
+    String out = SparkTests.work().resolve("dann-resume").toUri().toString();
+    DannConfig cfg = config(out, "training.epochs=2", "training.maxRows=1000");
+    SyncAveraging.StepListener crash = step -> {
+      if (step.round() == 2 && step.step() == 1) {
+        throw new IllegalStateException("simulated driver crash");
+      }
+    };
+    assertThatThrownBy(() -> DannJob.run(cfg, SparkTests.spark(), JobOptions.quiet(), crash)).hasMessage("simulated driver crash");
+    Storage storage = new Storage(SparkTests.spark().sparkContext().hadoopConfiguration());
+    List<com.fasterxml.jackson.databind.JsonNode> before = MetricsLog.read(storage, new Path(out));
+    assertThat(before).hasSize(1);
+
+    DannJob.Result resumed = DannJob.run(cfg, SparkTests.spark(), JobOptions.quiet().withResume(true));
+    assertThat(resumed.history()).hasSize(2);
+    assertThat(resumed.history().get(0).get("target_accuracy")).isEqualTo(before.get(0).get("target_accuracy").asDouble());
+    assertThat(((Number) resumed.history().get(1).get("lambda")).doubleValue())
+        .isGreaterThan(((Number) resumed.history().get(0).get("lambda")).doubleValue());
+    assertThat(storage.exists(new Path(out, "_checkpoint"))).isFalse();
+  }
+
+  @Test
   void twoCopiesOfOneDomainLeaveTheDomainClassifierAtChance() throws Exception {
     String out = SparkTests.work().resolve("dann-same-domain").toUri().toString();
     DannJob.Result r = DannJob.run(config(out, "target.train=" + SparkTests.mnistTest(), "target.holdoutFraction=0.5",
