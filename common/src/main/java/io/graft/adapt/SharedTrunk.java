@@ -70,7 +70,10 @@ public final class SharedTrunk {
 
   /** The input type of a trunk on features of {@code featureShape}: images for CNN trunks, flat otherwise. */
   public static InputType inputType(MultiLayerNetwork trunkSource, int[] featureShape) {
-    Layer first = trunkSource.getLayerWiseConfigurations().getConf(0).getLayer();
+    return inputType(trunkSource.getLayerWiseConfigurations().getConf(0).getLayer(), featureShape);
+  }
+
+  private static InputType inputType(Layer first, int[] featureShape) {
     if (first instanceof ConvolutionLayer) {
       int[] hwc = Architectures.imageShape(featureShape);
       return InputType.convolutionalFlat(hwc[0], hwc[1], hwc[2]);
@@ -207,11 +210,7 @@ public final class SharedTrunk {
       }
       list.layer(i, l);
     }
-    Layer first = graph.getLayer(layers.get(0)).conf().getLayer();
-    InputType type = first instanceof ConvolutionLayer
-        ? InputType.convolutionalFlat(Architectures.imageShape(featureShape)[0], Architectures.imageShape(featureShape)[1],
-            Architectures.imageShape(featureShape)[2])
-        : InputType.feedForward(Arrays.stream(featureShape).reduce(1, (a, b) -> a * b));
+    InputType type = inputType(graph.getLayer(layers.get(0)).conf().getLayer(), featureShape);
     list.setInputType(type);
     MultiLayerConfiguration conf = list.build();
     MultiLayerNetwork net = new MultiLayerNetwork(conf);

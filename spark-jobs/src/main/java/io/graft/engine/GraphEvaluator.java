@@ -96,9 +96,12 @@ public final class GraphEvaluator {
             for (int o = 0; o < outputs; o++) {
               INDArray labels = ds.getLabels(o);
               INDArray mask = ds.getLabelsMaskArrays() == null ? null : ds.getLabelsMaskArray(o);
+              // One pass over each batch's labels and mask (not a row view per example).
+              double[] labelled = labels.sum(1).toDoubleVector();
+              double[] keep = mask == null ? null : mask.toDoubleVector();
               List<Integer> rows = new ArrayList<>();
-              for (int i = 0; i < labels.size(0); i++) {
-                if ((mask == null || mask.getDouble(i, 0) > 0) && labels.getRow(i).sumNumber().doubleValue() > 0) {
+              for (int i = 0; i < labelled.length; i++) {
+                if ((keep == null || keep[i] > 0) && labelled[i] > 0) {
                   rows.add(i);
                 }
               }
@@ -109,9 +112,8 @@ public final class GraphEvaluator {
               INDArray y = labels.getRows(idx);
               INDArray p = out[o].getRows(idx);
               evals[o].eval(y, p);
-              INDArray truth = p.mul(y).sum(1);
-              for (int i = 0; i < idx.length; i++) {
-                loss[o] -= Math.log(Math.max(1e-12, truth.getDouble(i)));
+              for (double truth : p.mul(y).sum(1).toDoubleVector()) {
+                loss[o] -= Math.log(Math.max(1e-12, truth));
               }
               count[o] += idx.length;
             }
