@@ -40,6 +40,12 @@ final class BenchFinetuneCommand implements Callable<Integer> {
   @Option(names = "--report", required = true, description = "Markdown file to write.")
   Path report;
 
+  @Option(names = "--html", description = "Also write the HTML report (runs, strategy comparison, verdicts vs scratch) here.")
+  Path html;
+
+  @Option(names = "--no-cache-timing", description = "Skip the feature-cache timing runs.")
+  boolean noCacheTiming;
+
   @Mixin
   SparkOptions spark;
 
@@ -47,8 +53,9 @@ final class BenchFinetuneCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     String command = "deploy/bin/graft bench-finetune --source " + source + " --train " + train + " --test " + test
         + " --labels-per-class " + labelsPerClass + " --seeds " + String.join(",", seeds.stream().map(String::valueOf).toList())
-        + " --epochs " + epochs + " --report " + report;
-    FinetuneBenchmark.run(new FinetuneBenchmark.Spec(source, train, test, labelsPerClass, seeds, strategies, epochs, work, report, command),
+        + " --epochs " + epochs + " --report " + report + (html == null ? "" : " --html " + html) + (noCacheTiming ? " --no-cache-timing" : "");
+    FinetuneBenchmark.run(new FinetuneBenchmark.Spec(source, train, test, labelsPerClass, seeds, strategies, epochs, work, report, command,
+        !noCacheTiming, html),
         spark.session("graft bench-finetune"), System.out::println);
     return GraftCli.EXIT_OK;
   }

@@ -14,11 +14,15 @@ import picocli.CommandLine.Command;
     description = "Transfer learning at cluster scale: DL4J networks trained by parameter averaging on Spark.",
     subcommands = {FetchDataCommand.class, ImportCommand.class, PretrainCommand.class, FinetuneCommand.class, InspectCommand.class,
         DemoCommand.class, BenchFinetuneCommand.class, DannCommand.class, MultitaskCommand.class,
+        DiagnosticsCommands.Divergence.class, DiagnosticsCommands.Probe.class, DiagnosticsCommands.Evaluate.class,
+        DiagnosticsCommands.VerdictCommand.class, DiagnosticsCommands.Predict.class, DiagnosticsCommands.Report.class,
         CommandLine.HelpCommand.class})
 public final class GraftCli {
   public static final int EXIT_OK = 0;
   public static final int EXIT_FAILED = 1;
   public static final int EXIT_BAD_INPUT = 2;
+  /** {@code --fail-on-negative-transfer} and the verdict was negative. */
+  public static final int EXIT_NEGATIVE_TRANSFER = 3;
 
   public static void main(String[] args) {
     System.exit(run(args));

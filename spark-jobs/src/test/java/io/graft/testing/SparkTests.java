@@ -26,6 +26,7 @@ public final class SparkTests {
   private static String fashionTest;
   private static String lenetSource;
   private static String digits28;
+  private static String digits8;
 
   private SparkTests() {}
 
@@ -64,16 +65,17 @@ public final class SparkTests {
 
   /** All 1,797 UCI 8x8 digits at their own size. */
   public static synchronized String digits8() {
-    String out = work().resolve("digits8").toUri().toString();
-    if (!java.nio.file.Files.exists(work().resolve("digits8"))) {
+    if (digits8 == null) {
+      String out = work().resolve("digits8").toUri().toString();
       try {
         ImportJob.run(ImportConfig.of(ImportFormat.DIGITS_CSV, TestData.raw("digits").resolve("digits.csv.gz").toUri().toString(), out)
             .withClasses(10, List.of()), spark(), line -> System.out.println("[test-import] " + line));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
+      digits8 = out;
     }
-    return out;
+    return digits8;
   }
 
   /** All 1,797 UCI 8x8 digits, upsampled to 20x20 and padded to 28x28 (MNIST's layout). */

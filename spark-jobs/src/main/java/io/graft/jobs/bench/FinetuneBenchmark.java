@@ -4,6 +4,10 @@ import io.graft.config.ConfigLoader;
 import io.graft.jobs.finetune.FinetuneConfig;
 import io.graft.jobs.finetune.FinetuneJob;
 import java.nio.file.Files;
+import io.graft.diagnostics.ReportJob;
+import io.graft.diagnostics.Verdict;
+import io.graft.diagnostics.VerdictJob;
+import io.graft.store.Storage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,10 +38,14 @@ public final class FinetuneBenchmark {
    * @param command the command line, recorded in the report
    */
   public record Spec(String source, String train, String test, int labelsPerClass, List<Long> seeds, List<String> strategies,
-      int epochs, Path work, Path report, String command) {}
+      int epochs, Path work, Path report, String command, boolean cacheTiming, Path html) {}
 
   /** One strategy's runs. */
-  public record Row(String strategy, List<Double> accuracies, List<Double> wallSeconds, String trainable, List<Double> beatsScratchBy) {
+  public record Row(String strategy, List<Double> accuracies, List<Double> wallSeconds, String trainable, List<Path> runs, Verdict verdict) {
+    Row withVerdict(Verdict v) {
+      return new Row(strategy, accuracies, wallSeconds, trainable, runs, v);
+    }
+
     double mean() {
       return accuracies.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
     }
@@ -61,8 +69,11 @@ public final class FinetuneBenchmark {
       List<Double> acc = new ArrayList<>();
       List<Double> wall = new ArrayList<>();
       String trainable = "";
+      List<Path> runs = new ArrayList<>();
       for (long seed : spec.seeds()) {
-        FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, "strategy=" + strategy), spark,
+        Path out = spec.work().resolve(strategy + "-s" + seed);
+        runs.add(out);
+        FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, out, "strategy=" + strategy), spark,
             io.graft.engine.JobOptions.quiet());
         acc.add(r.testAccuracy());
         wall.add(r.wallSeconds());
@@ -71,8 +82,9 @@ public final class FinetuneBenchmark {
         log.accept(String.format(Locale.ROOT, "[bench] %s seed %d: test accuracy %.2f%%, %.0f s", strategy, seed, 100 * r.testAccuracy(),
             r.wallSeconds()));
       }
-      rows.add(new Row(strategy, acc, wall, trainable, List.of()));
+      rows.add(new Row(strategy, acc, wall, trainable, runs, null));
     }
+    rows = verdicts(spec, rows, log);
     // Feature extraction, cached vs through the frozen base, same seed, same run. A cached head always
     // trains on Graft's averaging; through the base it is measured on both engines, so the cache's own
     // effect and the engine's are told apart.
@@ -80,8 +92,8 @@ public final class FinetuneBenchmark {
     double[] roundSeconds = new double[3];
     double featurize = 0;
     String[][] variants = {{"true", "graft"}, {"false", "graft"}, {"false", "dl4j-spark"}};
-    for (int v = 0; v < variants.length; v++) {
-      FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, "stages=[{name: head, trainFrom: head, epochs: " + spec.epochs()
+    for (int v = 0; spec.cacheTiming() && v < variants.length; v++) {
+      FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, spec.work().resolve("cache-timing"), "stages=[{name: head, trainFrom: head, epochs: " + spec.epochs()
           + ", cacheFeatures: " + variants[v][0] + "}]", "training.engine=" + variants[v][1]), spark, io.graft.engine.JobOptions.quiet());
       roundSeconds[v] = r.stages().get(0).meanRoundSeconds();
       if (v == 0) {
@@ -99,11 +111,43 @@ public final class FinetuneBenchmark {
     return rows;
   }
 
-  private static FinetuneConfig config(Spec spec, long seed, String... extra) {
+  /**
+   * Every strategy against scratch over the seeds: a negative-transfer verdict per strategy,
+   * recorded in each run's provenance and written as JSON next to the runs; then the HTML report
+   * over all runs and verdicts.
+   */
+  static List<Row> verdicts(Spec spec, List<Row> rows, Consumer<String> log) throws Exception {
+    Row scratch = rows.stream().filter(r -> r.strategy().equals("scratch")).findFirst().orElse(null);
+    Storage storage = new Storage(new org.apache.hadoop.conf.Configuration());
+    List<String> inputs = new ArrayList<>();
+    rows.forEach(r -> r.runs().forEach(p -> inputs.add(p.toUri().toString())));
+    List<Row> out = new ArrayList<>();
+    for (Row r : rows) {
+      if (scratch == null || r == scratch || spec.seeds().size() < 2) {
+        out.add(r);
+        continue;
+      }
+      Path json = spec.work().resolve("verdict-" + r.strategy() + ".json");
+      VerdictJob.Output v = VerdictJob.run(new VerdictJob.Request(r.runs().stream().map(p -> p.toUri().toString()).toList(),
+          scratch.runs().stream().map(p -> p.toUri().toString()).toList(), "test_accuracy", 0.05, 0.0, r.strategy() + " vs scratch", true,
+          json.toUri().toString()), storage);
+      inputs.add(json.toUri().toString());
+      log.accept("[bench] " + r.strategy() + " vs scratch: " + v.verdict().summary());
+      out.add(r.withVerdict(v.verdict()));
+    }
+    if (spec.html() != null) {
+      ReportJob.Result report = ReportJob.run(new ReportJob.Request(inputs, spec.html().toUri().toString(),
+          "Fine-tuning benchmark: " + spec.labelsPerClass() + " labels per class, seeds " + spec.seeds()), storage);
+      log.accept("[bench] report: " + report.out() + " (" + report.charts() + " charts)");
+    }
+    return out;
+  }
+
+  private static FinetuneConfig config(Spec spec, long seed, Path output, String... extra) {
     List<String> sets = new ArrayList<>(List.of("source=" + spec.source(), "data.train=" + spec.train(), "data.test=" + spec.test(),
         "data.labelsPerClass=" + spec.labelsPerClass(), "epochs=" + spec.epochs(), "training.seed=" + seed,
         "training.batchSizePerWorker=32", "training.averagingFrequency=5", "adapters.after=[dense1]",
-        "output=" + spec.work().resolve("run").toUri()));
+        "output=" + output.toUri()));
     sets.addAll(List.of(extra));
     return ConfigLoader.load(null, sets, FinetuneConfig.class);
   }
@@ -114,14 +158,20 @@ public final class FinetuneBenchmark {
     sb.append(String.format(Locale.ROOT, "### %,d labelled target images (%d per class), %d rounds, seeds %s%n%n",
         spec.labelsPerClass() * 10, spec.labelsPerClass(), spec.epochs(), spec.seeds()));
     sb.append("```\n").append(spec.command()).append("\n```\n\n");
-    sb.append("| strategy | test accuracy (mean ± std) | vs scratch | wall s (median) | trainable parameters |\n");
-    sb.append("|---|---|---|---|---|\n");
+    sb.append("| strategy | test accuracy (mean ± std) | vs scratch | verdict (Welch p, Hedges' g) | wall s (median) | trainable parameters |\n");
+    sb.append("|---|---|---|---|---|---|\n");
     for (Row r : rows) {
       String vs = scratch == null || r == scratch ? "—" : String.format(Locale.ROOT, "%+.2f pt", 100 * (r.mean() - scratch.mean()));
-      sb.append(String.format(Locale.ROOT, "| %s | %.2f ± %.2f %% | %s | %.0f | %s |%n", r.strategy(), 100 * r.mean(), 100 * r.std(), vs,
-          r.medianWall(), r.trainable()));
+      Verdict v = r.verdict();
+      String verdict = v == null ? "—" : String.format(Locale.ROOT, "%s (p = %.3g, g = %s)", v.outcome(), v.pValue(),
+          v.hedgesG() == null ? "n/a" : String.format(Locale.ROOT, "%.2f", v.hedgesG()));
+      sb.append(String.format(Locale.ROOT, "| %s | %.2f ± %.2f %% | %s | %s | %.0f | %s |%n", r.strategy(), 100 * r.mean(), 100 * r.std(), vs,
+          verdict, r.medianWall(), r.trainable()));
     }
     sb.append(String.format(Locale.ROOT, "%nPer-seed test accuracy: %s%n", perSeed(rows)));
+    if (!spec.cacheTiming()) {
+      return sb.toString();
+    }
     sb.append(String.format(Locale.ROOT,
         "%nFeature extraction, one head round (mean over its rounds, seed %d): %.2f s on cached features (Graft averaging) vs "
             + "%.2f s through the frozen base on dl4j-spark (%.1fx) and %.2f s through the frozen base on Graft averaging (%.1fx); "

@@ -1,0 +1,2 @@
+/** Statistics behind Graft's transfer diagnostics: negative-transfer verdicts. Spark-free. */
+package io.graft.diagnostics;

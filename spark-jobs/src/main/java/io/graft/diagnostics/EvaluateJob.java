@@ -1,0 +1,103 @@
+package io.graft.diagnostics;
+
+import io.graft.config.ConfigException;
+import io.graft.data.BadRecordPolicy;
+import io.graft.data.Manifest;
+import io.graft.engine.DistributedEvaluator;
+import io.graft.spark.GraftDatasets;
+import io.graft.spark.GraftSpark;
+import io.graft.store.Provenance;
+import io.graft.store.Storage;
+import io.graft.surgery.Surgery;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.evaluation.classification.Evaluation;
+
+/**
+ * {@code graft evaluate}: scores a model on a labelled dataset on Spark: accuracy, loss,
+ * per-class precision / recall / F1 and the confusion matrix (rows: actual, columns: predicted).
+ */
+public final class EvaluateJob {
+  private EvaluateJob() {}
+
+  public static void main(String[] args) {
+    System.exit(io.graft.cli.GraftCli.runCommand("evaluate", args));
+  }
+
+  public record Request(String model, String data, String out, BadRecordPolicy onBadRecord) {
+    public Request {
+      ConfigException.require(model != null && !model.isBlank(), "MODEL is required");
+      ConfigException.require(data != null && !data.isBlank(), "--data is required");
+      onBadRecord = onBadRecord == null ? BadRecordPolicy.FAIL : onBadRecord;
+    }
+  }
+
+  /** One class's figures. */
+  public record ClassMetrics(int label, String name, double precision, double recall, double f1, long support) {}
+
+  /** Written to JSON. */
+  public record Output(String kind, String model, String data, long rows, double accuracy, double loss, double macroF1,
+      List<ClassMetrics> classes, long[][] confusion, Map<String, Object> versions) {}
+
+  record Plan(MultiLayerNetwork network, Manifest manifest, int numClasses) {}
+
+  static Plan plan(Request r, Storage storage) {
+    Manifest m = GraftDatasets.manifest(storage, r.data(), "evaluation");
+    MultiLayerNetwork net = Surgery.load(storage, r.model()).network();
+    LayerFeatures.of(net, r.model(), LayerFeatures.RAW, m.numFeatures(), r.data(), "evaluate");
+    int classes = (int) ((BaseOutputLayer) net.getOutputLayer().conf().getLayer()).getNOut();
+    ConfigException.require(m.numClasses() <= classes, "Cannot evaluate: dataset %s has %s classes but model %s predicts %s", r.data(),
+        m.numClasses(), r.model(), classes);
+    return new Plan(net, m, classes);
+  }
+
+  public static void validate(Request r, Storage storage) {
+    plan(r, storage);
+  }
+
+  public static Output run(Request r, SparkSession spark) throws IOException {
+    Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
+    Plan plan = plan(r, storage);
+    GraftSpark.jobGroup(spark, "graft-evaluate", "evaluate " + r.model());
+    GraftDatasets.Checked rows = GraftDatasets.check(GraftDatasets.read(spark, storage, r.data(), "evaluation"), plan.manifest().numFeatures(),
+        plan.numClasses(), true, r.onBadRecord());
+    DistributedEvaluator.Result result = DistributedEvaluator.evaluate(JavaSparkContext.fromSparkContext(spark.sparkContext()),
+        plan.network(), GraftDatasets.miniBatches(rows.rows(), 256, plan.manifest().numFeatures(), plan.numClasses()));
+    Evaluation e = result.evaluation();
+    List<String> names = plan.manifest().classNames();
+    List<ClassMetrics> classes = new ArrayList<>();
+    long[][] confusion = new long[plan.numClasses()][plan.numClasses()];
+    double f1Sum = 0;
+    int present = 0;
+    for (int c = 0; c < plan.numClasses(); c++) {
+      long support = 0;
+      for (int p = 0; p < plan.numClasses(); p++) {
+        confusion[c][p] = e.getConfusionMatrix().getCount(c, p);
+        support += confusion[c][p];
+      }
+      double f1 = e.f1(c);
+      classes.add(new ClassMetrics(c, names != null && c < names.size() ? names.get(c) : String.valueOf(c), e.precision(c), e.recall(c), f1,
+          support));
+      if (support > 0) {
+        f1Sum += f1;
+        present++;
+      }
+    }
+    Map<String, Object> versions = new LinkedHashMap<>();
+    versions.put("graft", Provenance.BuildInfo.version());
+    versions.put("gitCommit", Provenance.BuildInfo.gitCommit());
+    Output out = new Output("evaluation", r.model(), r.data(), result.count(), result.accuracy(), result.loss(),
+        present == 0 ? 0 : f1Sum / present, classes, confusion, versions);
+    if (r.out() != null) {
+      storage.writeString(storage.path(r.out()), DivergenceJob.JSON.writeValueAsString(out));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,377 @@
+package io.graft.ml;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.graft.store.Storage;
+import io.graft.surgery.Surgery;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.linalg.SQLDataTypes;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.util.Identifiable;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A Graft (or any DL4J MultiLayerNetwork) classifier as a Spark ML {@link Transformer}: adds
+ * {@code prediction} (double, the arg-max class), {@code probability} (vector, the softmax
+ * output) and, when {@code embeddingLayer} names a layer, {@code embedding} (vector, that layer's
+ * output) to a DataFrame whose {@code featuresCol} holds array&lt;float&gt;, array&lt;double&gt; or
+ * an ML vector. Rows go through the network in batches on the executors; the network is
+ * broadcast once per {@code transform}.
+ *
+ * <p>It saves and loads like any Spark ML stage ({@link MLWritable}; {@code read()} / {@code
+ * load(path)}), inside a {@code PipelineModel} too: {@code path/metadata} in Spark's format and
+ * {@code path/model.zip} (DL4J's format, loadable by {@code graft inspect}).
+ */
+public final class GraftModelTransformer extends Transformer implements MLWritable {
+  private static final long serialVersionUID = 1L;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final String MODEL_FILE = "model.zip";
+
+  private final String uid;
+  private final String confJson;
+  private final INDArray params;
+  private final List<String> layerNames;
+
+  // Created in the constructor: a Param records its parent's uid, which is not set during field initialisation.
+  private final Param<String> featuresCol;
+  private final Param<String> predictionCol;
+  private final Param<String> probabilityCol;
+  private final Param<String> embeddingLayer;
+  private final Param<String> embeddingCol;
+  private final IntParam batchSize;
+
+  public GraftModelTransformer(MultiLayerNetwork network) {
+    this(Identifiable.randomUID("graftModel"), network.getLayerWiseConfigurations().toJson(), network.params().dup());
+  }
+
+  private GraftModelTransformer(String uid, String confJson, INDArray params) {
+    this.uid = uid;
+    this.confJson = confJson;
+    this.params = params;
+    MultiLayerNetwork net = network();
+    this.layerNames = List.copyOf(Surgery.layerNames(net));
+    featuresCol = new Param<>(this, "featuresCol", "input column: array<float|double> or vector");
+    predictionCol = new Param<>(this, "predictionCol", "output column: predicted class index (double)");
+    probabilityCol = new Param<>(this, "probabilityCol", "output column: class probabilities (vector); empty for none");
+    embeddingLayer = new Param<>(this, "embeddingLayer", "layer whose output becomes the embedding column; empty for none");
+    embeddingCol = new Param<>(this, "embeddingCol", "output column: the embedding (vector)");
+    batchSize = new IntParam(this, "batchSize", "rows per forward pass", ParamValidators.gtEq(1));
+    setDefault(featuresCol, "features");
+    setDefault(predictionCol, "prediction");
+    setDefault(probabilityCol, "probability");
+    setDefault(embeddingLayer, "");
+    setDefault(embeddingCol, "embedding");
+    setDefault(batchSize, (Object) 256);
+  }
+
+  /** Loads a Graft model folder or a DL4J zip (any Hadoop URI). */
+  public static GraftModelTransformer fromModel(Storage storage, String uri) {
+    return new GraftModelTransformer(Surgery.load(storage, uri).network());
+  }
+
+  /** A fresh copy of the network (parameters copied). */
+  public MultiLayerNetwork network() {
+    MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(confJson));
+    net.init(params.dup(), false);
+    return net;
+  }
+
+  @Override
+  public String uid() {
+    return uid;
+  }
+
+  public Param<String> featuresCol() { return featuresCol; }
+  public Param<String> predictionCol() { return predictionCol; }
+  public Param<String> probabilityCol() { return probabilityCol; }
+  public Param<String> embeddingLayer() { return embeddingLayer; }
+  public Param<String> embeddingCol() { return embeddingCol; }
+  public IntParam batchSize() { return batchSize; }
+
+  public GraftModelTransformer setFeaturesCol(String v) { set(featuresCol, v); return this; }
+  public GraftModelTransformer setPredictionCol(String v) { set(predictionCol, v); return this; }
+  public GraftModelTransformer setProbabilityCol(String v) { set(probabilityCol, v); return this; }
+  public GraftModelTransformer setEmbeddingLayer(String v) { set(embeddingLayer, v); return this; }
+  public GraftModelTransformer setEmbeddingCol(String v) { set(embeddingCol, v); return this; }
+  public GraftModelTransformer setBatchSize(int v) { set(batchSize, v); return this; }
+
+  private int embeddingIndex() {
+    String layer = getOrDefault(embeddingLayer);
+    if (layer.isEmpty()) {
+      return -1;
+    }
+    int i = layerNames.indexOf(layer);
+    if (i < 0) {
+      throw new IllegalArgumentException("embeddingLayer '" + layer + "' not found in model (layers: " + String.join(", ", layerNames) + ")");
+    }
+    return i;
+  }
+
+  @Override
+  public StructType transformSchema(StructType schema) {
+    String in = getOrDefault(featuresCol);
+    if (!Arrays.asList(schema.fieldNames()).contains(in)) {
+      throw new IllegalArgumentException("featuresCol '" + in + "' not found (columns: " + String.join(", ", schema.fieldNames()) + ")");
+    }
+    DataType type = schema.apply(in).dataType();
+    boolean ok = type.equals(SQLDataTypes.VectorType()) || type instanceof ArrayType a && a.elementType() instanceof NumericType;
+    if (!ok) {
+      throw new IllegalArgumentException("featuresCol '" + in + "' is " + type.simpleString() + "; expected array<float>, array<double> or vector");
+    }
+    embeddingIndex();
+    List<StructField> fields = new ArrayList<>(Arrays.asList(schema.fields()));
+    for (String out : outputColumns()) {
+      if (Arrays.asList(schema.fieldNames()).contains(out)) {
+        throw new IllegalArgumentException("Output column '" + out + "' already exists");
+      }
+    }
+    fields.add(new StructField(getOrDefault(predictionCol), DataTypes.DoubleType, false, Metadata.empty()));
+    if (!getOrDefault(probabilityCol).isEmpty()) {
+      fields.add(new StructField(getOrDefault(probabilityCol), SQLDataTypes.VectorType(), false, Metadata.empty()));
+    }
+    if (embeddingIndex() >= 0) {
+      fields.add(new StructField(getOrDefault(embeddingCol), SQLDataTypes.VectorType(), false, Metadata.empty()));
+    }
+    return new StructType(fields.toArray(new StructField[0]));
+  }
+
+  private List<String> outputColumns() {
+    List<String> out = new ArrayList<>(List.of(getOrDefault(predictionCol)));
+    if (!getOrDefault(probabilityCol).isEmpty()) {
+      out.add(getOrDefault(probabilityCol));
+    }
+    if (!getOrDefault(embeddingLayer).isEmpty()) {
+      out.add(getOrDefault(embeddingCol));
+    }
+    return out;
+  }
+
+  @Override
+  public Dataset<Row> transform(Dataset<?> dataset) {
+    StructType out = transformSchema(dataset.schema());
+    SparkSession spark = dataset.sparkSession();
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Broadcast<String> conf = sc.broadcast(confJson);
+    Broadcast<INDArray> weights = sc.broadcast(params);
+    int in = dataset.schema().fieldIndex(getOrDefault(featuresCol));
+    JavaRDD<Row> rows = dataset.toDF().javaRDD().mapPartitions(new Predict(conf, weights, in, (int) (long) inputs(), embeddingIndex(),
+        !getOrDefault(probabilityCol).isEmpty(), (Integer) getOrDefault(batchSize)));
+    return spark.createDataFrame(rows, out);
+  }
+
+  private long inputs() {
+    return Surgery.inputSize(network());
+  }
+
+  @Override
+  public GraftModelTransformer copy(ParamMap extra) {
+    GraftModelTransformer c = new GraftModelTransformer(uid, confJson, params);
+    return copyValues(c, extra);
+  }
+
+  @Override
+  public MLWriter write() {
+    return new Writer(this);
+  }
+
+  public static MLReader<GraftModelTransformer> read() {
+    return new Reader();
+  }
+
+  public static GraftModelTransformer load(String path) {
+    return read().load(path);
+  }
+
+  /** Executor side: a network per partition, batches of rows forward, the input row plus the new columns out. */
+  static final class Predict implements FlatMapFunction<Iterator<Row>, Row> {
+    private final Broadcast<String> conf;
+    private final Broadcast<INDArray> weights;
+    private final int column;
+    private final int width;
+    private final int embedding;
+    private final boolean probability;
+    private final int batch;
+
+    Predict(Broadcast<String> conf, Broadcast<INDArray> weights, int column, int width, int embedding, boolean probability, int batch) {
+      this.conf = conf;
+      this.weights = weights;
+      this.column = column;
+      this.width = width;
+      this.embedding = embedding;
+      this.probability = probability;
+      this.batch = batch;
+    }
+
+    @Override
+    public Iterator<Row> call(Iterator<Row> rows) {
+      if (!rows.hasNext()) {
+        return Collections.emptyIterator();
+      }
+      MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.value()));
+      net.init(weights.value().dup(), false);
+      List<Row> out = new ArrayList<>();
+      List<Row> pending = new ArrayList<>();
+      while (rows.hasNext()) {
+        pending.add(rows.next());
+        if (pending.size() == batch || !rows.hasNext()) {
+          forward(net, pending, out);
+          pending.clear();
+        }
+      }
+      return out.iterator();
+    }
+
+    private void forward(MultiLayerNetwork net, List<Row> rows, List<Row> out) {
+      int n = rows.size();
+      float[] x = new float[n * width];
+      for (int i = 0; i < n; i++) {
+        double[] f = features(rows.get(i));
+        if (f.length != width) {
+          throw new IllegalArgumentException("A row has " + f.length + " features; the model takes " + width);
+        }
+        for (int j = 0; j < width; j++) {
+          x[i * width + j] = (float) f[j];
+        }
+      }
+      INDArray input = Nd4j.create(x, new long[] {n, width}, 'c');
+      INDArray probs;
+      INDArray emb = null;
+      if (embedding >= 0) {
+        List<INDArray> acts = net.feedForward(input, false);
+        probs = acts.get(acts.size() - 1);
+        INDArray a = acts.get(embedding + 1);
+        emb = a.reshape('c', n, a.length() / n);
+      } else {
+        probs = net.output(input, false);
+      }
+      for (int i = 0; i < n; i++) {
+        Row r = rows.get(i);
+        int extra = 1 + (probability ? 1 : 0) + (emb != null ? 1 : 0);
+        Object[] values = new Object[r.length() + extra];
+        for (int j = 0; j < r.length(); j++) {
+          values[j] = r.get(j);
+        }
+        INDArray p = probs.getRow(i);
+        int k = r.length();
+        values[k++] = (double) p.argMax().getInt(0);
+        if (probability) {
+          values[k++] = Vectors.dense(p.toDoubleVector());
+        }
+        if (emb != null) {
+          values[k] = Vectors.dense(emb.getRow(i).toDoubleVector());
+        }
+        out.add(RowFactory.create(values));
+      }
+    }
+
+    private double[] features(Row r) {
+      Object v = r.get(column);
+      if (v instanceof Vector vec) {
+        return vec.toArray();
+      }
+      List<?> list = r.getList(column);
+      double[] d = new double[list.size()];
+      for (int i = 0; i < d.length; i++) {
+        d[i] = ((Number) list.get(i)).doubleValue();
+      }
+      return d;
+    }
+  }
+
+  /** Writes {@code path/metadata/part-00000} (Spark's stage metadata, so PipelineModel.load finds this class) and {@code path/model.zip}. */
+  static final class Writer extends MLWriter {
+    private final GraftModelTransformer stage;
+
+    Writer(GraftModelTransformer stage) {
+      this.stage = stage;
+    }
+
+    @Override
+    public void saveImpl(String path) {
+      Storage storage = new Storage(sc().hadoopConfiguration());
+      ObjectNode meta = JSON.createObjectNode();
+      meta.put("class", GraftModelTransformer.class.getName());
+      meta.put("timestamp", System.currentTimeMillis());
+      meta.put("sparkVersion", sc().version());
+      meta.put("uid", stage.uid());
+      ObjectNode set = meta.putObject("paramMap");
+      ObjectNode defaults = meta.putObject("defaultParamMap");
+      for (org.apache.spark.ml.param.Param<?> p : stage.params()) {
+        if (stage.isSet(p)) {
+          set.set(p.name(), JSON.valueToTree(stage.getOrDefault(p)));
+        } else if (stage.hasDefault(p)) {
+          defaults.set(p.name(), JSON.valueToTree(stage.getOrDefault(p)));
+        }
+      }
+      try {
+        storage.writeString(new Path(new Path(path, "metadata"), "part-00000"), JSON.writeValueAsString(meta) + "\n");
+        MultiLayerNetwork net = stage.network();
+        storage.writeAtomically(new Path(path, MODEL_FILE), out -> ModelSerializer.writeModel(net, out, false));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException("Cannot save Graft model stage to " + path, e);
+      }
+    }
+  }
+
+  static final class Reader extends MLReader<GraftModelTransformer> {
+    @Override
+    public GraftModelTransformer load(String path) {
+      Storage storage = new Storage(sc().hadoopConfiguration());
+      try {
+        JsonNode meta = JSON.readTree(storage.readString(new Path(new Path(path, "metadata"), "part-00000")));
+        if (!GraftModelTransformer.class.getName().equals(meta.path("class").asText())) {
+          throw new IllegalArgumentException("Stage at " + path + " is a " + meta.path("class").asText() + ", not a Graft model");
+        }
+        MultiLayerNetwork net;
+        try (InputStream in = storage.open(new Path(path, MODEL_FILE))) {
+          net = ModelSerializer.restoreMultiLayerNetwork(in, false);
+        }
+        GraftModelTransformer t = new GraftModelTransformer(meta.path("uid").asText(), net.getLayerWiseConfigurations().toJson(),
+            net.params().dup());
+        meta.path("paramMap").fields().forEachRemaining(e -> {
+          org.apache.spark.ml.param.Param<Object> p = t.getParam(e.getKey());
+          t.set(p, e.getValue().isInt() ? (Object) e.getValue().asInt() : e.getValue().asText());
+        });
+        return t;
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException("Cannot load Graft model stage from " + path, e);
+      }
+    }
+  }
+}
