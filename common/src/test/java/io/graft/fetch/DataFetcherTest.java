@@ -54,6 +54,6 @@ class DataFetcherTest {
   void unknownDatasetListsTheKnownOnes() {
     assertThatThrownBy(() -> new DataFetcher(dest, s -> {}).fetch(List.of("cifar10")))
         .isInstanceOf(ConfigException.class)
-        .hasMessage("Unknown dataset 'cifar10' (known: mnist, fashion-mnist, digits, sentiment, imdb)");
+        .hasMessage("Unknown dataset 'cifar10' (known: mnist, fashion-mnist, digits, sentiment, imdb, wink-embeddings)");
   }
 }

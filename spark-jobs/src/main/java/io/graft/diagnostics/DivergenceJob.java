@@ -25,6 +25,14 @@ public final class DivergenceJob {
 
   private DivergenceJob() {}
 
+  /** The versions every diagnostics record carries: Graft's and its git commit. */
+  static Map<String, Object> versions() {
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("graft", Provenance.BuildInfo.version());
+    v.put("gitCommit", Provenance.BuildInfo.gitCommit());
+    return v;
+  }
+
   public static void main(String[] args) {
     System.exit(io.graft.cli.GraftCli.runCommand("divergence", args));
   }
@@ -89,9 +97,7 @@ public final class DivergenceJob {
         GraftDatasets.capped(GraftDatasets.read(spark, storage, request.target(), "target").rows(), plan.rowsPerDomain(), seed + 1),
         plan.view());
     ProxyADistance.Result result = ProxyADistance.compute(src, tgt, request.options());
-    Map<String, Object> versions = new LinkedHashMap<>();
-    versions.put("graft", Provenance.BuildInfo.version());
-    versions.put("gitCommit", Provenance.BuildInfo.gitCommit());
+    Map<String, Object> versions = versions();
     Output out = new Output("divergence", request.label() == null ? "source vs target" : request.label(), request.source(),
         request.target(), request.model(), plan.view().raw() ? LayerFeatures.RAW : plan.view().layerName(), result, versions);
     if (request.out() != null) {

@@ -90,9 +90,7 @@ public final class EvaluateJob {
         present++;
       }
     }
-    Map<String, Object> versions = new LinkedHashMap<>();
-    versions.put("graft", Provenance.BuildInfo.version());
-    versions.put("gitCommit", Provenance.BuildInfo.gitCommit());
+    Map<String, Object> versions = DivergenceJob.versions();
     Output out = new Output("evaluation", r.model(), r.data(), result.count(), result.accuracy(), result.loss(),
         present == 0 ? 0 : f1Sum / present, classes, confusion, versions);
     if (r.out() != null) {

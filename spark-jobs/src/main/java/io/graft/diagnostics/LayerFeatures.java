@@ -10,7 +10,7 @@ import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.broadcast.Broadcast;
+import io.graft.engine.BroadcastNetwork;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Dataset;
@@ -21,7 +21,6 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -83,26 +82,18 @@ public final class LayerFeatures {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     JavaRDD<Row> in = rows.select(GraftDatasets.FEATURES, GraftDatasets.LABEL).javaRDD();
     JavaRDD<Row> out;
-    if (view.raw()) {
-      out = in.mapPartitions(new Extract(null, null, -1));
-    } else {
-      Broadcast<String> conf = sc.broadcast(view.network().getLayerWiseConfigurations().toJson());
-      Broadcast<INDArray> params = sc.broadcast(view.network().params().dup());
-      out = in.mapPartitions(new Extract(conf, params, view.layerIndex()));
-    }
+    out = in.mapPartitions(view.raw() ? new Extract(null, -1) : new Extract(BroadcastNetwork.of(sc, view.network()), view.layerIndex()));
     return spark.createDataFrame(out, SCHEMA);
   }
 
   /** Executor side: batches of 256 rows through the network up to the layer, flattened per row. */
   static final class Extract implements FlatMapFunction<Iterator<Row>, Row> {
     private static final int BATCH = 256;
-    private final Broadcast<String> conf;
-    private final Broadcast<INDArray> params;
+    private final BroadcastNetwork shipped;
     private final int layer;
 
-    Extract(Broadcast<String> conf, Broadcast<INDArray> params, int layer) {
-      this.conf = conf;
-      this.params = params;
+    Extract(BroadcastNetwork shipped, int layer) {
+      this.shipped = shipped;
       this.layer = layer;
     }
 
@@ -111,11 +102,7 @@ public final class LayerFeatures {
       if (!rows.hasNext()) {
         return Collections.emptyIterator();
       }
-      MultiLayerNetwork net = null;
-      if (conf != null) {
-        net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.value()));
-        net.init(params.value().dup(), false);
-      }
+      MultiLayerNetwork net = shipped == null ? null : shipped.network();
       List<Row> out = new ArrayList<>();
       List<float[]> features = new ArrayList<>();
       List<Integer> labels = new ArrayList<>();

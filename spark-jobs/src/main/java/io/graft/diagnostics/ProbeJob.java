@@ -146,9 +146,7 @@ public final class ProbeJob {
       test.unpersist(false);
     }
     Recommendation rec = recommend(probes, plan.network(), r.tolerance());
-    Map<String, Object> versions = new LinkedHashMap<>();
-    versions.put("graft", Provenance.BuildInfo.version());
-    versions.put("gitCommit", Provenance.BuildInfo.gitCommit());
+    Map<String, Object> versions = DivergenceJob.versions();
     Output out = new Output("probe", r.model(), r.train(), r.test(), r.labelsPerClass(), trainRows, testRows, probes, rec, versions);
     if (r.out() != null) {
       storage.writeString(storage.path(r.out()), JSON.writeValueAsString(out));

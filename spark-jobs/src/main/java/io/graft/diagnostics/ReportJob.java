@@ -38,6 +38,8 @@ public final class ReportJob {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int WIDTH = 820;
   private static final int HEIGHT = 420;
+  private static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728),
+      new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f), new Color(0xbcbd22), new Color(0x17becf)};
 
   private ReportJob() {}
 
@@ -221,6 +223,9 @@ public final class ReportJob {
     }
     boolean anyLoss = false;
     boolean anyAcc = false;
+    // Up to 8 runs each get a legend entry; more are coloured by group, with one legend entry per group.
+    boolean byGroup = runs.stream().filter(r -> !r.rounds().isEmpty()).count() > 8;
+    Map<String, Color> groupColors = new LinkedHashMap<>();
     Map<String, Integer> seen = new LinkedHashMap<>();
     for (Run run : runs) {
       if (run.rounds().isEmpty()) {
@@ -228,6 +233,8 @@ public final class ReportJob {
       }
       int dup = seen.merge(run.name(), 1, Integer::sum);
       String series = dup == 1 ? run.name() : run.name() + " (" + dup + ")";
+      boolean firstOfGroup = !groupColors.containsKey(run.group());
+      Color color = groupColors.computeIfAbsent(run.group(), g -> PALETTE[groupColors.size() % PALETTE.length]);
       List<Double> x = new ArrayList<>();
       List<Double> l = new ArrayList<>();
       List<Double> xa = new ArrayList<>();
@@ -243,20 +250,33 @@ public final class ReportJob {
           a.add(m.path(key).asDouble());
         }
       }
+      String lossName = byGroup && firstOfGroup ? run.group() : series;
+      String accName = byGroup && firstOfGroup ? run.group() + " (" + key + ")" : series + " (" + key + ")";
       if (!x.isEmpty()) {
-        loss.addSeries(series, x, l);
+        org.knowm.xchart.XYSeries sr = loss.addSeries(lossName, x, l);
+        if (byGroup) {
+          sr.setLineColor(color);
+          sr.setMarkerColor(color);
+          sr.setShowInLegend(firstOfGroup);
+        }
         anyLoss = true;
       }
       if (!xa.isEmpty()) {
-        acc.addSeries(series + " (" + key + ")", xa, a);
+        org.knowm.xchart.XYSeries sr = acc.addSeries(accName, xa, a);
+        if (byGroup) {
+          sr.setLineColor(color);
+          sr.setMarkerColor(color);
+          sr.setShowInLegend(firstOfGroup);
+        }
         anyAcc = true;
       }
     }
+    String colours = byGroup ? " (one line per run, coloured by group)" : "";
     if (anyLoss) {
-      chart(h, loss, "Training loss per round per run", charts);
+      chart(h, loss, "Training loss per round per run" + colours, charts);
     }
     if (anyAcc) {
-      chart(h, acc, "Held-out accuracy per round per run (validation for fine-tuning, target test for DANN)", charts);
+      chart(h, acc, "Held-out accuracy per round per run (validation for fine-tuning, target test for DANN)" + colours, charts);
     }
     Map<String, List<Double>> groups = new LinkedHashMap<>();
     for (Run run : runs) {

@@ -6,8 +6,6 @@ import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.broadcast.Broadcast;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -28,10 +26,9 @@ public final class DistributedEvaluator {
   public record Result(double accuracy, double loss, long count, Evaluation evaluation) implements Serializable {}
 
   public static Result evaluate(JavaSparkContext sc, MultiLayerNetwork network, JavaRDD<DataSet> data) {
-    Broadcast<String> conf = sc.broadcast(network.getLayerWiseConfigurations().toJson());
-    Broadcast<INDArray> params = sc.broadcast(network.params().dup());
+    BroadcastNetwork shipped = BroadcastNetwork.of(sc, network);
     try {
-      List<Partial> partials = data.mapPartitions(new EvaluatePartition(conf, params)).collect();
+      List<Partial> partials = data.mapPartitions(new EvaluatePartition(shipped)).collect();
       Evaluation total = null;
       double lossSum = 0;
       long count = 0;
@@ -49,8 +46,7 @@ public final class DistributedEvaluator {
       }
       return new Result(total.accuracy(), lossSum / count, count, total);
     } finally {
-      conf.destroy();
-      params.destroy();
+      shipped.destroy();
     }
   }
 
@@ -68,12 +64,10 @@ public final class DistributedEvaluator {
   }
 
   static final class EvaluatePartition implements FlatMapFunction<Iterator<DataSet>, Partial> {
-    private final Broadcast<String> conf;
-    private final Broadcast<INDArray> params;
+    private final BroadcastNetwork shipped;
 
-    EvaluatePartition(Broadcast<String> conf, Broadcast<INDArray> params) {
-      this.conf = conf;
-      this.params = params;
+    EvaluatePartition(BroadcastNetwork shipped) {
+      this.shipped = shipped;
     }
 
     @Override
@@ -81,8 +75,7 @@ public final class DistributedEvaluator {
       if (!batches.hasNext()) {
         return java.util.Collections.emptyIterator();
       }
-      MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.value()));
-      net.init(params.value().dup(), false);
+      MultiLayerNetwork net = shipped.network();
       Evaluation eval = new Evaluation();
       double lossSum = 0;
       long count = 0;

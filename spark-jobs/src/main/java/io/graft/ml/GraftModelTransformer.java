@@ -16,7 +16,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.broadcast.Broadcast;
+import io.graft.engine.BroadcastNetwork;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
@@ -187,10 +187,9 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
     StructType out = transformSchema(dataset.schema());
     SparkSession spark = dataset.sparkSession();
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    Broadcast<String> conf = sc.broadcast(confJson);
-    Broadcast<INDArray> weights = sc.broadcast(params);
+    BroadcastNetwork shipped = new BroadcastNetwork(sc.broadcast(confJson), sc.broadcast(params));
     int in = dataset.schema().fieldIndex(getOrDefault(featuresCol));
-    JavaRDD<Row> rows = dataset.toDF().javaRDD().mapPartitions(new Predict(conf, weights, in, (int) (long) inputs(), embeddingIndex(),
+    JavaRDD<Row> rows = dataset.toDF().javaRDD().mapPartitions(new Predict(shipped, in, (int) (long) inputs(), embeddingIndex(),
         !getOrDefault(probabilityCol).isEmpty(), (Integer) getOrDefault(batchSize)));
     return spark.createDataFrame(rows, out);
   }
@@ -220,17 +219,15 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
 
   /** Executor side: a network per partition, batches of rows forward, the input row plus the new columns out. */
   static final class Predict implements FlatMapFunction<Iterator<Row>, Row> {
-    private final Broadcast<String> conf;
-    private final Broadcast<INDArray> weights;
+    private final BroadcastNetwork shipped;
     private final int column;
     private final int width;
     private final int embedding;
     private final boolean probability;
     private final int batch;
 
-    Predict(Broadcast<String> conf, Broadcast<INDArray> weights, int column, int width, int embedding, boolean probability, int batch) {
-      this.conf = conf;
-      this.weights = weights;
+    Predict(BroadcastNetwork shipped, int column, int width, int embedding, boolean probability, int batch) {
+      this.shipped = shipped;
       this.column = column;
       this.width = width;
       this.embedding = embedding;
@@ -243,8 +240,7 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
       if (!rows.hasNext()) {
         return Collections.emptyIterator();
       }
-      MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.value()));
-      net.init(weights.value().dup(), false);
+      MultiLayerNetwork net = shipped.network();
       List<Row> out = new ArrayList<>();
       List<Row> pending = new ArrayList<>();
       while (rows.hasNext()) {

@@ -44,13 +44,11 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.storage.StorageLevel;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -392,19 +390,15 @@ public final class FinetuneJob {
 
   /** The frozen base's outputs (the inputs of layer {@code k}) for every minibatch, computed on the executors. */
   static JavaRDD<DataSet> featurize(JavaSparkContext sc, MultiLayerNetwork net, int k, JavaRDD<DataSet> batches) {
-    Broadcast<String> conf = sc.broadcast(net.getLayerWiseConfigurations().toJson());
-    Broadcast<INDArray> params = sc.broadcast(net.params().dup());
-    return batches.mapPartitions(new Featurize(conf, params, k));
+    return batches.mapPartitions(new Featurize(io.graft.engine.BroadcastNetwork.of(sc, net), k));
   }
 
   static final class Featurize implements FlatMapFunction<Iterator<DataSet>, DataSet> {
-    private final Broadcast<String> conf;
-    private final Broadcast<INDArray> params;
+    private final io.graft.engine.BroadcastNetwork shipped;
     private final int k;
 
-    Featurize(Broadcast<String> conf, Broadcast<INDArray> params, int k) {
-      this.conf = conf;
-      this.params = params;
+    Featurize(io.graft.engine.BroadcastNetwork shipped, int k) {
+      this.shipped = shipped;
       this.k = k;
     }
 
@@ -413,8 +407,7 @@ public final class FinetuneJob {
       if (!batches.hasNext()) {
         return java.util.Collections.emptyIterator();
       }
-      MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.value()));
-      net.init(params.value().dup(), false);
+      MultiLayerNetwork net = shipped.network();
       List<DataSet> out = new ArrayList<>();
       while (batches.hasNext()) {
         DataSet ds = batches.next();

@@ -28,6 +28,9 @@ import java.util.List;
  *     two domains share one input space; empty keeps the size
  * @param pad images only: zero pixels added on every side after resizing (e.g. UCI digits to
  *     20x20 plus 4 gives MNIST's 28x28 layout, a 20x20 digit centred in the frame)
+ * @param embeddings reviews-json: word vectors (wink-embeddings JSON) whose mean over a text's
+ *     words replaces the hashed bag of words; null for hashing
+ * @param embeddingVocab how many of the most frequent words of {@code embeddings} to keep
  */
 public record ImportConfig(
     ImportFormat format,
@@ -47,7 +50,9 @@ public record ImportConfig(
     long limit,
     int partitions,
     List<Integer> resize,
-    int pad) {
+    int pad,
+    String embeddings,
+    int embeddingVocab) {
 
   public ImportConfig {
     ConfigException.require(format != null, "--format is required (idx, digits-csv, reviews-json, csv, libsvm)");
@@ -72,41 +77,44 @@ public record ImportConfig(
     ConfigException.require(pad == 0 || format == ImportFormat.IDX || format == ImportFormat.DIGITS_CSV,
         "--pad applies to image formats (idx, digits-csv), not %s", format);
     onBadRecord = onBadRecord == null ? BadRecordPolicy.FAIL : onBadRecord;
+    ConfigException.require(embeddings == null || format == ImportFormat.REVIEWS_JSON,
+        "--embeddings applies to text (reviews-json), not %s", format);
+    ConfigException.require(embeddingVocab >= 1, "--embedding-vocab must be at least 1, cannot be: %s", embeddingVocab);
   }
 
   /** A config with every optional setting at its default. */
   public static ImportConfig of(ImportFormat format, String input, String output) {
-    return new ImportConfig(format, input, null, output, 0, List.of(), null, null, 1024, ",", false, -1, 0, BadRecordPolicy.FAIL, 0, 0, List.of(), 0);
+    return new ImportConfig(format, input, null, output, 0, List.of(), null, null, 1024, ",", false, -1, 0, BadRecordPolicy.FAIL, 0, 0, List.of(), 0, null, 100_000);
   }
 
   public ImportConfig withLabels(String labelsUri) {
     return new ImportConfig(format, input, labelsUri, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab);
   }
 
   public ImportConfig withClasses(int count, List<String> names) {
     return new ImportConfig(format, input, labels, output, count, names, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab);
   }
 
   public ImportConfig withDomain(String newDomain) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, newDomain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab);
   }
 
   public ImportConfig withPolicy(BadRecordPolicy policy) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, policy, limit, partitions, resize, pad);
+        labelColumn, numFeatures, policy, limit, partitions, resize, pad, embeddings, embeddingVocab);
   }
 
   public ImportConfig withLimit(long newLimit) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, newLimit, partitions, resize, pad);
+        labelColumn, numFeatures, onBadRecord, newLimit, partitions, resize, pad, embeddings, embeddingVocab);
   }
 
   public ImportConfig withResize(int height, int width, int padding) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions, List.of(height, width), padding);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, List.of(height, width), padding, embeddings, embeddingVocab);
   }
 
   /** The label file of an idx import. */
@@ -118,5 +126,10 @@ public record ImportConfig(
       throw new ConfigException("Cannot infer the IDX label file from '" + input + "': pass --labels");
     }
     return input.replace("images-idx3", "labels-idx1");
+  }
+
+  public ImportConfig withEmbeddings(String uri, int vocab) {
+    return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, uri, vocab);
   }
 }

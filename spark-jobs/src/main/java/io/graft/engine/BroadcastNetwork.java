@@ -1,0 +1,33 @@
+package io.graft.engine;
+
+import java.io.Serializable;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A network shipped to the executors once: its configuration (JSON) and a copy of its parameters
+ * as two broadcasts. Executor functions hold this (it is small and serializable) and call
+ * {@link #network()} once per partition.
+ */
+public record BroadcastNetwork(Broadcast<String> conf, Broadcast<INDArray> params) implements Serializable {
+  /** Broadcasts {@code net}'s configuration and a copy of its current parameters. */
+  public static BroadcastNetwork of(JavaSparkContext sc, MultiLayerNetwork net) {
+    return new BroadcastNetwork(sc.broadcast(net.getLayerWiseConfigurations().toJson()), sc.broadcast(net.params().dup()));
+  }
+
+  /** A fresh network with the broadcast parameters (its own copy: safe to run next to others). */
+  public MultiLayerNetwork network() {
+    MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.value()));
+    net.init(params.value().dup(), false);
+    return net;
+  }
+
+  /** Frees the broadcasts on the executors and the driver (call when no job will read them again). */
+  public void destroy() {
+    conf.destroy();
+    params.destroy();
+  }
+}
