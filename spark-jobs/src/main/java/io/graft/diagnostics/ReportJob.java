@@ -279,9 +279,21 @@ public final class ReportJob {
       chart(h, acc, "Held-out accuracy per round per run (validation for fine-tuning, target test for DANN)" + colours, charts);
     }
     Map<String, List<Double>> groups = new LinkedHashMap<>();
+    java.util.Set<String> metrics = new java.util.LinkedHashSet<>();
+    java.util.Set<String> jobs = new java.util.LinkedHashSet<>();
     for (Run run : runs) {
       if (run.headline() != null) {
-        groups.computeIfAbsent(run.group() + " [" + run.metric() + "]", k -> new ArrayList<>()).add(run.headline());
+        metrics.add(run.metric());
+        jobs.add(run.job());
+      }
+    }
+    // One job and one metric (a benchmark's runs): short bar labels, the metric on the axis.
+    boolean uniform = metrics.size() == 1 && jobs.size() == 1;
+    for (Run run : runs) {
+      if (run.headline() != null) {
+        String name = uniform ? run.group().replaceFirst("^" + java.util.regex.Pattern.quote(run.job()) + ": ", "")
+            : run.group() + " [" + run.metric() + "]";
+        groups.computeIfAbsent(name, k -> new ArrayList<>()).add(run.headline());
       }
     }
     if (!groups.isEmpty()) {
@@ -298,13 +310,13 @@ public final class ReportJob {
         h.append(String.format("<tr><td>%s</td><td>%d</td><td>%.4f</td><td>%.4f</td></tr>%n", esc(g), v.length, mean, std));
       }
       h.append("</table>\n");
-      CategoryChart bars = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title("Final metric by strategy (mean +- std over runs)")
-          .yAxisTitle("final metric").build();
+      CategoryChart bars = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title("Final metric by group (mean +- std over runs)")
+          .yAxisTitle(uniform ? metrics.iterator().next() : "final metric").build();
       bars.getStyler().setLegendVisible(false);
-      bars.getStyler().setXAxisLabelRotation(20);
+      bars.getStyler().setXAxisLabelRotation(names.size() > 4 ? 30 : 0);
       bars.getStyler().setErrorBarsColor(Color.BLACK);
       bars.addSeries("mean", names, means, stds);
-      chart(h, bars, "Strategy comparison with error bars (one standard deviation over seeds)", charts);
+      chart(h, bars, "Comparison with error bars (one standard deviation over seeds)", charts);
     }
   }
 
