@@ -252,24 +252,9 @@ public final class ReportJob {
       }
       String lossName = byGroup && firstOfGroup ? run.group() : series;
       String accName = byGroup && firstOfGroup ? run.group() + " (" + key + ")" : series + " (" + key + ")";
-      if (!x.isEmpty()) {
-        org.knowm.xchart.XYSeries sr = loss.addSeries(lossName, x, l);
-        if (byGroup) {
-          sr.setLineColor(color);
-          sr.setMarkerColor(color);
-          sr.setShowInLegend(firstOfGroup);
-        }
-        anyLoss = true;
-      }
-      if (!xa.isEmpty()) {
-        org.knowm.xchart.XYSeries sr = acc.addSeries(accName, xa, a);
-        if (byGroup) {
-          sr.setLineColor(color);
-          sr.setMarkerColor(color);
-          sr.setShowInLegend(firstOfGroup);
-        }
-        anyAcc = true;
-      }
+      Color c = byGroup ? color : null;
+      anyLoss |= addRunSeries(loss, lossName, x, l, c, firstOfGroup);
+      anyAcc |= addRunSeries(acc, accName, xa, a, c, firstOfGroup);
     }
     String colours = byGroup ? " (one line per run, coloured by group)" : "";
     if (anyLoss) {
@@ -318,6 +303,20 @@ public final class ReportJob {
       bars.addSeries("mean", names, means, stds);
       chart(h, bars, "Comparison with error bars (one standard deviation over seeds)", charts);
     }
+  }
+
+  /** Adds one run's line (nothing when it has no points); with a colour, only the group's first run is in the legend. */
+  private static boolean addRunSeries(XYChart chart, String name, List<Double> x, List<Double> y, Color color, boolean inLegend) {
+    if (x.isEmpty()) {
+      return false;
+    }
+    org.knowm.xchart.XYSeries series = chart.addSeries(name, x, y);
+    if (color != null) {
+      series.setLineColor(color);
+      series.setMarkerColor(color);
+      series.setShowInLegend(inLegend);
+    }
+    return true;
   }
 
   private static void verdictSection(StringBuilder h, List<JsonNode> verdicts) {
