@@ -7,7 +7,4 @@ public interface TextFeaturizer extends Serializable {
   float[] features(String text);
 
   int dim();
-
-  /** What the manifest's {@code format} records besides the file format, e.g. {@code hashed-bow-1024}. */
-  String describe();
 }

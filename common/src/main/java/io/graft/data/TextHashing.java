@@ -15,11 +15,6 @@ public record TextHashing(int dim) implements TextFeaturizer {
   }
 
   @Override
-  public String describe() {
-    return "hashed-bow-" + dim;
-  }
-
-  @Override
   public float[] features(String text) {
     float[] v = new float[dim];
     for (String token : RowParsers.tokens(text)) {

@@ -23,13 +23,11 @@ public final class WordEmbeddings implements TextFeaturizer {
   private final Map<String, Integer> index;
   private final float[] vectors;
   private final int dim;
-  private final String name;
 
-  private WordEmbeddings(Map<String, Integer> index, float[] vectors, int dim, String name) {
+  private WordEmbeddings(Map<String, Integer> index, float[] vectors, int dim) {
     this.index = index;
     this.vectors = vectors;
     this.dim = dim;
-    this.name = name;
   }
 
   /**
@@ -90,7 +88,7 @@ public final class WordEmbeddings implements TextFeaturizer {
     if (vectors == null || index.isEmpty()) {
       throw new DataException("Embeddings " + name + " hold no 'vectors' (expected the wink-embeddings layout: dimensions, vectors)");
     }
-    return new WordEmbeddings(index, java.util.Arrays.copyOf(vectors, index.size() * dim), dim, name);
+    return new WordEmbeddings(index, java.util.Arrays.copyOf(vectors, index.size() * dim), dim);
   }
 
   /** The vector of {@code word}, or null when it is not in the vocabulary. */
@@ -106,11 +104,6 @@ public final class WordEmbeddings implements TextFeaturizer {
   @Override
   public int dim() {
     return dim;
-  }
-
-  @Override
-  public String describe() {
-    return "mean-embedding-" + name + "-" + index.size() + "x" + dim;
   }
 
   @Override

@@ -9,7 +9,6 @@ import io.graft.config.ConfigException;
 import io.graft.data.Manifest;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
-import io.graft.store.Provenance;
 import io.graft.store.Storage;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
@@ -132,8 +131,8 @@ public final class ProbeJob {
         Dataset<Row> tr = LayerFeatures.extract(spark, train, view).persist(StorageLevel.MEMORY_AND_DISK());
         Dataset<Row> te = LayerFeatures.extract(spark, test, view).persist(StorageLevel.MEMORY_AND_DISK());
         try {
-          LayerProbe p = probe(tr, te, view, r);
-          probes.add(new LayerProbe(p.layer(), p.index(), p.width(), p.accuracy(), p.regParam(), (System.nanoTime() - t0) / 1e9));
+          LayerProbe p = probe(tr, te, view, r, t0);
+          probes.add(p);
           log.accept(String.format("probe %-10s width %6d  accuracy %.2f%%  (regParam %g)", view.layerName(), p.width(), 100 * p.accuracy(),
               p.regParam()));
         } finally {
@@ -161,7 +160,7 @@ public final class ProbeJob {
    * One probe: the regularisation is chosen on a 25 % split of the training rows, then the probe
    * is refit on all of them and scored on the test rows.
    */
-  static LayerProbe probe(Dataset<Row> train, Dataset<Row> test, LayerFeatures.View view, Request r) {
+  static LayerProbe probe(Dataset<Row> train, Dataset<Row> test, LayerFeatures.View view, Request r, long startedNanos) {
     long width = ((org.apache.spark.ml.linalg.Vector) train.first().getAs("features")).size();
     double reg = r.grid()[0];
     if (r.grid().length > 1) {
@@ -176,7 +175,7 @@ public final class ProbeJob {
       }
     }
     double accuracy = 1 - ProxyADistance.error(fit(train, reg, r.maxIter()).transform(test));
-    return new LayerProbe(view.layerName(), view.layerIndex(), width, accuracy, reg, 0);
+    return new LayerProbe(view.layerName(), view.layerIndex(), width, accuracy, reg, (System.nanoTime() - startedNanos) / 1e9);
   }
 
   private static LogisticRegressionModel fit(Dataset<Row> rows, double reg, int maxIter) {

@@ -113,8 +113,13 @@ public final class ProxyADistance {
       double rawError = (double) errors / wrong.length;
       double[] draws = bootstrap(wrong, options.bootstrap(), options.seed());
       double distance = fromError(rawError);
+      // Counted on the cached splits: counting `source` itself would compute its features a second time.
+      long sourceRows = 0;
+      for (Dataset<Row> s : split) {
+        sourceRows += s.filter(col("label").equalTo(0.0)).count();
+      }
       return new Result(distance, percentile(draws, 0.025), percentile(draws, 0.975), Math.min(0.5, rawError), rawError, bestReg, grid,
-          source.count(), trainRows, selectionRows, testRows);
+          sourceRows, trainRows, selectionRows, testRows);
     } finally {
       for (Dataset<Row> s : split) {
         s.unpersist(false);

@@ -7,7 +7,6 @@ import io.graft.store.Provenance;
 import io.graft.store.Storage;
 import java.awt.Color;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -192,7 +191,7 @@ public final class ReportJob {
       h.append("<h2>Provenance</h2>\n");
       for (Run run : in.runs()) {
         h.append("<details><summary>").append(esc(run.name())).append(" (").append(esc(run.path())).append(")</summary><pre>")
-            .append(esc(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(run.provenance()))).append("</pre></details>\n");
+            .append(esc(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.provenance()))).append("</pre></details>\n");
       }
     }
     h.append("<script>window.addEventListener('load',function(){var n=0;document.querySelectorAll('img.chart').forEach(function(i){")
@@ -446,9 +445,5 @@ public final class ReportJob {
       return "";
     }
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
-  }
-
-  static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -50,20 +50,21 @@ public final class VerdictJob {
     };
   }
 
-  static double[] values(Storage storage, List<String> runs, String[] metric, String side) throws IOException {
+  static JsonNode provenance(Storage storage, String run, String side) throws IOException {
+    Path dir = storage.path(run);
+    storage.requireExists(new Path(dir, Provenance.FILE_NAME), side + " run's provenance");
+    return Provenance.read(storage, dir);
+  }
+
+  static double[] values(Storage storage, List<String> runs, String metric, String side) throws IOException {
     double[] out = new double[runs.size()];
     for (int i = 0; i < runs.size(); i++) {
-      Path dir = storage.path(runs.get(i));
-      storage.requireExists(new Path(dir, Provenance.FILE_NAME), side + " run's provenance");
-      JsonNode p = Provenance.read(storage, dir);
-      if (metric[0] == null) {
-        metric[0] = headlineMetric(p);
-      }
-      JsonNode v = p.path("metrics").path(metric[0]);
+      JsonNode p = provenance(storage, runs.get(i), side);
+      JsonNode v = p.path("metrics").path(metric);
       if (!v.isNumber()) {
         List<String> have = new ArrayList<>();
         p.path("metrics").fieldNames().forEachRemaining(have::add);
-        throw new ConfigException("Run " + runs.get(i) + " has no metric '" + metric[0] + "' (metrics: " + String.join(", ", have) + ")");
+        throw new ConfigException("Run " + runs.get(i) + " has no metric '" + metric + "' (metrics: " + String.join(", ", have) + ")");
       }
       out[i] = v.asDouble();
     }
@@ -71,10 +72,11 @@ public final class VerdictJob {
   }
 
   public static Output run(Request r, Storage storage) throws IOException {
-    String[] metric = {r.metric()};
+    ConfigException.require(!r.treatment().isEmpty(), "A verdict needs at least 2 runs (seeds) on each side; the treatment has 0");
+    String metric = r.metric() != null ? r.metric() : headlineMetric(provenance(storage, r.treatment().get(0), "treatment"));
     double[] treatment = values(storage, r.treatment(), metric, "treatment");
     double[] baseline = values(storage, r.baseline(), metric, "baseline");
-    Verdict verdict = Verdict.compare(metric[0], treatment, baseline, r.alpha(), r.minEffect());
+    Verdict verdict = Verdict.compare(metric, treatment, baseline, r.alpha(), r.minEffect());
     Output out = new Output("verdict", r.label() == null ? "transfer vs baseline" : r.label(), r.treatment(), r.baseline(), verdict);
     if (r.record()) {
       for (String run : r.treatment()) {

@@ -58,6 +58,22 @@ public final class GraphRoundLoop {
     return history;
   }
 
+  /** Where a run begins: the fresh graph at round 0, or (with {@code --resume}) the checkpoint's graph, round and rounds so far. */
+  public record Start(ComputationGraph graph, int round, List<Map<String, Object>> history) {}
+
+  /** Loads the checkpoint under {@code resume}; otherwise starts from {@code fresh}, saying so when an old checkpoint is replaced. */
+  public static Start start(Checkpoints checkpoints, ComputationGraph fresh, boolean resume, Consumer<String> log) throws java.io.IOException {
+    if (resume) {
+      Checkpoints.State state = checkpoints.load();
+      log.accept("resuming from the checkpoint of round " + state.round() + " at " + checkpoints.dir());
+      return new Start(checkpoints.loadGraph(state), state.round(), restoredHistory(state));
+    }
+    if (checkpoints.exists()) {
+      log.accept("starting afresh; the old checkpoint at " + checkpoints.dir() + " is replaced (pass --resume to continue it)");
+    }
+    return new Start(fresh, 0, new ArrayList<>());
+  }
+
   /** The rounds a checkpoint recorded. */
   public static List<Map<String, Object>> restoredHistory(Checkpoints.State state) {
     if (state.extra() == null || state.extra().get("history") == null) {

@@ -67,6 +67,7 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
   private final String confJson;
   private final INDArray params;
   private final List<String> layerNames;
+  private final long inputs;
 
   // Created in the constructor: a Param records its parent's uid, which is not set during field initialisation.
   private final Param<String> featuresCol;
@@ -86,6 +87,7 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
     this.params = params;
     MultiLayerNetwork net = network();
     this.layerNames = List.copyOf(Surgery.layerNames(net));
+    this.inputs = Surgery.inputSize(net);
     featuresCol = new Param<>(this, "featuresCol", "input column: array<float|double> or vector");
     predictionCol = new Param<>(this, "predictionCol", "output column: predicted class index (double)");
     probabilityCol = new Param<>(this, "probabilityCol", "output column: class probabilities (vector); empty for none");
@@ -189,13 +191,14 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     BroadcastNetwork shipped = new BroadcastNetwork(sc.broadcast(confJson), sc.broadcast(params));
     int in = dataset.schema().fieldIndex(getOrDefault(featuresCol));
-    JavaRDD<Row> rows = dataset.toDF().javaRDD().mapPartitions(new Predict(shipped, in, (int) (long) inputs(), embeddingIndex(),
+    JavaRDD<Row> rows = dataset.toDF().javaRDD().mapPartitions(new Predict(shipped, in, (int) inputs, embeddingIndex(),
         !getOrDefault(probabilityCol).isEmpty(), (Integer) getOrDefault(batchSize)));
     return spark.createDataFrame(rows, out);
   }
 
-  private long inputs() {
-    return Surgery.inputSize(network());
+  /** The number of input values the network takes (its first layer's width; -1 when it cannot tell). */
+  public long inputSize() {
+    return inputs;
   }
 
   @Override
@@ -276,9 +279,9 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
       } else {
         probs = net.output(input, false);
       }
+      int extra = 1 + (probability ? 1 : 0) + (emb != null ? 1 : 0);
       for (int i = 0; i < n; i++) {
         Row r = rows.get(i);
-        int extra = 1 + (probability ? 1 : 0) + (emb != null ? 1 : 0);
         Object[] values = new Object[r.length() + extra];
         for (int j = 0; j < r.length(); j++) {
           values[j] = r.get(j);

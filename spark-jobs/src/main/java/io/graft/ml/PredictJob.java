@@ -4,7 +4,6 @@ import io.graft.config.ConfigException;
 import io.graft.data.Manifest;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Storage;
-import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.UUID;
@@ -53,7 +52,7 @@ public final class PredictJob {
     Path manifest = new Path(storage.path(r.data()), Manifest.FILE_NAME);
     if (storage.exists(manifest)) {
       Manifest m = Manifest.read(storage, storage.path(r.data()));
-      long inputs = Surgery.inputSize(t.network());
+      long inputs = t.inputSize();
       ConfigException.require(inputs <= 0 || inputs == m.numFeatures(), "Cannot predict: dataset %s has %s features but model %s takes %s inputs",
           r.data(), m.numFeatures(), r.model(), inputs);
     }

@@ -21,7 +21,6 @@ import io.graft.spark.TaskRows.TaskRow;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -149,18 +148,10 @@ public final class DannJob {
         sourceCount, targetCount, workers, training.batchSizePerWorker(), training.averagingFrequency(), adv.lambda(),
         adv.lambda() == 0 ? " (source-only baseline)" : ", gamma " + adv.gamma()));
 
-    ComputationGraph graph = plan.graph();
-    int startRound = 0;
-    List<Map<String, Object>> history = new ArrayList<>();
-    if (options.resume()) {
-      Checkpoints.State state = plan.checkpoints().load();
-      graph = plan.checkpoints().loadGraph(state);
-      startRound = state.round();
-      history = GraphRoundLoop.restoredHistory(state);
-      log.accept("resuming from the checkpoint of round " + startRound + " at " + plan.checkpoints().dir());
-    } else if (plan.checkpoints().exists()) {
-      log.accept("starting afresh; the old checkpoint at " + plan.checkpoints().dir() + " is replaced (pass --resume to continue it)");
-    }
+    GraphRoundLoop.Start start = GraphRoundLoop.start(plan.checkpoints(), plan.graph(), options.resume(), log);
+    ComputationGraph graph = start.graph();
+    int startRound = start.round();
+    List<Map<String, Object>> history = start.history();
     int rounds = training.epochs();
     double baseRate = config.optimizer().learningRate();
     SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed);

@@ -157,25 +157,15 @@ public final class MultitaskJob {
         + "weighting %s", k, String.join(", ", names), config.model().architecture(), config.pretrained() == null ? "" : " from " + config.pretrained(),
         Arrays.toString(rows), workers, training.batchSizePerWorker(), training.averagingFrequency(), config.sampling(), config.weighting()));
 
-    ComputationGraph graph = plan.graph();
-    int startRound = 0;
-    List<Map<String, Object>> history = new ArrayList<>();
+    GraphRoundLoop.Start start = GraphRoundLoop.start(plan.checkpoints(), plan.graph(), options.resume(), log);
+    ComputationGraph graph = start.graph();
+    int startRound = start.round();
+    List<Map<String, Object>> history = start.history();
+    // Task weights start from the config, or continue from the last checkpointed round's.
     double[] logVariance = new double[k];
     for (int i = 0; i < k; i++) {
-      logVariance[i] = -Math.log(config.tasks().get(i).weight());
-    }
-    if (options.resume()) {
-      Checkpoints.State state = plan.checkpoints().load();
-      graph = plan.checkpoints().loadGraph(state);
-      startRound = state.round();
-      history = GraphRoundLoop.restoredHistory(state);
-      Map<String, Object> last = history.get(history.size() - 1);
-      for (int i = 0; i < k; i++) {
-        logVariance[i] = -Math.log(((Number) last.get(names[i] + "_weight")).doubleValue());
-      }
-      log.accept("resuming from the checkpoint of round " + startRound + " at " + plan.checkpoints().dir());
-    } else if (plan.checkpoints().exists()) {
-      log.accept("starting afresh; the old checkpoint at " + plan.checkpoints().dir() + " is replaced (pass --resume to continue it)");
+      logVariance[i] = -Math.log(history.isEmpty() ? config.tasks().get(i).weight()
+          : ((Number) history.get(history.size() - 1).get(names[i] + "_weight")).doubleValue());
     }
     int rounds = training.epochs();
     SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed);
