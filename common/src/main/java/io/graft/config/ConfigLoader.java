@@ -146,7 +146,7 @@ public final class ConfigLoader {
   }
 
   /** Applies {@code a.b.c=value}; the value is parsed as YAML so numbers, lists and booleans work. */
-  static void applyOverride(ObjectNode root, String override) {
+  public static void applyOverride(ObjectNode root, String override) {
     int eq = override.indexOf('=');
     if (eq <= 0) {
       throw new ConfigException("Invalid --set '" + override + "': expected key.path=value");

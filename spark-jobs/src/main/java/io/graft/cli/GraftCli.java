@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     subcommands = {FetchDataCommand.class, ImportCommand.class, PretrainCommand.class, FinetuneCommand.class, InspectCommand.class,
         DemoCommand.class, BenchFinetuneCommand.class, DannCommand.class, MultitaskCommand.class,
         DiagnosticsCommands.Divergence.class, DiagnosticsCommands.Probe.class, DiagnosticsCommands.Evaluate.class,
-        DiagnosticsCommands.VerdictCommand.class, DiagnosticsCommands.Predict.class, DiagnosticsCommands.Report.class,
+        DiagnosticsCommands.VerdictCommand.class, DiagnosticsCommands.Predict.class, DiagnosticsCommands.Report.class, PipelineCommand.class,
         CommandLine.HelpCommand.class})
 public final class GraftCli {
   public static final int EXIT_OK = 0;
@@ -23,6 +23,8 @@ public final class GraftCli {
   public static final int EXIT_BAD_INPUT = 2;
   /** {@code --fail-on-negative-transfer} and the verdict was negative. */
   public static final int EXIT_NEGATIVE_TRANSFER = 3;
+  /** {@code pipeline run}: another live run holds the pipeline root's lock; retry later. */
+  public static final int EXIT_LOCK_HELD = 4;
 
   public static void main(String[] args) {
     System.exit(run(args));
@@ -40,6 +42,15 @@ public final class GraftCli {
     all[0] = command;
     System.arraycopy(args, 0, all, 1, args.length);
     return run(all);
+  }
+
+  /**
+   * Parses a command line without running it (a pipeline checks its stages' options this way).
+   *
+   * @throws CommandLine.ParameterException naming the unknown or missing option
+   */
+  public static void parse(String... args) {
+    commandLine().parseArgs(args);
   }
 
   static CommandLine commandLine() {

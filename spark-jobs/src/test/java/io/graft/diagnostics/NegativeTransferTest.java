@@ -4,6 +4,8 @@ import static org.apache.spark.sql.functions.floor;
 import static org.apache.spark.sql.functions.rand;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.cli.GraftCli;
 import io.graft.config.ConfigLoader;
 import io.graft.diagnostics.Verdict.Outcome;
@@ -96,6 +98,33 @@ class NegativeTransferTest {
     assertThat(GraftCli.run("verdict", "--runs", runs, "--baseline", base, "--fail-on-negative-transfer"))
         .isEqualTo(GraftCli.EXIT_NEGATIVE_TRANSFER);
     assertThat(GraftCli.run("verdict", "--runs", runs, "--baseline", base, "--metric", "test_acc")).isEqualTo(GraftCli.EXIT_BAD_INPUT);
+  }
+
+  @Test
+  void aPipelineWithAVerdictStageExitsThreeAndSaysSoInItsSummaryOnEveryRun() throws Exception {
+    Path file = work.resolve("verdict-pipeline.yaml");
+    Files.writeString(file, """
+        name: negative
+        stages:
+          - name: verdict
+            type: verdict
+            args: {runs: %s, baseline: %s, label: shuffled-label source vs scratch}
+          - name: report
+            type: report
+            args: {positional: ["${verdict}"]}
+        """.formatted(transfer, scratch));
+    Path summary = work.resolve("pipeline-summary.json");
+    String root = work.resolve("verdict-pipeline").toString();
+    assertThat(GraftCli.run("pipeline", "run", file.toString(), "--root", root, "--summary", summary.toString()))
+        .isEqualTo(GraftCli.EXIT_NEGATIVE_TRANSFER);
+    JsonNode s = new ObjectMapper().readTree(summary.toFile());
+    assertThat(s.path("status").asText()).isEqualTo("negative-transfer");
+    assertThat(s.path("stages").get(0).path("outcome").asText()).isEqualTo("negative-transfer");
+    assertThat(s.path("stages").get(1).path("outcome").asText()).isEqualTo("done");
+    // a scheduler's retry with nothing changed skips both stages and reports the same verdict
+    assertThat(GraftCli.run("pipeline", "run", file.toString(), "--root", root, "--summary", summary.toString()))
+        .isEqualTo(GraftCli.EXIT_NEGATIVE_TRANSFER);
+    assertThat(new ObjectMapper().readTree(summary.toFile()).path("stages").findValuesAsText("action")).containsOnly("skip");
   }
 
   @Test

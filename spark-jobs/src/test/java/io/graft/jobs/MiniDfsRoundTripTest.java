@@ -3,6 +3,8 @@ package io.graft.jobs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.graft.cli.GraftCli;
 import io.graft.config.ConfigLoader;
 import io.graft.data.ImportFormat;
 import io.graft.data.Manifest;
@@ -10,12 +12,15 @@ import io.graft.jobs.importer.ImportConfig;
 import io.graft.jobs.importer.ImportJob;
 import io.graft.jobs.pretrain.PretrainConfig;
 import io.graft.jobs.pretrain.PretrainJob;
+import io.graft.pipeline.PipelineLock;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
 import io.graft.testing.TestData;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -90,5 +95,37 @@ class MiniDfsRoundTripTest {
     // the export work folder and checkpoint lived on HDFS beside the output and are gone now
     assertThat(fs.exists(new org.apache.hadoop.fs.Path(output + "/_work"))).isFalse();
     assertThat(fs.exists(new org.apache.hadoop.fs.Path(output + "/_checkpoint"))).isFalse();
+  }
+
+  @Test
+  void aPipelineWithItsRootOnHdfsLocksThereSkipsOnRerunAndPublishes() throws Exception {
+    SparkSession spark = SparkTests.spark();
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    FileSystem fs = FileSystem.get(java.net.URI.create(hdfs), conf);
+    fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(TestData.raw("digits").resolve("digits.csv.gz").toUri()),
+        new org.apache.hadoop.fs.Path(hdfs + "/raw/digits/digits.csv.gz"));
+    Path file = Files.writeString(base.resolve("hdfs-pipeline.yaml"), """
+        stages:
+          - {name: digits, type: import, args: {format: digits-csv, input: "%s/raw/digits/digits.csv.gz", num-classes: 10}, publish: data/digits}
+        """.formatted(hdfs));
+    String root = hdfs + "/pipelines/digits";
+    Storage storage = new Storage(conf);
+    org.apache.hadoop.fs.Path lock = storage.path(root + "/_graft/lock");
+
+    try (PipelineLock held = PipelineLock.acquire(storage, lock, "other-run", Duration.ofMinutes(10), s -> {})) {
+      assertThat(GraftCli.run("pipeline", "run", file.toString(), "--root", root)).isEqualTo(GraftCli.EXIT_LOCK_HELD);
+    }
+    // a lock left by a run on another host whose heartbeat stopped 20 minutes ago is taken over
+    try (var out = fs.create(lock, false)) {
+      out.write("{\"runId\":\"dead\",\"host\":\"gone-host\",\"pid\":7,\"started\":\"2026-11-26T00:00:00Z\"}".getBytes());
+    }
+    fs.setTimes(lock, System.currentTimeMillis() - Duration.ofMinutes(20).toMillis(), -1);
+    Path summary = base.resolve("hdfs-summary.json");
+    assertThat(GraftCli.run("pipeline", "run", file.toString(), "--root", root, "--summary", summary.toString())).isZero();
+    assertThat(fs.exists(lock)).isFalse();
+    assertThat(fs.exists(new org.apache.hadoop.fs.Path(root + "/data/digits/_manifest.json"))).isTrue();
+    assertThat(fs.exists(new org.apache.hadoop.fs.Path(root + "/_graft/runs/latest.json"))).isTrue();
+    assertThat(GraftCli.run("pipeline", "run", file.toString(), "--root", root, "--summary", summary.toString())).isZero();
+    assertThat(new ObjectMapper().readTree(summary.toFile()).path("stages").findValuesAsText("action")).containsExactly("skip");
   }
 }

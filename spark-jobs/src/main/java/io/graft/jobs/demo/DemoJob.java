@@ -1,23 +1,17 @@
 package io.graft.jobs.demo;
 
-import io.graft.config.OptimizerConfig;
-import io.graft.config.TrainingConfig;
-import io.graft.data.BadRecordPolicy;
 import io.graft.data.Example;
 import io.graft.data.IdxReader;
-import io.graft.data.ImportFormat;
-import io.graft.fetch.DataFetcher;
-import io.graft.jobs.importer.ImportConfig;
-import io.graft.jobs.importer.ImportJob;
-import io.graft.jobs.pretrain.PretrainConfig;
-import io.graft.jobs.pretrain.PretrainJob;
-import io.graft.model.ModelConfig;
+import io.graft.pipeline.PipelinePlan;
+import io.graft.pipeline.PipelineRunner;
+import io.graft.pipeline.PipelineSpec;
 import io.graft.store.Storage;
+import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.evaluation.classification.Evaluation;
@@ -25,52 +19,61 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * {@code graft demo}: the whole foundation in one command on the embedded default. Fetches MNIST,
- * imports it to Parquet under {@code OUT/data/}, pre-trains the LeNet-style CNN by parameter
- * averaging into {@code OUT/models/lenet-mnist/}, then reloads the saved zip with plain DL4J and
- * checks its accuracy on the 10k raw test images.
+ * {@code graft demo}: the demo pipeline ({@code deploy/pipelines/demo.yaml}, shipped in the jar)
+ * on the embedded default. Fetch, import, pre-train LeNet on MNIST, fine-tune it on Fashion-MNIST
+ * against scratch over two seeds, a verdict, DANN from MNIST to UCI digits and a report; then the
+ * published pre-trained model is reloaded with plain DL4J and scored on the raw 10k test images.
+ * Rerunning it skips every finished stage.
  */
 public final class DemoJob {
+  public static final String PIPELINE_RESOURCE = "/pipelines/demo.yaml";
+
   private DemoJob() {}
 
   /**
-   * @param out folder for data and models
-   * @param epochs pre-training epochs
-   * @param maxRows cap on training rows (0: all 60k), for a quick look
+   * @param root the pipeline root (datasets under ROOT/data, models under ROOT/models)
+   * @param overrides {@code STAGE.key=value} settings, as {@code pipeline run --set}
    */
-  public record DemoConfig(Path out, int epochs, long maxRows) {}
+  public record DemoConfig(String root, List<String> overrides) {}
 
-  /** Accuracy as the job measured it and as plain DL4J measures the saved model. */
-  public record Result(String model, double testAccuracy, double reloadedAccuracy) {}
+  /**
+   * What the demo did.
+   *
+   * @param pipeline the pipeline run (exit status, summary)
+   * @param model the published pre-trained model
+   * @param testAccuracy the pre-training job's test accuracy
+   * @param reloadedAccuracy the saved zip's accuracy in plain DL4J on the raw MNIST test images (NaN if the run failed)
+   */
+  public record Result(PipelineRunner.Result pipeline, String model, double testAccuracy, double reloadedAccuracy) {}
 
-  public static Result run(DemoConfig config, SparkSession spark, Consumer<String> log) throws Exception {
-    Path out = config.out().toAbsolutePath();
-    Path raw = out.resolve("data/raw");
-    Path mnist = new DataFetcher(raw, line -> log.accept("[fetch-data] " + line)).fetch(List.of("mnist")).get("mnist");
-    String train = out.resolve("data/mnist/train").toUri().toString();
-    String test = out.resolve("data/mnist/test").toUri().toString();
-    Consumer<String> importLog = line -> log.accept("[import] " + line);
-    ImportJob.run(ImportConfig.of(ImportFormat.IDX, mnist.resolve("train-images-idx3-ubyte").toUri().toString(), train)
-        .withClasses(10, List.of()), spark, importLog);
-    ImportJob.run(ImportConfig.of(ImportFormat.IDX, mnist.resolve("t10k-images-idx3-ubyte").toUri().toString(), test)
-        .withClasses(10, List.of()), spark, importLog);
+  /** The demo pipeline as shipped. */
+  public static PipelineSpec spec() throws IOException {
+    try (InputStream in = DemoJob.class.getResourceAsStream(PIPELINE_RESOURCE)) {
+      if (in == null) {
+        throw new IllegalStateException("The demo pipeline " + PIPELINE_RESOURCE + " is missing from the jar");
+      }
+      return PipelineSpec.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "demo.yaml (in the jar)");
+    }
+  }
 
-    String modelDir = out.resolve("models/lenet-mnist").toUri().toString();
-    PretrainConfig pretrain = new PretrainConfig(
-        new PretrainConfig.Data(train, test, null),
-        ModelConfig.defaults(),
-        OptimizerConfig.defaults(),
-        new TrainingConfig(config.epochs(), 64, 10, 2, 0, TrainingConfig.Approach.EXPORT, 42L, BadRecordPolicy.FAIL, config.maxRows(),
-            TrainingConfig.Engine.DL4J_SPARK),
-        modelDir);
-    PretrainJob.Result result = PretrainJob.run(pretrain, spark, io.graft.engine.JobOptions.defaults());
-
-    Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
-    double reloaded = plainDl4jAccuracy(storage, modelDir + "/" + PretrainJob.MODEL_FILE,
-        mnist.resolve("t10k-images-idx3-ubyte").toUri().toString(), mnist.resolve("t10k-labels-idx1-ubyte").toUri().toString());
-    log.accept(String.format("[demo] test accuracy %.2f%% (Spark job), %.2f%% (saved zip reloaded in plain DL4J, raw MNIST test images)",
-        100 * result.testAccuracy(), 100 * reloaded));
-    return new Result(modelDir, result.testAccuracy(), reloaded);
+  public static Result run(DemoConfig config, Storage storage, PipelineRunner.Options options) throws Exception {
+    PipelinePlan plan = PipelinePlan.build(spec().withRoot(config.root()).withOverrides(new ArrayList<>(config.overrides())), storage);
+    PipelineRunner.Result run = new PipelineRunner(plan, storage).run(options);
+    String model = plan.publishPath(plan.instancesOf("pretrain").get(0));
+    double test = Double.NaN;
+    double reloaded = Double.NaN;
+    for (var s : run.summary().path("stages")) {
+      if (s.path("stage").asText().equals("pretrain")) {
+        test = s.path("metrics").path("test_accuracy").asDouble(Double.NaN);
+      }
+    }
+    if (run.exitCode() == 0 || run.exitCode() == 3) {
+      String raw = plan.instancesOf("fetch").get(0).output() + "/mnist/";
+      reloaded = plainDl4jAccuracy(storage, model + "/model.zip", raw + "t10k-images-idx3-ubyte", raw + "t10k-labels-idx1-ubyte");
+      options.log().accept(String.format("demo: test accuracy %.2f%% (Spark job), %.2f%% (saved zip reloaded in plain DL4J, raw MNIST test images)",
+          100 * test, 100 * reloaded));
+    }
+    return new Result(run, model, test, reloaded);
   }
 
   /** Loads the zip with DL4J's ModelSerializer and evaluates it on raw IDX files, no Spark. */

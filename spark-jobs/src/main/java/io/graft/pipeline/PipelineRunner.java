@@ -1,0 +1,503 @@
+package io.graft.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.graft.cli.GraftCli;
+import io.graft.config.ConfigException;
+import io.graft.config.ConfigLoader;
+import io.graft.engine.Checkpoints;
+import io.graft.jobs.adversarial.DannConfig;
+import io.graft.jobs.finetune.FinetuneConfig;
+import io.graft.jobs.multitask.MultitaskConfig;
+import io.graft.jobs.pretrain.PretrainConfig;
+import io.graft.store.Provenance;
+import io.graft.store.Storage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
+import org.apache.hadoop.fs.Path;
+import picocli.CommandLine;
+
+/**
+ * Runs a {@link PipelinePlan}: under the root's lock, each instance in order is skipped (its
+ * folder holds a done marker with the same key), resumed (its folder holds a checkpoint from a run
+ * that died) or run, through the same {@code graft} command a person would type. An instance is
+ * done only when its command succeeded and its marker ({@value #MARKER}) is written atomically; a
+ * failed instance blocks what reads it, and independent stages still run.
+ */
+public final class PipelineRunner {
+  public static final String MARKER = "_GRAFT_STAGE.json";
+  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** What a run does with an instance. */
+  public enum Action {
+    SKIP, RESUME, RUN;
+
+    @Override
+    public String toString() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** An instance with what the next run would do with it and why. */
+  public record Decision(PipelinePlan.Instance instance, Action action, String reason, JsonNode marker) {}
+
+  /**
+   * How a run goes.
+   *
+   * @param runId names the run in the lock, the markers and the summary
+   * @param staleAfter a lock without a heartbeat this long is taken over
+   * @param spark called once, before the first stage that needs Spark
+   */
+  public record Options(String runId, Duration staleAfter, Runnable spark, Consumer<String> log) {
+    public static Options defaults(Runnable spark, Consumer<String> log) {
+      return new Options(Instant.now().toString().replaceAll("[:.]", "-") + "-" + UUID.randomUUID().toString().substring(0, 8),
+          Duration.ofMinutes(10), spark, log);
+    }
+
+    public Options withStaleAfter(Duration d) {
+      return new Options(runId, d, spark, log);
+    }
+  }
+
+  /** What a run did: its exit status and the summary written under the root. */
+  public record Result(int exitCode, String status, ObjectNode summary, String summaryPath) {}
+
+  private final PipelinePlan plan;
+  private final Storage storage;
+
+  /** {@code spark-submit --class io.graft.pipeline.PipelineRunner app.jar run pipeline.yaml}. */
+  public static void main(String[] args) {
+    System.exit(GraftCli.runCommand("pipeline", args));
+  }
+
+  public PipelineRunner(PipelinePlan plan, Storage storage) {
+    this.plan = plan;
+    this.storage = storage;
+  }
+
+  /** Binds every config stage to its job's config and parses every command's options, before anything runs. */
+  public void validate() {
+    for (PipelinePlan.Instance i : plan.instances()) {
+      String where = "stage '" + i.name() + "'";
+      if (i.type().configured()) {
+        try {
+          ConfigLoader.bind(i.settings(), configClass(i.type()), where + " config");
+        } catch (PipelineException e) {
+          throw e;
+        } catch (ConfigException e) {
+          throw new PipelineException(e.getMessage().contains(where) ? e.getMessage() : where + ": " + e.getMessage(), e);
+        }
+      } else {
+        try {
+          GraftCli.parse(argv(i, false, null).toArray(String[]::new));
+        } catch (CommandLine.ParameterException e) {
+          throw new PipelineException(where + ": " + e.getMessage() + " (a stage's args are its command's options, without --)");
+        }
+      }
+    }
+  }
+
+  /** What a run would do with each instance now (nothing is run or written). */
+  public List<Decision> decide() throws IOException {
+    List<Decision> out = new ArrayList<>();
+    for (PipelinePlan.Instance i : plan.instances()) {
+      out.add(decide(i));
+    }
+    return out;
+  }
+
+  Decision decide(PipelinePlan.Instance i) throws IOException {
+    Path dir = storage.path(i.output());
+    JsonNode marker = readMarker(dir);
+    if (marker != null && i.key().equals(marker.path("key").asText())) {
+      return new Decision(i, Action.SKIP, "done " + marker.path("finished").asText() + " (key " + i.shortKey() + ")", marker);
+    }
+    if (storage.exists(dir)) {
+      Path state = new Path(new Path(dir, Checkpoints.DIR), "state.json");
+      if (i.type().resumable() && storage.exists(state)) {
+        int round = JSON.readTree(storage.readString(state)).path("round").asInt();
+        return new Decision(i, Action.RESUME, "an interrupted run left a checkpoint after round " + round, null);
+      }
+      return new Decision(i, Action.RUN, "an interrupted run left a partial output (no checkpoint); starting over", null);
+    }
+    return new Decision(i, Action.RUN, whyChanged(i), null);
+  }
+
+  /** Compares with the newest finished output of the same instance under another key. */
+  private String whyChanged(PipelinePlan.Instance i) throws IOException {
+    Path stageDir = storage.path(plan.root() + "/" + i.stage());
+    if (!storage.exists(stageDir)) {
+      return "never run";
+    }
+    JsonNode previous = null;
+    for (FileStatus f : storage.fs(stageDir).listStatus(stageDir)) {
+      JsonNode m = f.isDirectory() ? readMarker(f.getPath()) : null;
+      if (m != null && m.path("instance").asText().equals(i.name())
+          && (previous == null || m.path("finished").asText().compareTo(previous.path("finished").asText()) > 0)) {
+        previous = m;
+      }
+    }
+    if (previous == null) {
+      return "never run";
+    }
+    Map<String, String> before = flatten(previous.path("keyMaterial"));
+    Map<String, String> now = flatten(i.keyMaterial());
+    List<String> inputs = new ArrayList<>();
+    List<String> settings = new ArrayList<>();
+    TreeMap<String, String> keys = new TreeMap<>(before);
+    now.forEach(keys::putIfAbsent);
+    for (String k : keys.keySet()) {
+      String a = before.get(k);
+      String b = now.get(k);
+      if (java.util.Objects.equals(a, b)) {
+        continue;
+      }
+      if ((a != null && a.contains("@")) || (b != null && b.contains("@"))) {
+        String ref = (b != null ? b : a).replaceAll(".*\\$\\{([^@}]+)@.*", "$1");
+        if (!inputs.contains(ref)) {
+          inputs.add(ref);
+        }
+      } else if (k.startsWith("watch.")) {
+        inputs.add(k.substring("watch.".length()) + " (files changed)");
+      } else {
+        settings.add(k.replaceFirst("^settings\\.", "") + ": " + (a == null ? "unset" : a) + " -> " + (b == null ? "unset" : b));
+      }
+    }
+    List<String> why = new ArrayList<>();
+    if (!settings.isEmpty()) {
+      why.add("settings changed (" + String.join("; ", settings) + ")");
+    }
+    if (!inputs.isEmpty()) {
+      why.add("input changed: " + String.join(", ", inputs));
+    }
+    return why.isEmpty() ? "key changed" : String.join("; ", why);
+  }
+
+  private static Map<String, String> flatten(JsonNode node) {
+    Map<String, String> out = new TreeMap<>();
+    flatten(node, "", out);
+    return out;
+  }
+
+  private static void flatten(JsonNode node, String prefix, Map<String, String> out) {
+    if (node.isObject()) {
+      node.fields().forEachRemaining(e -> flatten(e.getValue(), prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), out));
+    } else if (node.isArray() && node.toString().contains("@")) {
+      // lists of references (a report's runs) compare element by element, so the changed input is named
+      for (int i = 0; i < node.size(); i++) {
+        flatten(node.get(i), prefix + "[" + i + "]", out);
+      }
+    } else {
+      out.put(prefix, node.isTextual() ? node.asText() : node.toString());
+    }
+  }
+
+  /**
+   * Runs the pipeline under its lock.
+   *
+   * @throws PipelineLock.HeldException when another live run holds the lock
+   */
+  public Result run(Options options) throws IOException {
+    validate();
+    Consumer<String> log = options.log();
+    Instant started = Instant.now();
+    Path lockFile = storage.path(plan.stateDir() + "/lock");
+    ObjectNode summary = JSON.createObjectNode();
+    summary.put("pipeline", plan.spec().name());
+    summary.put("file", plan.spec().source());
+    summary.put("root", plan.root());
+    summary.put("runId", options.runId());
+    summary.put("started", started.toString());
+    ArrayNode stages = summary.putArray("stages");
+    Map<String, String> outcomes = new HashMap<>();
+    boolean sparkStarted = false;
+    try (PipelineLock lock = PipelineLock.acquire(storage, lockFile, options.runId(), options.staleAfter(), log)) {
+      log.accept("pipeline " + plan.spec().name() + ": " + plan.instances().size() + " stage runs, root " + plan.root() + ", run " + options.runId());
+      for (PipelinePlan.Instance i : plan.instances()) {
+        ObjectNode row = stages.addObject();
+        row.put("instance", i.name());
+        row.put("stage", i.stage());
+        row.put("type", i.type().command());
+        row.put("key", i.key());
+        row.put("output", i.output());
+        List<String> blockedBy = i.upstream().stream().filter(u -> isFailed(outcomes.get(u))).toList();
+        if (!blockedBy.isEmpty()) {
+          row.put("action", "none");
+          row.put("outcome", "blocked");
+          row.put("reason", "input failed: " + String.join(", ", blockedBy));
+          outcomes.put(i.name(), "blocked");
+          log.accept("- " + i.name() + ": blocked (input failed: " + String.join(", ", blockedBy) + ")");
+          continue;
+        }
+        Decision d = decide(i);
+        row.put("action", d.action().toString());
+        row.put("reason", d.reason());
+        if (d.action() == Action.SKIP) {
+          String outcome = d.marker().path("outcome").asText("done");
+          row.put("outcome", outcome);
+          row.put("seconds", d.marker().path("seconds").asDouble());
+          row.set("metrics", d.marker().path("metrics"));
+          outcomes.put(i.name(), outcome);
+          log.accept("= " + i.name() + ": skip, " + d.reason());
+          publish(i, log);
+          continue;
+        }
+        if (i.type().needsSpark() && !sparkStarted) {
+          options.spark().run();
+          sparkStarted = true;
+        }
+        log.accept("> " + i.name() + ": " + d.action() + " (" + d.reason() + ")");
+        Instant t0 = Instant.now();
+        int code;
+        String error = null;
+        try {
+          code = execute(i, d.action() == Action.RESUME);
+        } catch (RuntimeException | IOException e) {
+          code = GraftCli.EXIT_FAILED;
+          error = e.toString();
+        }
+        double seconds = Duration.between(t0, Instant.now()).toMillis() / 1000.0;
+        row.put("seconds", seconds);
+        row.put("exitCode", code);
+        String outcome;
+        if (code == GraftCli.EXIT_OK) {
+          ObjectNode metrics = metrics(i);
+          outcome = "negative".equals(metrics.path("verdict").asText()) ? "negative-transfer" : "done";
+          writeMarker(i, options.runId(), t0, seconds, outcome, metrics, d.action() == Action.RESUME);
+          row.set("metrics", metrics);
+          publish(i, log);
+        } else {
+          outcome = "failed";
+          row.put("error", error != null ? error : i.type().command() + " exited " + code + " (its error is in the log above)");
+        }
+        row.put("outcome", outcome);
+        outcomes.put(i.name(), outcome);
+        log.accept((code == 0 ? "+ " : "! ") + i.name() + ": " + outcome + " in " + String.format("%.1f", seconds) + " s");
+      }
+      int exit;
+      String status;
+      if (outcomes.values().stream().anyMatch(PipelineRunner::isFailed)) {
+        exit = GraftCli.EXIT_FAILED;
+        status = "failed";
+      } else if (outcomes.containsValue("negative-transfer")) {
+        exit = GraftCli.EXIT_NEGATIVE_TRANSFER;
+        status = "negative-transfer";
+      } else {
+        exit = GraftCli.EXIT_OK;
+        status = "ok";
+      }
+      Instant finished = Instant.now();
+      summary.put("finished", finished.toString());
+      summary.put("seconds", Duration.between(started, finished).toMillis() / 1000.0);
+      summary.put("status", status);
+      summary.put("exitCode", exit);
+      String path = plan.stateDir() + "/runs/" + options.runId() + ".json";
+      String text = JSON.writeValueAsString(summary);
+      storage.writeString(storage.path(path), text);
+      storage.writeString(storage.path(plan.stateDir() + "/runs/latest.json"), text);
+      return new Result(exit, status, summary, path);
+    }
+  }
+
+  private static boolean isFailed(String outcome) {
+    return "failed".equals(outcome) || "blocked".equals(outcome);
+  }
+
+  /** Runs one instance through its {@code graft} command; returns the command's exit status. */
+  private int execute(PipelinePlan.Instance i, boolean resume) throws IOException {
+    Path dir = storage.path(i.output());
+    if (!resume && storage.exists(dir) && i.type() != StageType.FETCH_DATA) {
+      storage.delete(dir);
+    }
+    java.nio.file.Path config = null;
+    try {
+      if (i.type().configured()) {
+        config = Files.createTempFile("graft-stage-", ".yaml");
+        Files.writeString(config, ConfigLoader.yaml().writeValueAsString(i.settings()));
+      }
+      return GraftCli.run(argv(i, resume, config).toArray(String[]::new));
+    } finally {
+      if (config != null) {
+        Files.deleteIfExists(config);
+      }
+    }
+  }
+
+  /** The command line of an instance: its config file, or its args as options ({@code positional} last). */
+  static List<String> argv(PipelinePlan.Instance i, boolean resume, java.nio.file.Path config) {
+    List<String> argv = new ArrayList<>();
+    argv.add(i.type().command());
+    if (i.type().configured()) {
+      argv.add("--config");
+      argv.add(config == null ? "stage.yaml" : config.toString());
+      if (resume) {
+        argv.add("--resume");
+      }
+      return argv;
+    }
+    List<String> positional = new ArrayList<>();
+    Iterator<Map.Entry<String, JsonNode>> it = i.settings().fields();
+    while (it.hasNext()) {
+      Map.Entry<String, JsonNode> e = it.next();
+      JsonNode v = e.getValue();
+      if (e.getKey().equals("positional")) {
+        if (v.isArray()) {
+          v.forEach(x -> positional.add(x.asText()));
+        } else {
+          positional.add(v.asText());
+        }
+      } else if (v.isBoolean()) {
+        if (v.asBoolean()) {
+          argv.add("--" + e.getKey());
+        }
+      } else if (v.isArray()) {
+        for (JsonNode x : v) {
+          argv.add("--" + e.getKey());
+          argv.add(x.asText());
+        }
+      } else if (!v.isNull()) {
+        argv.add("--" + e.getKey());
+        argv.add(v.asText());
+      }
+    }
+    argv.addAll(positional);
+    return argv;
+  }
+
+  private static Class<?> configClass(StageType type) {
+    return switch (type) {
+      case PRETRAIN -> PretrainConfig.class;
+      case FINETUNE -> FinetuneConfig.class;
+      case MULTITASK -> MultitaskConfig.class;
+      case DANN -> DannConfig.class;
+      default -> throw new IllegalArgumentException(type.command());
+    };
+  }
+
+  /** Headline figures of a finished instance: its provenance's metrics, or a diagnostics result's numbers. */
+  private ObjectNode metrics(PipelinePlan.Instance i) throws IOException {
+    ObjectNode out = JSON.createObjectNode();
+    Path dir = storage.path(i.output());
+    if (storage.exists(new Path(dir, Provenance.FILE_NAME))) {
+      JsonNode m = Provenance.read(storage, dir).path("metrics");
+      m.fields().forEachRemaining(e -> {
+        if (e.getValue().isNumber()) {
+          out.set(e.getKey(), e.getValue());
+        }
+      });
+    }
+    if ("result.json".equals(i.type().outputChild()) && storage.exists(new Path(dir, "result.json"))) {
+      JsonNode r = JSON.readTree(storage.readString(new Path(dir, "result.json")));
+      numbers(r, "", out, 0);
+      JsonNode verdict = r.path("verdict").path("outcome");
+      if (verdict.isTextual()) {
+        out.put("verdict", verdict.asText());
+      }
+    }
+    return out;
+  }
+
+  private static void numbers(JsonNode node, String prefix, ObjectNode out, int depth) {
+    if (depth > 2 || out.size() >= 16) {
+      return;
+    }
+    node.fields().forEachRemaining(e -> {
+      String k = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+      if (e.getValue().isNumber()) {
+        out.set(k, e.getValue());
+      } else if (e.getValue().isObject()) {
+        numbers(e.getValue(), k, out, depth + 1);
+      }
+    });
+  }
+
+  private void writeMarker(PipelinePlan.Instance i, String runId, Instant started, double seconds, String outcome, ObjectNode metrics,
+      boolean resumed) throws IOException {
+    ObjectNode m = JSON.createObjectNode();
+    m.put("pipeline", plan.spec().name());
+    m.put("stage", i.stage());
+    m.put("instance", i.name());
+    m.put("type", i.type().command());
+    m.put("key", i.key());
+    m.put("runId", runId);
+    m.put("started", started.toString());
+    m.put("finished", Instant.now().toString());
+    m.put("seconds", seconds);
+    m.put("resumed", resumed);
+    m.put("outcome", outcome);
+    m.set("metrics", metrics);
+    m.set("keyMaterial", i.keyMaterial());
+    ArrayNode up = m.putArray("upstream");
+    i.upstream().forEach(up::add);
+    storage.writeString(new Path(storage.path(i.output()), MARKER), JSON.writeValueAsString(m));
+  }
+
+  JsonNode readMarker(Path dir) throws IOException {
+    Path file = new Path(dir, MARKER);
+    if (!storage.exists(file)) {
+      return null;
+    }
+    return JSON.readTree(storage.readString(file));
+  }
+
+  /** Copies a finished output to its {@code publish} path atomically, unless that copy already has the same key. */
+  private void publish(PipelinePlan.Instance i, Consumer<String> log) throws IOException {
+    if (i.publish() == null) {
+      return;
+    }
+    Path target = storage.path(plan.publishPath(i));
+    JsonNode published = readMarker(target);
+    if (published != null && i.key().equals(published.path("key").asText())) {
+      return;
+    }
+    Path source = storage.path(i.output());
+    FileSystem dstFs = storage.fs(target);
+    Path staged = new Path(target.getParent(), "._staging-" + target.getName() + "-" + UUID.randomUUID());
+    try {
+      copy(storage.fs(source), source, dstFs, staged);
+      storage.replaceDirectory(staged, target);
+    } finally {
+      if (dstFs.exists(staged)) {
+        dstFs.delete(staged, true);
+      }
+    }
+    log.accept("  published " + i.name() + " to " + target);
+  }
+
+  private void copy(FileSystem srcFs, Path src, FileSystem dstFs, Path dst) throws IOException {
+    dstFs.mkdirs(dst);
+    for (FileStatus f : srcFs.listStatus(src)) {
+      String name = f.getPath().getName();
+      if (name.equals(Checkpoints.DIR) || name.startsWith(".")) {
+        continue;
+      }
+      if (f.isDirectory()) {
+        copy(srcFs, f.getPath(), dstFs, new Path(dst, name));
+      } else {
+        FileUtil.copy(srcFs, f.getPath(), dstFs, new Path(dst, name), false, storage.conf());
+      }
+    }
+  }
+
+  /** Reads the summary of the latest run, if any. */
+  public JsonNode latestRun() throws IOException {
+    Path p = storage.path(plan.stateDir() + "/runs/latest.json");
+    return storage.exists(p) ? JSON.readTree(storage.readString(p)) : null;
+  }
+}
