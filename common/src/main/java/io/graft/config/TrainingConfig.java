@@ -22,6 +22,10 @@ import io.graft.data.BadRecordPolicy;
  *     (ParameterAveragingTrainingMaster) or {@code graft} (Graft's own broadcast-and-average
  *     rounds, which keep networks alive on executors between averaging steps). Heads on cached
  *     features and the shared-trunk stages always use {@code graft}.
+ * @param sync how Graft's averaging synchronises workers: {@code steps} (one Spark job per
+ *     averaging step), {@code barrier} (one barrier job per round, workers all-gather their weights
+ *     every averaging step) or {@code auto} (barrier for states under 16 MB when every worker has
+ *     a task slot; the default)
  */
 public record TrainingConfig(
     int epochs,
@@ -33,7 +37,8 @@ public record TrainingConfig(
     long seed,
     BadRecordPolicy onBadRecord,
     long maxRows,
-    Engine engine) {
+    Engine engine,
+    Sync sync) {
 
   /** Which parameter-averaging implementation trains the network. */
   public enum Engine {
@@ -61,6 +66,18 @@ public record TrainingConfig(
     }
   }
 
+  /** How Graft's own averaging synchronises its workers. */
+  public enum Sync {
+    STEPS,
+    BARRIER,
+    AUTO;
+
+    @Override
+    public String toString() {
+      return name().toLowerCase();
+    }
+  }
+
   /** How dl4j-spark ships data to workers. */
   public enum Approach {
     EXPORT,
@@ -83,7 +100,8 @@ public record TrainingConfig(
       @JsonProperty("seed") Long seed,
       @JsonProperty("onBadRecord") BadRecordPolicy onBadRecord,
       @JsonProperty("maxRows") Long maxRows,
-      @JsonProperty("engine") Engine engine) {
+      @JsonProperty("engine") Engine engine,
+      @JsonProperty("sync") Sync sync) {
     this(
         epochs == null ? 3 : epochs,
         batchSizePerWorker == null ? 64 : batchSizePerWorker,
@@ -94,7 +112,8 @@ public record TrainingConfig(
         seed == null ? 42L : seed,
         onBadRecord == null ? BadRecordPolicy.FAIL : onBadRecord,
         maxRows == null ? 0L : maxRows,
-        engine == null ? Engine.DL4J_SPARK : engine);
+        engine == null ? Engine.DL4J_SPARK : engine,
+        sync == null ? Sync.AUTO : sync);
   }
 
   public TrainingConfig {
@@ -107,10 +126,10 @@ public record TrainingConfig(
   }
 
   public static TrainingConfig defaults() {
-    return new TrainingConfig((Integer) null, null, null, null, null, null, null, null, null, null);
+    return new TrainingConfig((Integer) null, null, null, null, null, null, null, null, null, null, null);
   }
 
   public TrainingConfig withEpochs(int newEpochs) {
-    return new TrainingConfig(newEpochs, batchSizePerWorker, averagingFrequency, prefetch, workers, approach, seed, onBadRecord, maxRows, engine);
+    return new TrainingConfig(newEpochs, batchSizePerWorker, averagingFrequency, prefetch, workers, approach, seed, onBadRecord, maxRows, engine, sync);
   }
 }

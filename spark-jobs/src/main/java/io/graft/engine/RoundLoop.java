@@ -94,7 +94,7 @@ public final class RoundLoop {
   private static MultiLayerNetwork runOnGraftAveraging(SparkSession spark, JavaSparkContext sc, MultiLayerNetwork network,
       Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount, Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate,
       Spec spec, List<RoundListener> listeners, StopRule stopRule) throws Exception {
-    SyncAveraging engine = new SyncAveraging(network, spec.training().averagingFrequency(), spec.training().seed());
+    SyncAveraging engine = new SyncAveraging(network, spec.training().averagingFrequency(), spec.training().seed()).sync(spec.training().sync());
     String label = spec.stage() == null ? spec.job() : spec.job() + " " + spec.stage();
     JavaRDD<DataSet> lastSource = null;
     JavaRDD<org.nd4j.linalg.dataset.api.MultiDataSet> batches = null;

@@ -45,7 +45,8 @@ class ParameterAveragingEquivalenceTest {
 
   private INDArray sparkParams(List<DataSet> batches, boolean saveUpdater) {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTests.spark().sparkContext());
-    TrainingConfig t = new TrainingConfig(1, 32, 1, 0, 1, TrainingConfig.Approach.DIRECT, 7L, BadRecordPolicy.FAIL, 0L, TrainingConfig.Engine.DL4J_SPARK);
+    TrainingConfig t = new TrainingConfig(1, 32, 1, 0, 1, TrainingConfig.Approach.DIRECT, 7L, BadRecordPolicy.FAIL, 0L, TrainingConfig.Engine.DL4J_SPARK,
+        TrainingConfig.Sync.AUTO);
     var master = ParameterAveraging.trainingMaster(t, 1, dir.resolve("export").toUri().toString(), 7L);
     if (!saveUpdater) {
       master = new org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster.Builder(1, 32)

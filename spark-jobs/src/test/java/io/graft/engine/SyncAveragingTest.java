@@ -3,6 +3,7 @@ package io.graft.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.graft.config.OptimizerConfig;
+import io.graft.config.TrainingConfig;
 import io.graft.model.Architectures;
 import io.graft.model.ModelConfig;
 import io.graft.spark.GraftDatasets;
@@ -98,5 +99,37 @@ class SyncAveragingTest {
     }
     assertThat(relativeDifference(sum.divi(2), distributed.params())).isLessThan(1e-5);
     assertThat(relativeDifference(updaterSum.divi(2), distributed.getUpdater().getStateViewArray())).isLessThan(1e-4);
+  }
+
+  @Test
+  void aBarrierRoundGivesExactlyTheWeightsOfOneJobPerAveragingStep() {
+    // unequal partitions (parallelize splits 11 minibatches 5 / 6; averaging every 5): in the last step only one worker trains
+    List<DataSet> batches = batches(11);
+    JavaRDD<MultiDataSet> data = rdd(List.of(batches.subList(0, 5), batches.subList(5, 11)));
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(SparkTests.spark().sparkContext());
+    SyncAveraging.Schedule decay = p -> new SyncAveraging.Knobs(0.01 / (1 + 10 * p), Double.NaN);
+    SyncAveraging steps = new SyncAveraging(freshNet(), 5, SEED).sync(TrainingConfig.Sync.STEPS);
+    SyncAveraging barrier = new SyncAveraging(freshNet(), 5, SEED).sync(TrainingConfig.Sync.BARRIER);
+    assertThat(steps.usesBarrier(sc, data)).isFalse();
+    assertThat(barrier.usesBarrier(sc, data)).isTrue();
+    assertThat(new SyncAveraging(freshNet(), 5, SEED).usesBarrier(sc, data)).as("auto: a small MLP on 2 slots").isTrue();
+    List<SyncAveraging.Step> stepLog = new ArrayList<>();
+    List<SyncAveraging.Step> barrierLog = new ArrayList<>();
+    for (int round = 1; round <= 2; round++) {
+      SyncAveraging.RoundFit a = steps.fitRound(sc, data, round, (round - 1) / 2.0, round / 2.0, decay, stepLog::add);
+      SyncAveraging.RoundFit b = barrier.fitRound(sc, data, round, (round - 1) / 2.0, round / 2.0, decay, barrierLog::add);
+      assertThat(b.examples()).isEqualTo(a.examples()).isEqualTo(11 * 32);
+      assertThat(b.steps()).isEqualTo(a.steps()).isEqualTo(2);
+      assertThat(b.meanLoss()).isEqualTo(a.meanLoss());
+      assertThat(b.lastKnobs().learningRate()).isEqualTo(a.lastKnobs().learningRate());
+    }
+    INDArray p1 = steps.network().params();
+    INDArray p2 = barrier.network().params();
+    assertThat(SyncAveraging.checksum(p2)).as("bit for bit").isEqualTo(SyncAveraging.checksum(p1));
+    assertThat(SyncAveraging.checksum(SyncAveraging.updaterState(barrier.network())))
+        .isEqualTo(SyncAveraging.checksum(SyncAveraging.updaterState(steps.network())));
+    assertThat(barrierLog).extracting(SyncAveraging.Step::workers).containsExactly(2, 1, 2, 1);
+    assertThat(barrierLog).extracting(SyncAveraging.Step::iteration).isEqualTo(stepLog.stream().map(SyncAveraging.Step::iteration).toList());
+    assertThat(relativeDifference(p1, freshNet().params())).as("training moved the weights").isGreaterThan(0.01);
   }
 }

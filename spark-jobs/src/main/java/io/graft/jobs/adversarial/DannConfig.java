@@ -47,7 +47,8 @@ public record DannConfig(Domain source, Domain target, ModelConfig model, String
    * @param annealB learning-rate annealing exponent b
    * @param domainHidden width of the domain classifier's hidden layer (0: a linear classifier)
    */
-  public record Adversarial(double lambda, double gamma, double annealA, double annealB, int domainHidden) {
+  public record Adversarial(double lambda, double gamma, double annealA, double annealB, int domainHidden)
+      implements java.io.Serializable {
     @JsonCreator
     public Adversarial(@JsonProperty("lambda") Double lambda, @JsonProperty("gamma") Double gamma,
         @JsonProperty("annealA") Double annealA, @JsonProperty("annealB") Double annealB,

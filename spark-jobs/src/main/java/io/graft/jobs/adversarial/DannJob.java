@@ -154,7 +154,7 @@ public final class DannJob {
     List<Map<String, Object>> history = start.history();
     int rounds = training.epochs();
     double baseRate = config.optimizer().learningRate();
-    SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed);
+    SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed).sync(training.sync());
     SyncAveraging.Schedule schedule = p -> new SyncAveraging.Knobs(adv.learningRateAt(baseRate, p), adv.lambdaAt(p));
     String evalKey = "dann-eval-" + java.util.UUID.randomUUID();
     ComputationGraph trained = graph;

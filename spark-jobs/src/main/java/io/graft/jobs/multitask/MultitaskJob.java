@@ -168,7 +168,7 @@ public final class MultitaskJob {
           : ((Number) history.get(history.size() - 1).get(names[i] + "_weight")).doubleValue());
     }
     int rounds = training.epochs();
-    SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed);
+    SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed).sync(training.sync());
     String evalKey = "multitask-eval-" + java.util.UUID.randomUUID();
     ComputationGraph trained = graph;
     JavaRDD<TaskRow> rowsForBatches = trainRows;
