@@ -36,8 +36,10 @@ final class PipelineCommand {
         description = "Override a stage setting, e.g. --set finetune.training.epochs=2 or --set mnist.limit=1000; repeatable.")
     List<String> overrides = new ArrayList<>();
 
-    PipelinePlan plan(Storage storage) {
-      return PipelinePlan.build(PipelineSpec.read(file).withRoot(root).withOverrides(overrides), storage);
+    /** Reads and plans the file (one-line errors for a bad file) and returns its runner. */
+    PipelineRunner runner() {
+      Storage storage = new Storage(new Configuration());
+      return new PipelineRunner(PipelinePlan.build(PipelineSpec.read(file).withRoot(root).withOverrides(overrides), storage), storage);
     }
   }
 
@@ -60,9 +62,8 @@ final class PipelineCommand {
 
     @Override
     public Integer call() throws Exception {
-      Storage storage = new Storage(new Configuration());
-      PipelinePlan plan = pipeline.plan(storage);
-      PipelineRunner runner = new PipelineRunner(plan, storage);
+      PipelineRunner runner = pipeline.runner();
+      PipelinePlan plan = runner.plan();
       PipelineRunner.Options options = PipelineRunner.Options.defaults(() -> spark.session("graft pipeline " + plan.spec().name()),
           line -> System.out.println("[pipeline] " + line)).withStaleAfter(Duration.ofSeconds(staleAfter));
       PipelineRunner.Result result;
@@ -75,7 +76,7 @@ final class PipelineCommand {
       printRun(result.summary(), System.out);
       System.out.println("summary=" + result.summaryPath() + " status=" + result.status());
       if (summary != null) {
-        storage.writeString(storage.path(summary), result.summary().toPrettyString());
+        runner.storage().writeString(runner.storage().path(summary), result.summary().toPrettyString());
       }
       return result.exitCode();
     }
@@ -89,16 +90,14 @@ final class PipelineCommand {
 
     @Override
     public Integer call() throws Exception {
-      Storage storage = new Storage(new Configuration());
-      PipelinePlan plan = pipeline.plan(storage);
-      PipelineRunner runner = new PipelineRunner(plan, storage);
+      PipelineRunner runner = pipeline.runner();
       runner.validate();
       List<String[]> rows = new ArrayList<>();
       rows.add(new String[] {"stage", "action", "key", "why"});
       for (PipelineRunner.Decision d : runner.decide()) {
         rows.add(new String[] {d.instance().name(), d.action().toString(), d.instance().shortKey(), d.reason()});
       }
-      System.out.println("pipeline " + plan.spec().name() + ", root " + plan.root());
+      header(runner.plan());
       table(rows, System.out);
       return GraftCli.EXIT_OK;
     }
@@ -112,9 +111,7 @@ final class PipelineCommand {
 
     @Override
     public Integer call() throws Exception {
-      Storage storage = new Storage(new Configuration());
-      PipelinePlan plan = pipeline.plan(storage);
-      PipelineRunner runner = new PipelineRunner(plan, storage);
+      PipelineRunner runner = pipeline.runner();
       List<String[]> rows = new ArrayList<>();
       rows.add(new String[] {"stage", "state", "finished", "seconds", "metrics"});
       for (PipelineRunner.Decision d : runner.decide()) {
@@ -127,15 +124,19 @@ final class PipelineCommand {
         rows.add(new String[] {d.instance().name(), state, m == null ? "" : m.path("finished").asText(),
             m == null ? "" : String.format("%.1f", m.path("seconds").asDouble()), m == null ? "" : shortMetrics(m.path("metrics"))});
       }
-      System.out.println("pipeline " + plan.spec().name() + ", root " + plan.root());
+      header(runner.plan());
       table(rows, System.out);
-      var holder = PipelineLock.holder(storage, storage.path(plan.stateDir() + "/lock"));
+      var holder = PipelineLock.holder(runner.storage(), runner.storage().path(runner.plan().stateDir() + "/lock"));
       System.out.println("lock: " + holder.map(PipelineLock.Holder::describe).orElse("free"));
       JsonNode last = runner.latestRun();
       System.out.println("last run: " + (last == null ? "none"
           : last.path("runId").asText() + " " + last.path("status").asText() + " in " + last.path("seconds").asText() + " s"));
       return GraftCli.EXIT_OK;
     }
+  }
+
+  private static void header(PipelinePlan plan) {
+    System.out.println("pipeline " + plan.spec().name() + ", root " + plan.root());
   }
 
   static void printRun(JsonNode summary, PrintStream out) {

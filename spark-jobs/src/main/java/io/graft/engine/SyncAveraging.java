@@ -329,36 +329,7 @@ public final class SyncAveraging {
           applyKnobs(net, knobs);
           long start = checksum(net.params());
           int from = step * frequency;
-          Partial mine = new Partial();
-          if (from < all.size()) {
-            int to = Math.min(all.size(), from + frequency);
-            mine.outputLoss = new double[outputs];
-            mine.outputRows = new long[outputs];
-            for (int i = from; i < to; i++) {
-              MultiDataSet batch = all.get(order.get(i));
-              if (net instanceof ComputationGraph g) {
-                g.fit(batch);
-              } else {
-                ((MultiLayerNetwork) net).fit(batch);
-              }
-              long n = batch.getFeatures(0).size(0);
-              mine.lossSum += net.score() * n;
-              mine.examples += n;
-              for (int o = 0; o < outputs; o++) {
-                double score = net instanceof ComputationGraph g ? g.getOutputLayer(o).score() : net.score();
-                mine.outputLoss[o] += score * n;
-                INDArray mask = batch.getLabelsMaskArrays() == null ? null : batch.getLabelsMaskArray(o);
-                mine.outputRows[o] += mask == null ? n : mask.gt(0).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
-              }
-            }
-            mine.params = net.params().dup();
-            INDArray after = updaterState(net);
-            mine.updater = after == null ? null : after.dup();
-            mine.workers = 1;
-            mine.maxBatches = to - from;
-            mine.checksums.add(start);
-            mine.checksumList.add(start);
-          }
+          Partial mine = from < all.size() ? fitWindow(net, all, order, from, frequency, start) : new Partial();
           Partial total = new Partial();
           for (String message : allGather(ctx, encode(mine))) {
             total = total.merge(decode(message));
@@ -536,6 +507,43 @@ public final class SyncAveraging {
     }
   }
 
+  /**
+   * One worker's share of an averaging step: fits minibatches {@code from .. from + frequency} of
+   * its partition in {@code order} and returns what it trained (weights, updater state, losses).
+   */
+  static Partial fitWindow(Model net, List<MultiDataSet> all, List<Integer> order, int from, int frequency, long startChecksum) {
+    Partial out = new Partial();
+    int to = Math.min(all.size(), from + frequency);
+    int outputs = net instanceof ComputationGraph g ? g.getNumOutputArrays() : 1;
+    out.outputLoss = new double[outputs];
+    out.outputRows = new long[outputs];
+    for (int i = from; i < to; i++) {
+      MultiDataSet batch = all.get(order.get(i));
+      if (net instanceof ComputationGraph g) {
+        g.fit(batch);
+      } else {
+        ((MultiLayerNetwork) net).fit(batch);
+      }
+      long n = batch.getFeatures(0).size(0);
+      out.lossSum += net.score() * n;
+      out.examples += n;
+      for (int o = 0; o < outputs; o++) {
+        double score = net instanceof ComputationGraph g ? g.getOutputLayer(o).score() : net.score();
+        out.outputLoss[o] += score * n;
+        INDArray mask = batch.getLabelsMaskArrays() == null ? null : batch.getLabelsMaskArray(o);
+        out.outputRows[o] += mask == null ? n : mask.gt(0).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
+      }
+    }
+    out.params = net.params().dup();
+    INDArray after = updaterState(net);
+    out.updater = after == null ? null : after.dup();
+    out.workers = 1;
+    out.maxBatches = to - from;
+    out.checksums.add(startChecksum);
+    out.checksumList.add(startChecksum);
+    return out;
+  }
+
   /** The broadcast of one step. */
   record State(String confJson, INDArray params, INDArray updater, long iteration, Knobs knobs) implements Serializable {}
 
@@ -619,35 +627,7 @@ public final class SyncAveraging {
         }
         setIterationCount(net, s.iteration());
         applyKnobs(net, s.knobs());
-        long start = checksum(net.params());
-        int to = Math.min(all.size(), from + frequency);
-        int outputs = net instanceof ComputationGraph g ? g.getNumOutputArrays() : 1;
-        out.outputLoss = new double[outputs];
-        out.outputRows = new long[outputs];
-        for (int i = from; i < to; i++) {
-          MultiDataSet batch = all.get(order.get(i));
-          if (net instanceof ComputationGraph g) {
-            g.fit(batch);
-          } else {
-            ((MultiLayerNetwork) net).fit(batch);
-          }
-          long n = batch.getFeatures(0).size(0);
-          out.lossSum += net.score() * n;
-          out.examples += n;
-          for (int o = 0; o < outputs; o++) {
-            double score = net instanceof ComputationGraph g ? g.getOutputLayer(o).score() : net.score();
-            out.outputLoss[o] += score * n;
-            INDArray mask = batch.getLabelsMaskArrays() == null ? null : batch.getLabelsMaskArray(o);
-            out.outputRows[o] += mask == null ? n : mask.gt(0).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
-          }
-        }
-        out.params = net.params().dup();
-        INDArray after = updaterState(net);
-        out.updater = after == null ? null : after.dup();
-        out.workers = 1;
-        out.maxBatches = to - from;
-        out.checksums.add(start);
-        out.checksumList.add(start);
+        out = fitWindow(net, all, order, from, frequency, checksum(net.params()));
       } finally {
         NetworkPool.release(runKey, net);
       }

@@ -91,6 +91,14 @@ public final class PipelineRunner {
     this.storage = storage;
   }
 
+  public PipelinePlan plan() {
+    return plan;
+  }
+
+  public Storage storage() {
+    return storage;
+  }
+
   /** Binds every config stage to its job's config and parses every command's options, before anything runs. */
   public void validate() {
     for (PipelinePlan.Instance i : plan.instances()) {
