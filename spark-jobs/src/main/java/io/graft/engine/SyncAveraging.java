@@ -45,7 +45,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * does 140 steps a round at 10k rows); an all-gather costs milliseconds. Barrier mode needs a task
  * slot per partition at once and sends the state through the driver's RPC, so {@code auto}
  * uses it only for states under {@value #BARRIER_AUTO_MAX_BYTES} bytes when the cluster has the
- * slots and dynamic allocation is off.
+ * slots and neither dynamic allocation (which Spark refuses for barrier stages) nor speculation is on.
  */
 public final class SyncAveraging {
   private final Model network;
@@ -134,7 +134,7 @@ public final class SyncAveraging {
     INDArray updater = updaterState(network);
     long bytes = 4L * (network.numParams() + (updater == null ? 0 : updater.length()));
     return bytes <= BARRIER_AUTO_MAX_BYTES && data.getNumPartitions() <= sc.defaultParallelism()
-        && !sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false);
+        && !sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false) && !sc.getConf().getBoolean("spark.speculation", false);
   }
 
   /** Averaging steps per round on {@code data} (the largest partition's minibatches / frequency). */
