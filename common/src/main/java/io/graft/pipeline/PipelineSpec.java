@@ -154,9 +154,11 @@ public record PipelineSpec(String name, String root, List<StageSpec> stages, Str
 
   /**
    * Applies {@code STAGE.key.path=value} overrides to the stages' settings ({@code config} or
-   * {@code args}), the value parsed as YAML.
+   * {@code args}), the value parsed as YAML; returns a new spec and leaves this one as it was.
    */
   public PipelineSpec withOverrides(List<String> overrides) {
+    List<StageSpec> copies = stages.stream().map(st -> new StageSpec(st.name(), st.type(), st.settings().deepCopy(), st.after(), st.sweep(),
+        st.variants(), st.publish(), st.watch())).toList();
     for (String o : overrides) {
       int dot = o.indexOf('.');
       int eq = o.indexOf('=');
@@ -164,7 +166,7 @@ public record PipelineSpec(String name, String root, List<StageSpec> stages, Str
         throw new PipelineException("Invalid --set '" + o + "': expected STAGE.key.path=value");
       }
       String stage = o.substring(0, dot);
-      StageSpec spec = stages.stream().filter(s -> s.name().equals(stage)).findFirst()
+      StageSpec spec = copies.stream().filter(s -> s.name().equals(stage)).findFirst()
           .orElseThrow(() -> new PipelineException("Invalid --set '" + o + "': no stage '" + stage + "' (stages: " + stageNames() + ")"));
       try {
         ConfigLoader.applyOverride(spec.settings(), o.substring(dot + 1));
@@ -172,7 +174,7 @@ public record PipelineSpec(String name, String root, List<StageSpec> stages, Str
         throw new PipelineException(e.getMessage());
       }
     }
-    return this;
+    return new PipelineSpec(name, root, copies, source);
   }
 
   public String stageNames() {

@@ -223,11 +223,12 @@ public final class SyncAveraging {
     } finally {
       state.destroy();
     }
-    BarrierRound r = results.get(0);
+    // only the first task ships its weights; the others send the checksum of theirs
+    BarrierRound r = results.stream().filter(x -> x.params != null).findFirst().orElseThrow();
     for (BarrierRound other : results) {
-      if (checksum(other.params) != checksum(r.params)) {
+      if (other.checksum != r.checksum) {
         throw new IllegalStateException("Round " + round + ": barrier tasks ended with different weights (checksums "
-            + checksum(other.params) + " and " + checksum(r.params) + ")");
+            + other.checksum + " and " + r.checksum + ")");
       }
     }
     Knobs knobs = r.steps.isEmpty() ? Knobs.NONE : r.lastKnobs;
@@ -248,7 +249,9 @@ public final class SyncAveraging {
 
   /** What a barrier task returns after its round (every task ends with the same weights). */
   static final class BarrierRound implements Serializable {
+    /** The weights and updater state: sent by partition 0 only (every task ends with the same). */
     INDArray params;
+    long checksum;
     INDArray updater;
     long iteration;
     int stepsPlanned;
@@ -357,9 +360,12 @@ public final class SyncAveraging {
           out.lastKnobs = knobs;
           out.steps.add(new Step(round, step, iteration, start, new ArrayList<>(total.checksumList), total.workers));
         }
-        out.params = net.params().dup();
-        INDArray after = updaterState(net);
-        out.updater = after == null ? null : after.dup();
+        out.checksum = checksum(net.params());
+        if (ctx.partitionId() == 0) {
+          out.params = net.params().dup();
+          INDArray after = updaterState(net);
+          out.updater = after == null ? null : after.dup();
+        }
         out.iteration = iteration;
       } finally {
         NetworkPool.release(runKey, net);

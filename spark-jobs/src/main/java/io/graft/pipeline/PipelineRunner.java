@@ -80,6 +80,7 @@ public final class PipelineRunner {
 
   private final PipelinePlan plan;
   private final Storage storage;
+  private final Map<String, List<JsonNode>> finishedByStage = new HashMap<>();
 
   /** {@code spark-submit --class io.graft.pipeline.PipelineRunner app.jar run pipeline.yaml}. */
   public static void main(String[] args) {
@@ -149,14 +150,9 @@ public final class PipelineRunner {
 
   /** Compares with the newest finished output of the same instance under another key. */
   private String whyChanged(PipelinePlan.Instance i) throws IOException {
-    Path stageDir = storage.path(plan.root() + "/" + i.stage());
-    if (!storage.exists(stageDir)) {
-      return "never run";
-    }
     JsonNode previous = null;
-    for (FileStatus f : storage.fs(stageDir).listStatus(stageDir)) {
-      JsonNode m = f.isDirectory() ? readMarker(f.getPath()) : null;
-      if (m != null && m.path("instance").asText().equals(i.name())
+    for (JsonNode m : finishedMarkers(i.stage())) {
+      if (m.path("instance").asText().equals(i.name())
           && (previous == null || m.path("finished").asText().compareTo(previous.path("finished").asText()) > 0)) {
         previous = m;
       }
@@ -195,6 +191,25 @@ public final class PipelineRunner {
       why.add("input changed: " + String.join(", ", inputs));
     }
     return why.isEmpty() ? "key changed" : String.join("; ", why);
+  }
+
+  /** The done markers under {@code ROOT/STAGE/}, read once per stage (a sweep's instances share them). */
+  private List<JsonNode> finishedMarkers(String stage) throws IOException {
+    List<JsonNode> cached = finishedByStage.get(stage);
+    if (cached == null) {
+      cached = new ArrayList<>();
+      Path stageDir = storage.path(plan.root() + "/" + stage);
+      if (storage.exists(stageDir)) {
+        for (FileStatus f : storage.fs(stageDir).listStatus(stageDir)) {
+          JsonNode m = f.isDirectory() ? readMarker(f.getPath()) : null;
+          if (m != null) {
+            cached.add(m);
+          }
+        }
+      }
+      finishedByStage.put(stage, cached);
+    }
+    return cached;
   }
 
   private static Map<String, String> flatten(JsonNode node) {

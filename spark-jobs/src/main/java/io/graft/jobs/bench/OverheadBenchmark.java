@@ -47,8 +47,8 @@ public final class OverheadBenchmark {
     Manifest m = GraftDatasets.manifest(storage, spec.train(), "training");
     String subset = spec.work().resolve("rows").toUri().toString();
     spark.read().parquet(spec.train()).limit((int) spec.rows()).write().mode("overwrite").parquet(subset);
-    Files.copy(Path.of(java.net.URI.create(storage.qualify(storage.path(spec.train())).toString())).resolve("_manifest.json"),
-        spec.work().resolve("rows/_manifest.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    storage.writeString(new org.apache.hadoop.fs.Path(storage.path(subset), "_manifest.json"),
+        storage.readString(new org.apache.hadoop.fs.Path(storage.path(spec.train()), "_manifest.json")));
 
     PretrainConfig base = config(spec, subset, "dl4j-spark", spec.work().resolve("dl4j-spark"));
     List<DataSet> batches = GraftDatasets.miniBatches(spark.read().parquet(subset).coalesce(1), spec.batchSize(), m.numFeatures(),
