@@ -2,6 +2,8 @@ package io.graft.model;
 
 import io.graft.config.ConfigException;
 import io.graft.config.OptimizerConfig;
+import io.graft.selfsup.NtXentLoss;
+import io.graft.selfsup.Objective;
 import java.util.Arrays;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -33,10 +35,44 @@ public final class Architectures {
   public static MultiLayerConfiguration build(
       ModelConfig model, int[] featureShape, int numClasses, OptimizerConfig optimizer, long seed) {
     ConfigException.require(numClasses >= 2, "A classifier needs at least 2 classes, the dataset has %s", numClasses);
+    NeuralNetConfiguration.ListBuilder list = baseBuilder(optimizer, seed).list();
+    int index = encoder(list, model, featureShape);
+    list.layer(index, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+        .name("output").nOut(numClasses).activation(Activation.SOFTMAX).build());
+    return list.build();
+  }
+
+  /**
+   * The encoder of {@code model} (every layer below the classifier) under a self-supervised head:
+   * contrastive, {@code proj1} (dense + ReLU) and a linear {@code output} scored by
+   * {@link NtXentLoss}; reconstruction, a dense {@code output} as wide as the input, sigmoid with
+   * binary cross-entropy when {@code unitRange} (inputs in [0, 1]), linear with squared error
+   * otherwise.
+   */
+  public static MultiLayerConfiguration selfSupervised(
+      ModelConfig model, int[] featureShape, Objective objective, boolean unitRange, OptimizerConfig optimizer, long seed) {
+    NeuralNetConfiguration.ListBuilder list = baseBuilder(optimizer, seed).list();
+    int index = encoder(list, model, featureShape);
+    switch (objective.kind()) {
+      case CONTRASTIVE -> {
+        list.layer(index++, new DenseLayer.Builder().name("proj1").nOut(objective.projection().get(0)).activation(Activation.RELU).build());
+        list.layer(index, new OutputLayer.Builder(new NtXentLoss(objective.temperature()))
+            .name("output").nOut(objective.projection().get(1)).activation(Activation.IDENTITY).build());
+      }
+      case RECONSTRUCTION -> {
+        int numFeatures = Arrays.stream(featureShape).reduce(1, (a, b) -> a * b);
+        list.layer(index, new OutputLayer.Builder(unitRange ? LossFunctions.LossFunction.XENT : LossFunctions.LossFunction.MSE)
+            .name("output").nOut(numFeatures).activation(unitRange ? Activation.SIGMOID : Activation.IDENTITY).build());
+      }
+      default -> throw new IllegalArgumentException("Not a self-supervised objective: " + objective.kind());
+    }
+    return list.build();
+  }
+
+  /** Adds the layers below the classifier to {@code list}, sets its input type and returns the next layer index. */
+  private static int encoder(NeuralNetConfiguration.ListBuilder list, ModelConfig model, int[] featureShape) {
     int numFeatures = Arrays.stream(featureShape).reduce(1, (a, b) -> a * b);
-    NeuralNetConfiguration.Builder base = baseBuilder(optimizer, seed);
     Activation act = activation(model.activation());
-    NeuralNetConfiguration.ListBuilder list = base.list();
     int index = 0;
     switch (model.architecture()) {
       case MLP -> {
@@ -50,8 +86,6 @@ public final class Architectures {
           list.layer(index++, dense.build());
           in = width;
         }
-        list.layer(index, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
-            .name("output").nIn(in).nOut(numClasses).activation(Activation.SOFTMAX).build());
         list.setInputType(InputType.feedForward(numFeatures));
       }
       case LENET -> {
@@ -74,13 +108,11 @@ public final class Architectures {
           dense.dropOut(1.0 - model.dropout());
         }
         list.layer(index++, dense.build());
-        list.layer(index, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
-            .name("output").nOut(numClasses).activation(Activation.SOFTMAX).build());
         list.setInputType(InputType.convolutionalFlat(hwc[0], hwc[1], hwc[2]));
       }
       default -> throw new ConfigException("Unknown architecture: " + model.architecture());
     }
-    return list.build();
+    return index;
   }
 
   /** The settings every Graft network shares: seed, optimiser, Xavier initialisation, workspaces, regularisation. */

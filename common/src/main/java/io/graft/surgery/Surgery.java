@@ -153,6 +153,25 @@ public final class Surgery {
   }
 
   /**
+   * The layers of a contrastive model's projection head below its output (the {@code proj*}
+   * layers directly under an output scored by {@link io.graft.selfsup.NtXentLoss}): what
+   * fine-tuning drops besides the output, so the encoder's top ({@code dense1}) feeds the new
+   * classifier. Empty for every other model; a reconstruction decoder is the output layer itself.
+   */
+  public static List<String> selfSupervisedHead(MultiLayerNetwork net) {
+    List<String> names = layerNames(net);
+    Layer output = inner(net.getLayerWiseConfigurations().getConf(names.size() - 1).getLayer());
+    if (!(output instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer o && o.getLossFn() instanceof io.graft.selfsup.NtXentLoss)) {
+      return List.of();
+    }
+    List<String> head = new ArrayList<>();
+    for (int i = names.size() - 2; i >= 1 && names.get(i) != null && names.get(i).startsWith("proj"); i--) {
+      head.add(0, names.get(i));
+    }
+    return head;
+  }
+
+  /**
    * A copy of {@code source} with its top {@code remove} layers (named, must be the topmost) and
    * its output layer replaced: {@code add} dense layers, then a softmax output for
    * {@code numClasses}. New layers are initialised from {@code seed}.

@@ -50,4 +50,30 @@ class AugmentationTest {
     assertThat(after / before).isBetween(0.8, 1.3);
     assertThatThrownBy(() -> new Augmentation(-1, 0.0, 0.0)).hasMessage("augmentation.shift must be non-negative, cannot be: -1");
   }
+
+  @Test
+  void aCropZoomsInAndContrastStretchesAboutTheMean() throws Exception {
+    float[] x = firstMnistDigit();
+    double ink = 0;
+    for (float v : x) {
+      ink += v;
+    }
+    // crops keep 30-100 % of the area and blow it up to 28x28: the digit covers more of the frame on average
+    double zoomed = 0;
+    for (int s = 0; s < 50; s++) {
+      for (float v : new Augmentation(0, 0.0, 0.0, 0.3, 0.0).apply(x, 1, 28, 28, new Random(s))) {
+        zoomed += v;
+      }
+    }
+    assertThat(zoomed / 50 / ink).isGreaterThan(1.1);
+    // crop 1 keeps the whole frame: exactly the input
+    assertThat(new Augmentation(0, 0.0, 0.0, 1.0, 0.0).apply(x, 1, 28, 28, new Random(1))).containsExactly(x);
+    float[] flat = new float[] {0.2f, 0.4f, 0.6f, 0.8f};
+    float[] c = new Augmentation(0, 0.0, 0.0, 0.0, 0.5).apply(flat, 1, 2, 2, new Random(5));
+    double factor = (c[3] - c[0]) / 0.6;
+    assertThat(factor).isBetween(0.5, 1.5).isNotCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+    assertThat((c[0] + c[1] + c[2] + c[3]) / 4).isCloseTo(0.5f, org.assertj.core.data.Offset.offset(1e-5f));
+    assertThatThrownBy(() -> new Augmentation(0, 0.0, 0.0, 1.5, 0.0))
+        .hasMessage("augmentation.crop must be in [0, 1] (the smallest share of the area kept), cannot be: 1.5");
+  }
 }

@@ -1,5 +1,6 @@
 package io.graft.cli;
 
+import io.graft.engine.RoundMetrics;
 import io.graft.jobs.pretrain.PretrainConfig;
 import io.graft.jobs.pretrain.PretrainJob;
 import io.graft.store.Storage;
@@ -9,7 +10,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-    description = {"Pre-train a named architecture (mlp, lenet) on a Graft dataset by parameter averaging on Spark.",
+    description = {"Pre-train a named architecture (mlp, lenet) on a Graft dataset by parameter averaging on Spark:",
+        "supervised, or without labels (objective.kind contrastive | reconstruction) with an optional linear probe.",
         "Writes model.zip, metrics.jsonl and provenance.json to the config's output; checkpoints every round."})
 final class PretrainCommand implements Callable<Integer> {
   @Mixin
@@ -23,7 +25,15 @@ final class PretrainCommand implements Callable<Integer> {
     PretrainConfig cfg = options.load(PretrainConfig.class);
     PretrainJob.validate(cfg, new Storage(new Configuration()), options.resume);
     PretrainJob.Result result = PretrainJob.run(cfg, spark.session("graft pretrain"), io.graft.engine.JobOptions.defaults().withResume(options.resume));
-    System.out.printf("test_accuracy=%.4f%n", result.testAccuracy());
+    if (!Double.isNaN(result.testAccuracy())) {
+      System.out.printf("test_accuracy=%.4f%n", result.testAccuracy());
+    }
+    System.out.printf("test_loss=%.4f%n", result.testLoss());
+    RoundMetrics last = result.history().get(result.history().size() - 1);
+    last.extra().forEach((k, v) -> System.out.printf("%s=%.4f%n", k, v));
+    if (!Double.isNaN(result.probeAccuracyAtInit())) {
+      System.out.printf("probe_accuracy_at_init=%.4f%n", result.probeAccuracyAtInit());
+    }
     return GraftCli.EXIT_OK;
   }
 }

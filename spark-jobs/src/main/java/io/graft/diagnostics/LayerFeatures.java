@@ -58,7 +58,8 @@ public final class LayerFeatures {
   }
 
   /**
-   * The view of {@code layer} in {@code network} ({@code null}: the last layer below the output;
+   * The view of {@code layer} in {@code network} ({@code null}: the last layer below the output,
+   * or below a contrastive projection head;
    * {@code "input"}: the raw inputs), checked against the dataset's width.
    *
    * @throws ConfigException naming the layer (and listing the model's) or the mismatched widths
@@ -72,7 +73,7 @@ public final class LayerFeatures {
     if (RAW.equals(layer)) {
       return raw();
     }
-    int index = layer == null ? network.getnLayers() - 2 : Surgery.indexOf(network, layer, purpose);
+    int index = layer == null ? network.getnLayers() - 2 - Surgery.selfSupervisedHead(network).size() : Surgery.indexOf(network, layer, purpose);
     ConfigException.require(index >= 0, "Cannot %s: model %s has no layer below its output", purpose, model);
     return new View(network, index, Surgery.layerNames(network).get(index));
   }

@@ -178,6 +178,11 @@ public final class ProbeJob {
     return new LayerProbe(view.layerName(), view.layerIndex(), width, accuracy, reg, (System.nanoTime() - startedNanos) / 1e9);
   }
 
+  /** Test accuracy of a multinomial logistic regression fitted on {@code train} (label + features frames of {@link LayerFeatures}). */
+  public static double accuracy(Dataset<Row> train, Dataset<Row> test, double regParam, int maxIter) {
+    return 1 - ProxyADistance.error(fit(train, regParam, maxIter).transform(test));
+  }
+
   private static LogisticRegressionModel fit(Dataset<Row> rows, double reg, int maxIter) {
     return new LogisticRegression().setFamily("multinomial").setRegParam(reg).setElasticNetParam(0).setMaxIter(maxIter).fit(rows);
   }

@@ -22,8 +22,16 @@ import org.nd4j.linalg.dataset.DataSet;
 public final class DistributedEvaluator {
   private DistributedEvaluator() {}
 
-  /** Accuracy, mean loss and the full DL4J evaluation over all rows. */
-  public record Result(double accuracy, double loss, long count, Evaluation evaluation) implements Serializable {}
+  /**
+   * Accuracy, mean loss and the full DL4J evaluation over all rows; {@code extra}: figures an
+   * objective adds (they go into the round's metrics).
+   */
+  public record Result(double accuracy, double loss, long count, Evaluation evaluation, java.util.Map<String, Double> extra)
+      implements Serializable {
+    public Result(double accuracy, double loss, long count, Evaluation evaluation) {
+      this(accuracy, loss, count, evaluation, java.util.Map.of());
+    }
+  }
 
   public static Result evaluate(JavaSparkContext sc, MultiLayerNetwork network, JavaRDD<DataSet> data) {
     BroadcastNetwork shipped = BroadcastNetwork.of(sc, network);

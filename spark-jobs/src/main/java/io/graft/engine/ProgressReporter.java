@@ -20,9 +20,15 @@ public final class ProgressReporter implements RoundListener {
     elapsed += m.wallSeconds();
     roundsSeen++;
     double eta = elapsed / roundsSeen * (m.rounds() - m.round());
-    out.accept(String.format("[%s]%s round %d/%d  train loss %.4f  %s loss %.4f  %s accuracy %.2f%%  %,.0f samples/s  %.1f s  ETA %s",
-        job, m.stage() == null ? "" : " " + m.stage() + ":", m.round(), m.rounds(), m.trainLoss(), m.evalSet(), m.evalLoss(), m.evalSet(),
-        100 * m.evalAccuracy(), m.samplesPerSecond(), m.wallSeconds(), formatDuration(eta)));
+    StringBuilder figures = new StringBuilder();
+    if (!Double.isNaN(m.evalAccuracy())) {
+      figures.append(String.format("  %s accuracy %.2f%%", m.evalSet(), 100 * m.evalAccuracy()));
+    }
+    m.extra().forEach((k, v) -> figures.append(k.endsWith("accuracy") ? String.format("  %s %.2f%%", k.replace('_', ' '), 100 * v)
+        : String.format("  %s %.4g", k.replace('_', ' '), v)));
+    out.accept(String.format("[%s]%s round %d/%d  train loss %.4f  %s loss %.4f%s  %,.0f samples/s  %.1f s  ETA %s",
+        job, m.stage() == null ? "" : " " + m.stage() + ":", m.round(), m.rounds(), m.trainLoss(), m.evalSet(), m.evalLoss(), figures,
+        m.samplesPerSecond(), m.wallSeconds(), formatDuration(eta)));
   }
 
   static String formatDuration(double seconds) {

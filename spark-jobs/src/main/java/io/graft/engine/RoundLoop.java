@@ -80,7 +80,7 @@ public final class RoundLoop {
       GraftSpark.jobGroup(spark, "graft-" + spec.job(), label + " round " + round + "/" + spec.totalRounds() + ": evaluation");
       DistributedEvaluator.Result eval = evaluate.apply(current);
       RoundMetrics m = new RoundMetrics(round, spec.totalRounds(), spec.stage(), spec.evalSet(), sparkNet.getScore(), eval.loss(),
-          eval.accuracy(), trainCount, trainCount / wall, wall, lr);
+          eval.accuracy(), trainCount, trainCount / wall, wall, lr, eval.extra());
       for (RoundListener l : listeners) {
         l.onRound(m, current);
       }
@@ -115,7 +115,7 @@ public final class RoundLoop {
         GraftSpark.jobGroup(spark, "graft-" + spec.job(), label + " round " + round + "/" + spec.totalRounds() + ": evaluation");
         DistributedEvaluator.Result eval = evaluate.apply(network);
         RoundMetrics m = new RoundMetrics(round, spec.totalRounds(), spec.stage(), spec.evalSet(), fit.meanLoss(), eval.loss(),
-            eval.accuracy(), trainCount, trainCount / fit.wallSeconds(), fit.wallSeconds(), lr);
+            eval.accuracy(), trainCount, trainCount / fit.wallSeconds(), fit.wallSeconds(), lr, eval.extra());
         for (RoundListener l : listeners) {
           l.onRound(m, network);
         }

@@ -68,6 +68,43 @@ public final class GraftDatasets {
     return new Loaded(uri, manifest, rows);
   }
 
+  /**
+   * Reads a dataset for an objective that never looks at labels: only the {@code features}
+   * column is required (a Parquet dataset without a {@code label} column works).
+   */
+  public static Loaded readFeatures(SparkSession spark, Storage storage, String uri, String role) {
+    Manifest manifest = manifest(storage, uri, role);
+    Dataset<Row> rows = spark.read().parquet(uri);
+    requireColumn(rows.schema(), FEATURES, DataTypes.createArrayType(DataTypes.FloatType), uri);
+    return new Loaded(uri, manifest, rows.select(FEATURES));
+  }
+
+  /**
+   * {@link #check}'s twin for unlabelled use: checks every row's width only.
+   *
+   * @throws DataException naming the dataset, the count and the first bad row's file, under fail
+   */
+  public static Checked checkFeatures(Loaded data, int numFeatures, BadRecordPolicy policy) {
+    Column bad = col(FEATURES).isNull().or(size(col(FEATURES)).notEqual(numFeatures));
+    Dataset<Row> badRows = data.rows().withColumn("_file", input_file_name()).filter(bad);
+    List<Row> first = badRows.select(col("_file"), size(col(FEATURES)).as("_width")).limit(1).collectAsList();
+    long skipped = 0;
+    if (!first.isEmpty()) {
+      long count = badRows.count();
+      if (policy == BadRecordPolicy.FAIL) {
+        throw new DataException("Dataset " + data.uri() + ": " + count + " bad row(s); the first, in " + first.get(0).getString(0) + ", has "
+            + first.get(0).getInt(1) + " features, the model takes " + numFeatures + " (use --on-bad-record skip to drop them)");
+      }
+      skipped = count;
+    }
+    Dataset<Row> good = data.rows().filter(bad.unary_$bang());
+    long kept = good.count();
+    if (kept == 0) {
+      throw new DataException("Dataset " + data.uri() + " has no usable rows");
+    }
+    return new Checked(good, kept, skipped);
+  }
+
   private static void requireColumn(StructType schema, String name, DataType type, String uri) {
     StructField field = null;
     for (StructField f : schema.fields()) {

@@ -107,8 +107,13 @@ public final class FinetuneJob {
     }
     List<Surgery.AddedLayer> added = config.surgery().addLayers().stream()
         .map(a -> new Surgery.AddedLayer(a.name(), a.width(), a.activation())).toList();
-    MultiLayerNetwork base = Surgery.newHead(source.network(), train.numClasses(), config.surgery().removeLayers(), added,
-        config.training().seed());
+    List<String> remove = new ArrayList<>(config.surgery().removeLayers());
+    for (String projection : Surgery.selfSupervisedHead(source.network())) {
+      if (!remove.contains(projection)) {
+        remove.add(projection); // a contrastive encoder's projection head goes with its output
+      }
+    }
+    MultiLayerNetwork base = Surgery.newHead(source.network(), train.numClasses(), remove, added, config.training().seed());
     List<StageConfig> stageConfigs = config.stages().isEmpty() ? Strategies.expand(config, base, added.size()) : config.stages();
     boolean adapters = config.strategy() == FinetuneConfig.Strategy.ADAPTERS && config.stages().isEmpty()
         || stageConfigs.stream().anyMatch(s -> s.trainFrom().equals("adapters"));
@@ -194,6 +199,11 @@ public final class FinetuneJob {
     log.accept(String.format("finetune: %s from %s on %,d training / %,d validation rows (%d classes), %d stage(s), %d workers",
         config.stages().isEmpty() ? config.strategy() : "custom stages", config.source(), trainCount, valCount, numClasses,
         plan.stages().size(), workers));
+    List<String> projection = Surgery.selfSupervisedHead(plan.source().network());
+    if (!projection.isEmpty()) {
+      log.accept("finetune: " + config.source() + " is a contrastive encoder; its projection head (" + String.join(", ", projection)
+          + ", output) is dropped before the new head");
+    }
 
     int totalRounds = plan.stages().stream().mapToInt(s -> s.config().epochs()).sum();
     List<RoundMetrics> history = new ArrayList<>();

@@ -15,6 +15,7 @@ import io.graft.engine.JobOptions;
 import io.graft.engine.ParameterAveraging;
 import io.graft.engine.MetricsLog;
 import io.graft.model.Architectures;
+import io.graft.selfsup.Objective;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Provenance;
@@ -25,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -58,12 +60,17 @@ public final class PretrainJob {
 
   /** What a finished run produced. */
   public record Result(String output, double testAccuracy, double testLoss, int rounds, int resumedFromRound,
-      List<RoundMetrics> history, long trainRows, long testRows) {}
+      List<RoundMetrics> history, long trainRows, long testRows, double probeAccuracyAtInit) {}
 
-  /** Everything checked on the driver before Spark does any work. */
-  record Plan(Manifest train, Manifest test, MultiLayerConfiguration networkConf, Path output, Checkpoints checkpoints) {}
+  /**
+   * Everything checked on the driver before Spark does any work.
+   *
+   * @param probeLayer index of the layer the linear probe reads, -1 without a probe
+   */
+  record Plan(Manifest train, Manifest test, MultiLayerConfiguration networkConf, Path output, Checkpoints checkpoints, int probeLayer) {}
 
   static Plan plan(PretrainConfig config, Storage storage, boolean resume) throws IOException {
+    Objective objective = config.objective();
     Manifest train = GraftDatasets.manifest(storage, config.data().train(), "training");
     Manifest test = null;
     if (config.data().test() != null) {
@@ -72,19 +79,56 @@ public final class PretrainJob {
         throw new ConfigException("Test dataset " + config.data().test() + " has " + test.numFeatures()
             + " features but training dataset " + config.data().train() + " has " + train.numFeatures());
       }
-      if (test.numClasses() > train.numClasses()) {
+      if (!objective.selfSupervised() && test.numClasses() > train.numClasses()) {
         throw new ConfigException("Test dataset " + config.data().test() + " has " + test.numClasses()
             + " classes but training dataset " + config.data().train() + " has " + train.numClasses());
       }
     }
-    MultiLayerConfiguration conf =
-        Architectures.build(config.model(), train.featureShape(), train.numClasses(), config.optimizer(), config.training().seed());
+    if (config.augmentation().enabled() && train.featureShape().length != 2 && train.featureShape().length != 3) {
+      throw new ConfigException("augmentation needs image-shaped features ([channels, height, width]); dataset " + config.data().train()
+          + " has feature shape " + java.util.Arrays.toString(train.featureShape()));
+    }
+    MultiLayerConfiguration conf = objective.selfSupervised()
+        ? Architectures.selfSupervised(config.model(), train.featureShape(), objective, unitRange(train), config.optimizer(),
+            config.training().seed())
+        : Architectures.build(config.model(), train.featureShape(), train.numClasses(), config.optimizer(), config.training().seed());
+    int probeLayer = config.probe() == null ? -1 : probeLayer(config, storage, train, conf);
     Path output = storage.qualify(storage.path(config.output()));
     Checkpoints checkpoints = new Checkpoints(storage, output);
     if (resume) {
       checkpoints.requireResumable(config, config.training().epochs());
     }
-    return new Plan(train, test, conf, output, checkpoints);
+    return new Plan(train, test, conf, output, checkpoints, probeLayer);
+  }
+
+  /** Whether every stored feature lies in [0, 1] (images as Graft imports them): the decoder is then sigmoid + cross-entropy. */
+  static boolean unitRange(Manifest m) {
+    return m.normalisation() != null && m.normalisation().min() >= 0 && m.normalisation().max() <= 1;
+  }
+
+  /** Checks the probe's datasets and resolves its layer: named, or the encoder's top (the layer below the head). */
+  private static int probeLayer(PretrainConfig config, Storage storage, Manifest train, MultiLayerConfiguration conf) {
+    PretrainConfig.Probe probe = config.probe();
+    for (String uri : List.of(probe.train(), config.probeTest())) {
+      Manifest m = GraftDatasets.manifest(storage, uri, "probe");
+      ConfigException.require(m.numFeatures() == train.numFeatures(), "Cannot probe: dataset %s has %s features but training dataset %s has %s",
+          uri, m.numFeatures(), config.data().train(), train.numFeatures());
+      ConfigException.require(m.numClasses() >= 2, "Cannot probe: dataset %s has no labels (%s classes); the probe needs labelled rows", uri,
+          m.numClasses());
+    }
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < conf.getConfs().size(); i++) {
+      names.add(conf.getConf(i).getLayer().getLayerName());
+    }
+    int head = config.objective().kind() == Objective.Kind.CONTRASTIVE ? names.indexOf("proj1") : names.size() - 1;
+    if (probe.layer() == null) {
+      return head - 1;
+    }
+    int index = names.indexOf(probe.layer());
+    ConfigException.require(index >= 0, "Cannot probe: layer '%s' not found in the model (layers: %s)", probe.layer(), String.join(", ", names));
+    ConfigException.require(index < head, "Cannot probe layer '%s': it is part of the %s head, not the encoder (encoder layers: %s)",
+        probe.layer(), config.objective().kind(), String.join(", ", names.subList(0, head)));
+    return index;
   }
 
   /** Validates the config and inputs without starting Spark; throws {@link ConfigException}. */
@@ -101,36 +145,13 @@ public final class PretrainJob {
     int numClasses = plan.train().numClasses();
     int numFeatures = plan.train().numFeatures();
 
-    GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain: checking data");
-    GraftDatasets.Loaded trainData = GraftDatasets.read(spark, storage, config.data().train(), "training");
-    GraftDatasets.Checked trainRows = GraftDatasets.check(trainData, numFeatures, numClasses, true, training.onBadRecord());
-    Dataset<Row> trainSet = trainRows.rows();
-    Dataset<Row> testSet;
-    long skipped = trainRows.skipped();
-    if (config.data().test() != null) {
-      GraftDatasets.Checked testRows = GraftDatasets.check(
-          GraftDatasets.read(spark, storage, config.data().test(), "test"), numFeatures, numClasses, true, training.onBadRecord());
-      testSet = testRows.rows();
-      skipped += testRows.skipped();
-    } else {
-      double f = config.data().holdoutFraction();
-      Dataset<Row>[] split = trainSet.randomSplit(new double[] {1 - f, f}, training.seed());
-      trainSet = split[0];
-      testSet = split[1];
-      log.accept(String.format("no test set: holding out %.0f%% of the training rows", 100 * f));
-    }
-    trainSet = GraftDatasets.capped(trainSet, training.maxRows(), training.seed());
-
-    int workers = ParameterAveraging.workers(training, sc);
-    JavaRDD<DataSet> trainBatches = GraftDatasets.miniBatches(trainSet.repartition(workers), training.batchSizePerWorker(), numFeatures, numClasses)
-        .persist(StorageLevel.MEMORY_ONLY());
-    JavaRDD<DataSet> testBatches = GraftDatasets.miniBatches(testSet, 256, numFeatures, numClasses).persist(StorageLevel.MEMORY_ONLY());
-    long trainCount = GraftDatasets.countExamples(trainBatches);
-    long testCount = GraftDatasets.countExamples(testBatches);
-    log.accept(String.format("pretrain: %s on %,d training rows, %,d test rows, %d workers, batch %d, averaging every %d, %s",
-        config.model().architecture(), trainCount, testCount, workers, training.batchSizePerWorker(), training.averagingFrequency(),
-        training.approach()));
-
+    Objective objective = config.objective();
+    Data data = objective.selfSupervised() ? selfSupervisedData(config, plan, spark, storage, sc, log)
+        : supervisedData(config, spark, storage, sc, numFeatures, numClasses, log);
+    int workers = data.workers();
+    long trainCount = data.trainCount();
+    long testCount = data.testCount();
+    long skipped = data.skipped();
     MultiLayerNetwork network;
     int startRound = 0;
     List<RoundMetrics> history = new ArrayList<>();
@@ -158,13 +179,33 @@ public final class PretrainJob {
     listeners.add(new ProgressReporter("pretrain", log));
     listeners.addAll(options.listeners());
     int rounds = training.epochs();
+    LinearProbe probe = null;
+    double probeAtInit = Double.NaN;
     try {
-      network = RoundLoop.run(spark, network, round -> trainBatches, trainCount,
-          net -> DistributedEvaluator.evaluate(sc, net, testBatches),
-          new RoundLoop.Spec("pretrain", null, startRound + 1, rounds, rounds, "test", training, workers, work), listeners, null);
+      Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate = data.evaluate();
+      if (config.probe() != null) {
+        GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain: sampling the probe's labelled rows");
+        probe = new LinearProbe(spark, storage, config.probe(), config.probeTest(), training.seed());
+        log.accept(String.format("probe: logistic regression on layer '%s', %,d labelled rows, scored on %,d test rows",
+            plan.networkConf().getConf(plan.probeLayer()).getLayer().getLayerName(), probe.trainRows, probe.testRows));
+        if (startRound == 0) {
+          probeAtInit = probe.accuracy(network, plan.probeLayer());
+          log.accept(String.format("probe: %.2f%% on the initial (random) encoder", 100 * probeAtInit));
+        }
+        evaluate = withProbe(evaluate, probe, plan.probeLayer(), config.probe().every(), startRound, rounds);
+      }
+      RoundLoop.Spec spec = new RoundLoop.Spec("pretrain", null, startRound + 1, rounds, rounds, "test", training, workers, work);
+      if (objective.kind() == Objective.Kind.CONTRASTIVE && !spec.graftAveraging()) {
+        log.accept("pretrain: contrastive minibatches are trained on Graft's averaging (training.engine graft): dl4j-spark re-splits "
+            + "minibatches to its batch size, which can separate the two views of an example");
+        spec = spec.withGraftAveraging();
+      }
+      network = RoundLoop.run(spark, network, data.trainForRound(), trainCount, evaluate, spec, listeners, null);
     } finally {
-      trainBatches.unpersist(false);
-      testBatches.unpersist(false);
+      if (probe != null) {
+        probe.close();
+      }
+      data.release().run();
     }
 
     RoundMetrics last = history.get(history.size() - 1);
@@ -176,8 +217,14 @@ public final class PretrainJob {
     provenance.input("test", config.data().test() == null ? "holdout of train" : storage.qualify(storage.path(config.data().test())).toString(),
         testCount, plan.test() == null ? null : JSON.valueToTree(plan.test().sources()));
     Map<String, Object> metrics = new LinkedHashMap<>();
-    metrics.put("test_accuracy", last.evalAccuracy());
+    if (!Double.isNaN(last.evalAccuracy())) {
+      metrics.put("test_accuracy", last.evalAccuracy());
+    }
     metrics.put("test_loss", last.evalLoss());
+    metrics.putAll(last.extra());
+    if (!Double.isNaN(probeAtInit)) {
+      metrics.put("probe_accuracy_at_init", probeAtInit);
+    }
     metrics.put("train_loss", last.trainLoss());
     metrics.put("rounds", rounds);
     metrics.put("wall_s", history.stream().mapToDouble(RoundMetrics::wallSeconds).sum());
@@ -185,18 +232,153 @@ public final class PretrainJob {
     provenance.metrics(metrics);
     provenance.put("skippedRows", skipped);
     provenance.put("resumedFromRound", startRound);
-    provenance.put("model", Map.of("architecture", config.model().architecture().toString(), "parameters", network.numParams(),
-        "layers", layerNames(network), "numClasses", numClasses, "featureShape", plan.train().featureShape(),
-        "classNames", plan.train().classNames()));
+    Map<String, Object> model = new LinkedHashMap<>();
+    model.put("architecture", config.model().architecture().toString());
+    model.put("objective", objective.kind().toString());
+    model.put("parameters", network.numParams());
+    model.put("layers", layerNames(network));
+    model.put("featureShape", plan.train().featureShape());
+    if (objective.selfSupervised()) {
+      model.put("headLayers", objective.kind() == Objective.Kind.CONTRASTIVE ? List.of("proj1", "output") : List.of("output"));
+    } else {
+      model.put("numClasses", numClasses);
+      model.put("classNames", plan.train().classNames());
+    }
+    provenance.put("model", model);
     provenance.put("cluster", Map.of("master", spark.sparkContext().master(), "workers", workers));
     provenance.write(storage, plan.output());
     plan.checkpoints().delete();
     if (storage.exists(work)) {
       storage.delete(work);
     }
-    log.accept(String.format("pretrain: test accuracy %.2f%% after %d rounds; model written to %s",
-        100 * last.evalAccuracy(), rounds, new Path(plan.output(), MODEL_FILE)));
-    return new Result(plan.output().toString(), last.evalAccuracy(), last.evalLoss(), rounds, startRound, history, trainCount, testCount);
+    String headline = objective.selfSupervised()
+        ? String.format("%s loss %.4f%s", objective.kind(), last.evalLoss(),
+            last.extra().containsKey("probe_accuracy") ? String.format(", probe accuracy %.2f%%", 100 * last.extra().get("probe_accuracy")) : "")
+        : String.format("test accuracy %.2f%%", 100 * last.evalAccuracy());
+    log.accept(String.format("pretrain: %s after %d rounds; model written to %s", headline, rounds, new Path(plan.output(), MODEL_FILE)));
+    return new Result(plan.output().toString(), last.evalAccuracy(), last.evalLoss(), rounds, startRound, history, trainCount, testCount,
+        probeAtInit);
+  }
+
+  /**
+   * The training and evaluation data of one run.
+   *
+   * @param trainForRound a round's training minibatches
+   * @param evaluate scores the network on the held-out rows
+   * @param release unpersists what the data cached
+   */
+  record Data(Function<Integer, JavaRDD<DataSet>> trainForRound, Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate,
+      Runnable release, long trainCount, long testCount, long skipped, int workers) {}
+
+  private static Data supervisedData(PretrainConfig config, SparkSession spark, Storage storage, JavaSparkContext sc, int numFeatures,
+      int numClasses, Consumer<String> log) {
+    TrainingConfig training = config.training();
+    GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain: checking data");
+    GraftDatasets.Loaded trainData = GraftDatasets.read(spark, storage, config.data().train(), "training");
+    GraftDatasets.Checked trainRows = GraftDatasets.check(trainData, numFeatures, numClasses, true, training.onBadRecord());
+    Dataset<Row> trainSet = trainRows.rows();
+    Dataset<Row> testSet;
+    long skipped = trainRows.skipped();
+    if (config.data().test() != null) {
+      GraftDatasets.Checked testRows = GraftDatasets.check(
+          GraftDatasets.read(spark, storage, config.data().test(), "test"), numFeatures, numClasses, true, training.onBadRecord());
+      testSet = testRows.rows();
+      skipped += testRows.skipped();
+    } else {
+      double f = config.data().holdoutFraction();
+      Dataset<Row>[] split = trainSet.randomSplit(new double[] {1 - f, f}, training.seed());
+      trainSet = split[0];
+      testSet = split[1];
+      log.accept(String.format("no test set: holding out %.0f%% of the training rows", 100 * f));
+    }
+    trainSet = GraftDatasets.capped(trainSet, training.maxRows(), training.seed());
+    testSet = GraftDatasets.capped(testSet, config.data().maxTestRows(), training.seed() + 1);
+
+    int workers = ParameterAveraging.workers(training, sc);
+    JavaRDD<DataSet> trainBatches = GraftDatasets.miniBatches(trainSet.repartition(workers), training.batchSizePerWorker(), numFeatures, numClasses)
+        .persist(StorageLevel.MEMORY_ONLY());
+    JavaRDD<DataSet> testBatches = GraftDatasets.miniBatches(testSet, 256, numFeatures, numClasses).persist(StorageLevel.MEMORY_ONLY());
+    long trainCount = GraftDatasets.countExamples(trainBatches);
+    long testCount = GraftDatasets.countExamples(testBatches);
+    log.accept(String.format("pretrain: %s on %,d training rows, %,d test rows, %d workers, batch %d, averaging every %d, %s",
+        config.model().architecture(), trainCount, testCount, workers, training.batchSizePerWorker(), training.averagingFrequency(),
+        training.approach()));
+    return new Data(round -> trainBatches, net -> DistributedEvaluator.evaluate(sc, net, testBatches), () -> {
+      trainBatches.unpersist(false);
+      testBatches.unpersist(false);
+    }, trainCount, testCount, skipped, workers);
+  }
+
+  /**
+   * Unlabelled rows (only the {@code features} column is read) as per-round view pairs or
+   * corrupted inputs; the held-out rows are built once, with fixed views, so rounds compare.
+   */
+  private static Data selfSupervisedData(PretrainConfig config, Plan plan, SparkSession spark, Storage storage, JavaSparkContext sc,
+      Consumer<String> log) {
+    TrainingConfig training = config.training();
+    Objective objective = config.objective();
+    int numFeatures = plan.train().numFeatures();
+    GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain: checking data");
+    GraftDatasets.Checked trainRows = GraftDatasets.checkFeatures(
+        GraftDatasets.readFeatures(spark, storage, config.data().train(), "training"), numFeatures, training.onBadRecord());
+    Dataset<Row> trainSet = trainRows.rows();
+    Dataset<Row> testSet;
+    long skipped = trainRows.skipped();
+    if (config.data().test() != null) {
+      GraftDatasets.Checked testRows = GraftDatasets.checkFeatures(
+          GraftDatasets.readFeatures(spark, storage, config.data().test(), "test"), numFeatures, training.onBadRecord());
+      testSet = testRows.rows();
+      skipped += testRows.skipped();
+    } else {
+      double f = config.data().holdoutFraction();
+      Dataset<Row>[] split = trainSet.randomSplit(new double[] {1 - f, f}, training.seed());
+      trainSet = split[0];
+      testSet = split[1];
+      log.accept(String.format("no test set: holding out %.0f%% of the training rows", 100 * f));
+    }
+    trainSet = GraftDatasets.capped(trainSet, training.maxRows(), training.seed());
+    testSet = GraftDatasets.capped(testSet, config.data().maxTestRows(), training.seed() + 1);
+    int workers = ParameterAveraging.workers(training, sc);
+    int labelWidth = objective.kind() == Objective.Kind.CONTRASTIVE ? objective.projection().get(1) : numFeatures;
+    SelfSupervisedData.Spec spec = new SelfSupervisedData.Spec(objective.kind(), config.augmentation(),
+        objective.kind() == Objective.Kind.RECONSTRUCTION ? objective.corruption() : null, plan.train().featureShape(),
+        training.batchSizePerWorker(), labelWidth, training.seed());
+    JavaRDD<float[]> examples = SelfSupervisedData.featureArrays(trainSet.repartition(workers)).persist(StorageLevel.MEMORY_ONLY());
+    // held-out batches: fixed views (round 0), at most 256 rows each, kept for the whole run
+    SelfSupervisedData.Spec testSpec = new SelfSupervisedData.Spec(spec.kind(), spec.augmentation(), spec.corruption(), spec.shape(),
+        Math.min(256, training.batchSizePerWorker()), labelWidth, training.seed() + 1);
+    JavaRDD<DataSet> testBatches = SelfSupervisedData.featureArrays(testSet).mapPartitions(new SelfSupervisedData.Batches(testSpec, 0))
+        .persist(StorageLevel.MEMORY_ONLY());
+    long trainCount = examples.count();
+    long testCount = GraftDatasets.countExamples(testBatches);
+    boolean contrastive = objective.kind() == Objective.Kind.CONTRASTIVE;
+    log.accept(String.format("pretrain: %s %s on %,d unlabelled training rows (%s), %,d held-out rows, %d workers, batch %d, averaging every %d",
+        objective.kind(), config.model().architecture(), trainCount, contrastive ? "2 augmented views each" : "corrupted inputs",
+        contrastive ? testCount / 2 : testCount, workers,
+        training.batchSizePerWorker(), training.averagingFrequency()));
+    return new Data(round -> examples.mapPartitions(new SelfSupervisedData.Batches(spec, round)), net -> {
+      SelfSupervisedData.Scores scores = SelfSupervisedData.evaluate(sc, net, testBatches, contrastive);
+      return new DistributedEvaluator.Result(Double.NaN, scores.loss(), scores.rows(), null, SelfSupervisedData.extra(scores, Double.NaN));
+    }, () -> {
+      examples.unpersist(false);
+      testBatches.unpersist(false);
+    }, trainCount, testCount, skipped, workers);
+  }
+
+  /** {@code evaluate} plus the linear probe after every {@code every} rounds and the last. */
+  private static Function<MultiLayerNetwork, DistributedEvaluator.Result> withProbe(Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate,
+      LinearProbe probe, int layer, int every, int startRound, int lastRound) {
+    java.util.concurrent.atomic.AtomicInteger round = new java.util.concurrent.atomic.AtomicInteger(startRound);
+    return net -> {
+      DistributedEvaluator.Result r = evaluate.apply(net);
+      int current = round.incrementAndGet();
+      if (current % every != 0 && current != lastRound) {
+        return r;
+      }
+      Map<String, Double> extra = new LinkedHashMap<>(r.extra());
+      extra.put("probe_accuracy", probe.accuracy(net, layer));
+      return new DistributedEvaluator.Result(r.accuracy(), r.loss(), r.count(), r.evaluation(), extra);
+    };
   }
 
   static List<String> layerNames(MultiLayerNetwork network) {
