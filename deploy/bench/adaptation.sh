@@ -21,17 +21,7 @@ cd "$root"   # the configs name datasets relative to the checkout
 DIGITS="{name: digits, train: graft-demo/data/mnist/train, test: graft-demo/data/mnist/test, labelsPerClass: 100}"
 FASHION="{name: fashion, train: graft-demo/data/fashion/train, test: graft-demo/data/fashion/test, labelsPerClass: 100}"
 
-# run NAME CMD...: runs a graft command; records "NAME key=value wall_s=W" for every key=value it prints
-run() {
-  local name="$1"; shift
-  local t0 t1
-  t0=$(date +%s)
-  "$graft" "$@" >"$out/$name.out" 2>"$out/$name.err" || { echo "$name failed; see $out/$name.err" >&2; exit 1; }
-  t1=$(date +%s)
-  tr ' ' '\n' <"$out/$name.out" | grep -E '^[a-z_]+=[0-9.]+$' | while read -r kv; do
-    echo "$name $kv wall_s=$((t1 - t0))" | tee -a "$out/results.txt"
-  done
-}
+source "$root/deploy/bench/lib.sh"   # run NAME CMD...
 
 # table TITLE KEY ROW...: mean +- sample std of KEY over seeds for each row (runs named ROW-sN)
 table() {

@@ -24,17 +24,7 @@ done
 mkdir -p "$out"
 cd "$root"
 
-# run NAME CMD...: runs a graft command; records "NAME key=value wall_s=W" for every key=value it prints
-run() {
-  local name="$1"; shift
-  local t0 t1
-  t0=$(date +%s)
-  "$graft" "$@" >"$out/$name.out" 2>"$out/$name.err" || { echo "$name failed; see $out/$name.err" >&2; exit 1; }
-  t1=$(date +%s)
-  tr ' ' '\n' <"$out/$name.out" | grep -E '^[a-z_]+=[0-9.]+$' | while read -r kv; do
-    echo "$name $kv wall_s=$((t1 - t0))" | tee -a "$out/results.txt"
-  done
-}
+source "$root/deploy/bench/lib.sh"   # run NAME CMD...
 
 # row LABEL RUN KEY: "| LABEL | mean +- std | per-seed | wall |" of KEY over runs named RUN-sN
 row() {

@@ -28,7 +28,9 @@ final class PretrainCommand implements Callable<Integer> {
     if (!Double.isNaN(result.testAccuracy())) {
       System.out.printf("test_accuracy=%.4f%n", result.testAccuracy());
     }
-    System.out.printf("test_loss=%.4f%n", result.testLoss());
+    if (cfg.objective().selfSupervised()) {
+      System.out.printf("test_loss=%.4f%n", result.testLoss());
+    }
     RoundMetrics last = result.history().get(result.history().size() - 1);
     last.extra().forEach((k, v) -> System.out.printf("%s=%.4f%n", k, v));
     if (!Double.isNaN(result.probeAccuracyAtInit())) {

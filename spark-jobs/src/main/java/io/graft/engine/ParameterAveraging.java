@@ -21,6 +21,26 @@ public final class ParameterAveraging {
     return t.workers() > 0 ? t.workers() : sc.defaultParallelism();
   }
 
+  /**
+   * Refuses, before any Spark work, what dl4j-spark would refuse only when training starts: the
+   * Export approach on a cluster (a non-local master) whose default filesystem is the local one.
+   * dl4j-spark checks {@code fs.defaultFS}, not the export folder, so even an output on HDFS fails
+   * there unless the default filesystem is shared.
+   *
+   * @throws ConfigException naming the setting and the ways out
+   */
+  public static void requireExportable(TrainingConfig t, org.apache.spark.SparkContext sc) {
+    if (t.engine() != TrainingConfig.Engine.DL4J_SPARK || t.approach() != TrainingConfig.Approach.EXPORT || sc.isLocal()) {
+      return;
+    }
+    String defaultFs = sc.hadoopConfiguration().get("fs.defaultFS", "file:///");
+    if (defaultFs.startsWith("file:")) {
+      throw new io.graft.config.ConfigException("training.approach export on a cluster (" + sc.master() + ") needs a shared default "
+          + "filesystem, but fs.defaultFS is " + defaultFs + ": pass --conf spark.hadoop.fs.defaultFS=hdfs://NAMENODE:PORT, or set "
+          + "training.engine=graft or training.approach=direct");
+    }
+  }
+
   public static ParameterAveragingTrainingMaster trainingMaster(TrainingConfig t, int workers, String exportDir, long rngSeed) {
     return new ParameterAveragingTrainingMaster.Builder(workers, t.batchSizePerWorker())
         .batchSizePerWorker(t.batchSizePerWorker())

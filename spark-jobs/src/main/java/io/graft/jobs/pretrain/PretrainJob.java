@@ -141,6 +141,7 @@ public final class PretrainJob {
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
     Plan plan = plan(config, storage, options.resume());
     TrainingConfig training = config.training();
+    ParameterAveraging.requireExportable(training, spark.sparkContext());
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     int numClasses = plan.train().numClasses();
     int numFeatures = plan.train().numFeatures();
@@ -276,23 +277,12 @@ public final class PretrainJob {
     GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain: checking data");
     GraftDatasets.Loaded trainData = GraftDatasets.read(spark, storage, config.data().train(), "training");
     GraftDatasets.Checked trainRows = GraftDatasets.check(trainData, numFeatures, numClasses, true, training.onBadRecord());
-    Dataset<Row> trainSet = trainRows.rows();
-    Dataset<Row> testSet;
-    long skipped = trainRows.skipped();
-    if (config.data().test() != null) {
-      GraftDatasets.Checked testRows = GraftDatasets.check(
-          GraftDatasets.read(spark, storage, config.data().test(), "test"), numFeatures, numClasses, true, training.onBadRecord());
-      testSet = testRows.rows();
-      skipped += testRows.skipped();
-    } else {
-      double f = config.data().holdoutFraction();
-      Dataset<Row>[] split = trainSet.randomSplit(new double[] {1 - f, f}, training.seed());
-      trainSet = split[0];
-      testSet = split[1];
-      log.accept(String.format("no test set: holding out %.0f%% of the training rows", 100 * f));
-    }
-    trainSet = GraftDatasets.capped(trainSet, training.maxRows(), training.seed());
-    testSet = GraftDatasets.capped(testSet, config.data().maxTestRows(), training.seed() + 1);
+    GraftDatasets.Checked testRows = config.data().test() == null ? null : GraftDatasets.check(
+        GraftDatasets.read(spark, storage, config.data().test(), "test"), numFeatures, numClasses, true, training.onBadRecord());
+    long skipped = trainRows.skipped() + (testRows == null ? 0 : testRows.skipped());
+    Dataset<Row>[] sets = trainAndHeldOut(config, trainRows.rows(), testRows == null ? null : testRows.rows(), log);
+    Dataset<Row> trainSet = sets[0];
+    Dataset<Row> testSet = sets[1];
 
     int workers = ParameterAveraging.workers(training, sc);
     JavaRDD<DataSet> trainBatches = GraftDatasets.miniBatches(trainSet.repartition(workers), training.batchSizePerWorker(), numFeatures, numClasses)
@@ -321,23 +311,12 @@ public final class PretrainJob {
     GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain: checking data");
     GraftDatasets.Checked trainRows = GraftDatasets.checkFeatures(
         GraftDatasets.readFeatures(spark, storage, config.data().train(), "training"), numFeatures, training.onBadRecord());
-    Dataset<Row> trainSet = trainRows.rows();
-    Dataset<Row> testSet;
-    long skipped = trainRows.skipped();
-    if (config.data().test() != null) {
-      GraftDatasets.Checked testRows = GraftDatasets.checkFeatures(
-          GraftDatasets.readFeatures(spark, storage, config.data().test(), "test"), numFeatures, training.onBadRecord());
-      testSet = testRows.rows();
-      skipped += testRows.skipped();
-    } else {
-      double f = config.data().holdoutFraction();
-      Dataset<Row>[] split = trainSet.randomSplit(new double[] {1 - f, f}, training.seed());
-      trainSet = split[0];
-      testSet = split[1];
-      log.accept(String.format("no test set: holding out %.0f%% of the training rows", 100 * f));
-    }
-    trainSet = GraftDatasets.capped(trainSet, training.maxRows(), training.seed());
-    testSet = GraftDatasets.capped(testSet, config.data().maxTestRows(), training.seed() + 1);
+    GraftDatasets.Checked testRows = config.data().test() == null ? null : GraftDatasets.checkFeatures(
+        GraftDatasets.readFeatures(spark, storage, config.data().test(), "test"), numFeatures, training.onBadRecord());
+    long skipped = trainRows.skipped() + (testRows == null ? 0 : testRows.skipped());
+    Dataset<Row>[] sets = trainAndHeldOut(config, trainRows.rows(), testRows == null ? null : testRows.rows(), log);
+    Dataset<Row> trainSet = sets[0];
+    Dataset<Row> testSet = sets[1];
     int workers = ParameterAveraging.workers(training, sc);
     int labelWidth = objective.kind() == Objective.Kind.CONTRASTIVE ? objective.projection().get(1) : numFeatures;
     SelfSupervisedData.Spec spec = new SelfSupervisedData.Spec(objective.kind(), config.augmentation(),
@@ -363,6 +342,26 @@ public final class PretrainJob {
       examples.unpersist(false);
       testBatches.unpersist(false);
     }, trainCount, testCount, skipped, workers);
+  }
+
+  /**
+   * The training and held-out rows: {@code test} when the config names a test set, otherwise a
+   * {@code data.holdoutFraction} split of {@code train}; then capped by {@code training.maxRows}
+   * and {@code data.maxTestRows}.
+   */
+  private static Dataset<Row>[] trainAndHeldOut(PretrainConfig config, Dataset<Row> train, Dataset<Row> test, Consumer<String> log) {
+    long seed = config.training().seed();
+    if (test == null) {
+      double f = config.data().holdoutFraction();
+      Dataset<Row>[] split = train.randomSplit(new double[] {1 - f, f}, seed);
+      train = split[0];
+      test = split[1];
+      log.accept(String.format("no test set: holding out %.0f%% of the training rows", 100 * f));
+    }
+    @SuppressWarnings("unchecked")
+    Dataset<Row>[] sets = new Dataset[] {GraftDatasets.capped(train, config.training().maxRows(), seed),
+        GraftDatasets.capped(test, config.data().maxTestRows(), seed + 1)};
+    return sets;
   }
 
   /** {@code evaluate} plus the linear probe after every {@code every} rounds and the last. */
