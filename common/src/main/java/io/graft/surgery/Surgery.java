@@ -159,14 +159,23 @@ public final class Surgery {
    * classifier. Empty for every other model; a reconstruction decoder is the output layer itself.
    */
   public static List<String> selfSupervisedHead(MultiLayerNetwork net) {
-    List<String> names = layerNames(net);
-    Layer output = inner(net.getLayerWiseConfigurations().getConf(names.size() - 1).getLayer());
+    return selfSupervisedHead(net.getLayerWiseConfigurations());
+  }
+
+  /** {@link #selfSupervisedHead(MultiLayerNetwork)} of a configuration (before the network exists). */
+  public static List<String> selfSupervisedHead(org.deeplearning4j.nn.conf.MultiLayerConfiguration conf) {
+    List<NeuralNetConfiguration> confs = conf.getConfs();
+    Layer output = inner(confs.get(confs.size() - 1).getLayer());
     if (!(output instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer o && o.getLossFn() instanceof io.graft.selfsup.NtXentLoss)) {
       return List.of();
     }
     List<String> head = new ArrayList<>();
-    for (int i = names.size() - 2; i >= 1 && names.get(i) != null && names.get(i).startsWith("proj"); i--) {
-      head.add(0, names.get(i));
+    for (int i = confs.size() - 2; i >= 1; i--) {
+      String name = inner(confs.get(i).getLayer()).getLayerName();
+      if (name == null || !name.startsWith("proj")) {
+        break;
+      }
+      head.add(0, name);
     }
     return head;
   }

@@ -85,24 +85,8 @@ public final class GraftDatasets {
    * @throws DataException naming the dataset, the count and the first bad row's file, under fail
    */
   public static Checked checkFeatures(Loaded data, int numFeatures, BadRecordPolicy policy) {
-    Column bad = col(FEATURES).isNull().or(size(col(FEATURES)).notEqual(numFeatures));
-    Dataset<Row> badRows = data.rows().withColumn("_file", input_file_name()).filter(bad);
-    List<Row> first = badRows.select(col("_file"), size(col(FEATURES)).as("_width")).limit(1).collectAsList();
-    long skipped = 0;
-    if (!first.isEmpty()) {
-      long count = badRows.count();
-      if (policy == BadRecordPolicy.FAIL) {
-        throw new DataException("Dataset " + data.uri() + ": " + count + " bad row(s); the first, in " + first.get(0).getString(0) + ", has "
-            + first.get(0).getInt(1) + " features, the model takes " + numFeatures + " (use --on-bad-record skip to drop them)");
-      }
-      skipped = count;
-    }
-    Dataset<Row> good = data.rows().filter(bad.unary_$bang());
-    long kept = good.count();
-    if (kept == 0) {
-      throw new DataException("Dataset " + data.uri() + " has no usable rows");
-    }
-    return new Checked(good, kept, skipped);
+    return checkRows(data, badWidth(numFeatures), org.apache.spark.sql.functions.lit(0),
+        r -> "has " + r.getInt(1) + " features, the model takes " + numFeatures, null, "has no usable rows", policy);
   }
 
   private static void requireColumn(StructType schema, String name, DataType type, String uri) {
@@ -134,32 +118,43 @@ public final class GraftDatasets {
    * @throws DataException naming the dataset, the count and the first bad row's file, under fail
    */
   public static Checked check(Loaded data, int numFeatures, int numClasses, boolean requireLabels, BadRecordPolicy policy) {
-    Column badWidth = col(FEATURES).isNull().or(size(col(FEATURES)).notEqual(numFeatures));
     Column badLabel = col(LABEL).geq(numClasses).or(col(LABEL).lt(-1));
-    Column bad = badWidth.or(badLabel);
-    Dataset<Row> withFile = data.rows().withColumn("_file", input_file_name());
-    Dataset<Row> badRows = withFile.filter(bad);
-    List<Row> first = badRows.select(col("_file"), col(LABEL), size(col(FEATURES)).as("_width")).limit(1).collectAsList();
+    return checkRows(data, badWidth(numFeatures).or(badLabel), col(LABEL), r -> r.getInt(1) != numFeatures
+            ? "has " + r.getInt(1) + " features, the model takes " + numFeatures
+            : "has label " + r.getInt(2) + ", outside the model's classes [0, " + numClasses + ")",
+        requireLabels ? col(LABEL).geq(0) : null, "has no usable labelled rows", policy);
+  }
+
+  private static Column badWidth(int numFeatures) {
+    return col(FEATURES).isNull().or(size(col(FEATURES)).notEqual(numFeatures));
+  }
+
+  /**
+   * The row check both {@link #check} and {@link #checkFeatures} run: counts the rows matching
+   * {@code bad}, fails naming the first one's file ({@code describe} sees file, width and
+   * {@code shown}) or skips them, keeps the rest (and only those matching {@code keep} when set).
+   */
+  private static Checked checkRows(Loaded data, Column bad, Column shown, java.util.function.Function<Row, String> describe, Column keep,
+      String noneLeft, BadRecordPolicy policy) {
+    Dataset<Row> badRows = data.rows().withColumn("_file", input_file_name()).filter(bad);
+    List<Row> first = badRows.select(col("_file"), size(col(FEATURES)).as("_width"), shown).limit(1).collectAsList();
     long skipped = 0;
     if (!first.isEmpty()) {
       long count = badRows.count();
       Row r = first.get(0);
-      String what = r.getInt(2) != numFeatures
-          ? "has " + r.getInt(2) + " features, the model takes " + numFeatures
-          : "has label " + r.getInt(1) + ", outside the model's classes [0, " + numClasses + ")";
       if (policy == BadRecordPolicy.FAIL) {
-        throw new DataException("Dataset " + data.uri() + ": " + count + " bad row(s); the first, in " + r.getString(0) + ", " + what
-            + " (use --on-bad-record skip to drop them)");
+        throw new DataException("Dataset " + data.uri() + ": " + count + " bad row(s); the first, in " + r.getString(0) + ", "
+            + describe.apply(r) + " (use --on-bad-record skip to drop them)");
       }
       skipped = count;
     }
     Dataset<Row> good = data.rows().filter(bad.unary_$bang());
-    if (requireLabels) {
-      good = good.filter(col(LABEL).geq(0));
+    if (keep != null) {
+      good = good.filter(keep);
     }
     long kept = good.count();
     if (kept == 0) {
-      throw new DataException("Dataset " + data.uri() + " has no usable labelled rows");
+      throw new DataException("Dataset " + data.uri() + " " + noneLeft);
     }
     return new Checked(good, kept, skipped);
   }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.graft.testing.SparkTests;
 import io.graft.testing.TestData;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -13,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
@@ -38,16 +38,7 @@ class LocalClusterIT {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, work.resolve("hdfs").toString());
-    conf.set("dfs.namenode.rpc-address", "127.0.0.1:0");
-    conf.set("dfs.namenode.http-address", "127.0.0.1:0");
-    conf.set("dfs.datanode.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.http.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.ipc.address", "127.0.0.1:0");
-    conf.setInt("dfs.replication", 2);
-    hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(2).build();
-    hdfs.waitActive();
+    hdfs = SparkTests.miniDfs(work.resolve("hdfs"), 2);
     nn = "hdfs://127.0.0.1:" + hdfs.getNameNodePort();
     int port = freePort();
     clusterDir = work.resolve("spark");

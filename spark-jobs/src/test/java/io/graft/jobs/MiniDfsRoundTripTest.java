@@ -41,15 +41,7 @@ class MiniDfsRoundTripTest {
 
   @BeforeAll
   static void startHdfs() throws Exception {
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.toAbsolutePath().toString());
-    conf.set("dfs.namenode.rpc-address", "127.0.0.1:0");
-    conf.set("dfs.datanode.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.http.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.ipc.address", "127.0.0.1:0");
-    conf.set("dfs.namenode.http-address", "127.0.0.1:0");
-    cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-    cluster.waitActive();
+    cluster = SparkTests.miniDfs(base, 1);
     hdfs = "hdfs://127.0.0.1:" + cluster.getNameNodePort();
   }
 

@@ -93,6 +93,23 @@ public final class SparkTests {
     return digits28;
   }
 
+  /**
+   * HDFS on loopback: a NameNode and {@code dataNodes} DataNodes (replication capped at that count)
+   * storing under {@code base}, every port chosen free; {@code shutdown()} it when done.
+   */
+  public static org.apache.hadoop.hdfs.MiniDFSCluster miniDfs(Path base, int dataNodes) throws IOException {
+    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+    conf.set(org.apache.hadoop.hdfs.MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.toAbsolutePath().toString());
+    for (String key : List.of("dfs.namenode.rpc-address", "dfs.namenode.http-address", "dfs.datanode.address", "dfs.datanode.http.address",
+        "dfs.datanode.ipc.address")) {
+      conf.set(key, "127.0.0.1:0");
+    }
+    conf.setInt("dfs.replication", Math.min(3, dataNodes));
+    org.apache.hadoop.hdfs.MiniDFSCluster cluster = new org.apache.hadoop.hdfs.MiniDFSCluster.Builder(conf).numDataNodes(dataNodes).build();
+    cluster.waitActive();
+    return cluster;
+  }
+
   private static String importIdx(String dataset, String images, String name, long rows) {
     Path raw = TestData.raw(dataset);
     String out = work().resolve(name).toUri().toString();

@@ -20,6 +20,7 @@ import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
+import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -120,7 +121,7 @@ public final class PretrainJob {
     for (int i = 0; i < conf.getConfs().size(); i++) {
       names.add(conf.getConf(i).getLayer().getLayerName());
     }
-    int head = config.objective().kind() == Objective.Kind.CONTRASTIVE ? names.indexOf("proj1") : names.size() - 1;
+    int head = names.size() - 1 - Surgery.selfSupervisedHead(conf).size(); // the first layer above the encoder
     if (probe.layer() == null) {
       return head - 1;
     }
@@ -240,7 +241,9 @@ public final class PretrainJob {
     model.put("layers", layerNames(network));
     model.put("featureShape", plan.train().featureShape());
     if (objective.selfSupervised()) {
-      model.put("headLayers", objective.kind() == Objective.Kind.CONTRASTIVE ? List.of("proj1", "output") : List.of("output"));
+      List<String> head = new ArrayList<>(Surgery.selfSupervisedHead(plan.networkConf()));
+      head.add("output");
+      model.put("headLayers", head);
     } else {
       model.put("numClasses", numClasses);
       model.put("classNames", plan.train().classNames());
