@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # A Spark standalone cluster on loopback for trying cluster mode on one machine: a master and N
 # workers started from the jars this checkout was built with (no Spark download).
-#   deploy/local-cluster/spark-standalone.sh start [--workers 2] [--cores 1] [--memory 3g] [--port 7077] [--ui-port 8080] [--dir DIR]
+#   deploy/local-cluster/spark-standalone.sh start [--workers 2] [--cores 1] [--memory 3g] [--gpus-per-worker 0]
+#                                                  [--port 7077] [--ui-port 8080] [--dir DIR]
 #   deploy/local-cluster/spark-standalone.sh status|stop [--dir DIR] [--ui-port 8080]
 # then:  deploy/bin/graft-submit --master spark://127.0.0.1:7077 pretrain --config ...
 # Master UI http://127.0.0.1:8080. Everything binds to 127.0.0.1; logs and pids live under DIR
 # (default ${TMPDIR:-/tmp}/graft-local-cluster). start waits until every worker has registered.
+# --gpus-per-worker N gives worker i the GPU addresses (i-1)*N .. i*N-1 (a Spark worker resources
+# file each, so workers on one machine never share a GPU); submit with
+# --conf spark.executor.resource.gpu.amount=1 --conf spark.task.resource.gpu.amount=1 for one task per GPU.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cmd="${1:-}"; shift || true
-workers=2; cores=1; memory=3g; dir="${TMPDIR:-/tmp}/graft-local-cluster"; port=7077; ui=8080
+workers=2; cores=1; memory=3g; gpus=0; dir="${TMPDIR:-/tmp}/graft-local-cluster"; port=7077; ui=8080
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --workers) workers="$2"; shift 2 ;;
     --cores) cores="$2"; shift 2 ;;
     --memory) memory="$2"; shift 2 ;;
+    --gpus-per-worker) gpus="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --ui-port) ui="$2"; shift 2 ;;
@@ -67,15 +72,23 @@ start() {
   echo "$ui" >"$dir/ui.port"
   for i in $(seq 1 "$workers"); do
     mkdir -p "$dir/worker-$i"
+    local resources=""
+    if [[ "$gpus" -gt 0 ]]; then
+      local first=$(( (i - 1) * gpus )) addresses
+      addresses="$(seq "$first" $(( first + gpus - 1 )) | sed 's/.*/"&"/' | paste -sd, -)"
+      echo "[{\"id\": {\"componentName\": \"spark.worker\", \"resourceName\": \"gpu\"}, \"addresses\": [$addresses]}]" \
+        >"$dir/worker-$i/resources.json"
+      resources="-Dspark.worker.resource.gpu.amount=$gpus -Dspark.worker.resourcesFile=$dir/worker-$i/resources.json"
+    fi
     # shellcheck disable=SC2086
-    nohup "$java" $opens -Xmx512m -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.worker.Worker \
+    nohup "$java" $opens -Xmx512m $resources -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.worker.Worker \
       --host 127.0.0.1 --cores "$cores" --memory "$memory" --webui-port 0 --work-dir "$dir/worker-$i" \
       "spark://127.0.0.1:$port" >"$dir/worker-$i.log" 2>&1 &
     echo $! >"$dir/worker-$i.pid"
   done
   for _ in $(seq 1 120); do
     if [[ "$(registered)" == "$workers" ]]; then
-      echo "spark-standalone: master spark://127.0.0.1:$port with $workers worker(s) of $cores core(s), $memory (UI http://127.0.0.1:$ui)"
+      echo "spark-standalone: master spark://127.0.0.1:$port with $workers worker(s) of $cores core(s), $memory$([[ "$gpus" -gt 0 ]] && echo ", $gpus GPU(s)") (UI http://127.0.0.1:$ui)"
       return 0
     fi
     alive "$dir/master.pid" || { echo "spark-standalone: the master died; see $dir/master.log" >&2; stop; exit 1; }
@@ -113,5 +126,5 @@ case "$cmd" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status [--workers N] [--cores C] [--memory M] [--port P] [--ui-port P] [--dir DIR]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status [--workers N] [--cores C] [--memory M] [--gpus-per-worker G] [--port P] [--ui-port P] [--dir DIR]" >&2; exit 2 ;;
 esac

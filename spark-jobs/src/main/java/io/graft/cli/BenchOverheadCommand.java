@@ -41,8 +41,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
     Files.createDirectories(work);
     OverheadBenchmark.Result r = OverheadBenchmark.run(new OverheadBenchmark.Spec(train, rows, batch, averagingFrequency, epochs,
         work.toAbsolutePath(), report), spark.session("graft bench-overhead"), System.out::println);
-    System.out.printf("single_jvm=%.0f dl4j_spark=%.0f graft=%.0f ratio_dl4j_spark=%.2f ratio_graft=%.2f%n", r.singleJvm(), r.dl4jSpark(),
-        r.graft(), r.dl4jSpark() / r.singleJvm(), r.graft() / r.singleJvm());
+    System.out.printf("single_jvm=%.0f dl4j_spark=%.0f graft=%.0f ratio_dl4j_spark=%.2f ratio_graft=%.2f backend=%s%n", r.singleJvm(),
+        r.dl4jSpark(), r.graft(), r.dl4jSpark() / r.singleJvm(), r.graft() / r.singleJvm(),
+        org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getSimpleName());
     return GraftCli.EXIT_OK;
   }
 }

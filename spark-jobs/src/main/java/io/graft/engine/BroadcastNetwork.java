@@ -18,8 +18,12 @@ public record BroadcastNetwork(Broadcast<String> conf, Broadcast<INDArray> param
     return new BroadcastNetwork(sc.broadcast(net.getLayerWiseConfigurations().toJson()), sc.broadcast(net.params().dup()));
   }
 
-  /** A fresh network with the broadcast parameters (its own copy: safe to run next to others). */
+  /**
+   * A fresh network with the broadcast parameters (its own copy: safe to run next to others), on
+   * the task's GPU when Spark assigned it one.
+   */
   public MultiLayerNetwork network() {
+    TaskGpu.bind();
     MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.value()));
     net.init(params.value().dup(), false);
     return net;

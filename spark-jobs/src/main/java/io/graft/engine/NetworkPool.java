@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.OptionalInt;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -15,7 +16,9 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
  * JSON (and allocating its parameters and updater) costs far more than one averaging step on a
  * small head; dl4j-spark pays it on every split. A task borrows a network, overwrites its
  * parameters and updater state from the step's broadcast, and returns it, so a network's content
- * never leaks from one step into the next. Only the most recent runs are kept.
+ * never leaks from one step into the next. Only the most recent runs are kept. On GPU executors a
+ * pool is per device: the borrowing thread is first bound to its task's GPU ({@link TaskGpu}), and
+ * a network never moves between devices.
  */
 final class NetworkPool {
   private static final int MAX_RUNS = 8;
@@ -29,8 +32,9 @@ final class NetworkPool {
   private NetworkPool() {}
 
   static Model borrow(String runKey, boolean graph, String confJson) {
+    String key = poolKey(runKey);
     synchronized (POOLS) {
-      Deque<Model> pool = POOLS.computeIfAbsent(runKey, k -> new ArrayDeque<>());
+      Deque<Model> pool = POOLS.computeIfAbsent(key, k -> new ArrayDeque<>());
       Model m = pool.pollFirst();
       if (m != null) {
         return m;
@@ -47,8 +51,15 @@ final class NetworkPool {
   }
 
   static void release(String runKey, Model network) {
+    String key = poolKey(runKey);
     synchronized (POOLS) {
-      POOLS.computeIfAbsent(runKey, k -> new ArrayDeque<>()).addFirst(network);
+      POOLS.computeIfAbsent(key, k -> new ArrayDeque<>()).addFirst(network);
     }
+  }
+
+  /** The run's pool on the calling task's GPU (binding the thread to it), or the run's only pool. */
+  private static String poolKey(String runKey) {
+    OptionalInt gpu = TaskGpu.bind();
+    return gpu.isPresent() ? runKey + "@gpu" + gpu.getAsInt() : runKey;
   }
 }

@@ -16,20 +16,22 @@ import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 public final class ParameterAveraging {
   private ParameterAveraging() {}
 
-  /** Parallel workers: the configured count, or Spark's default parallelism when it is 0. */
+  /** Parallel workers: the configured count, or the tasks Spark can run at once when it is 0 ({@link io.graft.spark.GraftSpark#slots}). */
   public static int workers(TrainingConfig t, org.apache.spark.api.java.JavaSparkContext sc) {
-    return t.workers() > 0 ? t.workers() : sc.defaultParallelism();
+    return t.workers() > 0 ? t.workers() : io.graft.spark.GraftSpark.slots(sc.sc());
   }
 
   /**
-   * Refuses, before any Spark work, what dl4j-spark would refuse only when training starts: the
+   * Refuses, before any Spark work, what dl4j-spark cannot do on this cluster: GPU executors
+   * ({@link #requireGpuCapable}), and what it would refuse only when training starts: the
    * Export approach on a cluster (a non-local master) whose default filesystem is the local one.
    * dl4j-spark checks {@code fs.defaultFS}, not the export folder, so even an output on HDFS fails
    * there unless the default filesystem is shared.
    *
    * @throws ConfigException naming the setting and the ways out
    */
-  public static void requireExportable(TrainingConfig t, org.apache.spark.SparkContext sc) {
+  public static void requireSupported(TrainingConfig t, org.apache.spark.SparkContext sc) {
+    requireGpuCapable(t, sc.getConf());
     if (t.engine() != TrainingConfig.Engine.DL4J_SPARK || t.approach() != TrainingConfig.Approach.EXPORT || sc.isLocal()) {
       return;
     }
@@ -38,6 +40,19 @@ public final class ParameterAveraging {
       throw new io.graft.config.ConfigException("training.approach export on a cluster (" + sc.master() + ") needs a shared default "
           + "filesystem, but fs.defaultFS is " + defaultFs + ": pass --conf spark.hadoop.fs.defaultFS=hdfs://NAMENODE:PORT, or set "
           + "training.engine=graft or training.approach=direct");
+    }
+  }
+
+  /**
+   * Refuses GPU executors ({@code spark.task.resource.gpu.amount}) with the dl4j-spark engine: its
+   * workers build their network before Graft code runs in the task, so ND4J would place it on
+   * whichever GPU the thread first touched, not the one Spark assigned, and tasks would share GPUs
+   * at random. Graft's own averaging binds every task first ({@link TaskGpu}).
+   */
+  static void requireGpuCapable(TrainingConfig t, org.apache.spark.SparkConf conf) {
+    if (t.engine() == TrainingConfig.Engine.DL4J_SPARK && conf.contains("spark.task.resource.gpu.amount")) {
+      throw new io.graft.config.ConfigException("GPU executors (spark.task.resource.gpu.amount) need training.engine=graft: dl4j-spark's "
+          + "workers place their network on whichever GPU ND4J picks, not the one Spark assigned the task");
     }
   }
 

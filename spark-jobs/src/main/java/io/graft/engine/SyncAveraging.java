@@ -133,7 +133,7 @@ public final class SyncAveraging {
     }
     INDArray updater = updaterState(network);
     long bytes = 4L * (network.numParams() + (updater == null ? 0 : updater.length()));
-    return bytes <= BARRIER_AUTO_MAX_BYTES && data.getNumPartitions() <= sc.defaultParallelism()
+    return bytes <= BARRIER_AUTO_MAX_BYTES && data.getNumPartitions() <= io.graft.spark.GraftSpark.slots(sc.sc())
         && !sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false) && !sc.getConf().getBoolean("spark.speculation", false);
   }
 

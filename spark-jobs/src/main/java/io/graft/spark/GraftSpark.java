@@ -45,7 +45,20 @@ public final class GraftSpark {
     for (Map.Entry<String, String> e : extra.entrySet()) {
       conf.set(e.getKey(), e.getValue());
     }
+    io.graft.engine.TaskGpu.checkConf(conf);
     return SparkSession.builder().config(conf).getOrCreate();
+  }
+
+  /**
+   * Tasks Spark can run at once: its own count, which divides each executor's cores by
+   * {@code spark.task.cpus} and, on GPU executors, its GPUs by {@code spark.task.resource.gpu.amount}
+   * (an executor with 8 cores and 1 GPU runs one GPU task at a time). Falls back to the default
+   * parallelism while no executor has registered.
+   */
+  public static int slots(org.apache.spark.SparkContext sc) {
+    // private[spark] in Scala, public in the bytecode: the number Spark's barrier scheduling checks against
+    int n = sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
+    return n > 0 ? n : sc.defaultParallelism();
   }
 
   public static SparkSession session(String appName, String master) {

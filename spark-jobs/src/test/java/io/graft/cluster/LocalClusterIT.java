@@ -42,8 +42,9 @@ class LocalClusterIT {
     nn = "hdfs://127.0.0.1:" + hdfs.getNameNodePort();
     int port = freePort();
     clusterDir = work.resolve("spark");
+    // one GPU address per worker: there is no GPU here, but Spark's scheduling of them is real
     Result started = sh(180, ROOT.resolve("deploy/local-cluster/spark-standalone.sh").toString(), "start", "--workers", "2", "--cores", "1",
-        "--memory", "2g", "--port", Integer.toString(port), "--ui-port", Integer.toString(freePort()), "--dir", clusterDir.toString());
+        "--memory", "2g", "--gpus-per-worker", "1", "--port", Integer.toString(port), "--ui-port", Integer.toString(freePort()), "--dir", clusterDir.toString());
     assertThat(started.exit()).as(started.output()).isZero();
     master = "spark://127.0.0.1:" + port;
   }
@@ -58,14 +59,25 @@ class LocalClusterIT {
     }
   }
 
-  @Test
-  void importPretrainAndFinetuneThroughGraftSubmitOnHdfs() throws Exception {
+  private static boolean imported;
+
+  /** MNIST (4,000 + 1,000 rows) and Fashion-MNIST (3,000 + 1,000) on HDFS, imported through graft-submit once. */
+  private static synchronized void importData() throws Exception {
+    if (imported) {
+      return;
+    }
     Path mnist = TestData.raw("mnist");
     Path fashion = TestData.raw("fashion-mnist");
     importIdx(mnist.resolve("train-images-idx3-ubyte"), "/graft/mnist/train", 4000);
     importIdx(mnist.resolve("t10k-images-idx3-ubyte"), "/graft/mnist/test", 1000);
     importIdx(fashion.resolve("train-images-idx3-ubyte.gz"), "/graft/fashion/train", 3000);
     importIdx(fashion.resolve("t10k-images-idx3-ubyte.gz"), "/graft/fashion/test", 1000);
+    imported = true;
+  }
+
+  @Test
+  void importPretrainAndFinetuneThroughGraftSubmitOnHdfs() throws Exception {
+    importData();
 
     String[] pretrain = {"pretrain", "--set", "data.train=" + nn + "/graft/mnist/train", "--set", "data.test=" + nn + "/graft/mnist/test",
         "--set", "model.architecture=mlp", "--set", "model.hidden=[64]", "--set", "training.epochs=2", "--set", "training.batchSizePerWorker=32",
@@ -99,7 +111,51 @@ class LocalClusterIT {
     assertThat(lines(fs, "/graft/models/mlp-fashion/metrics.jsonl")).hasSize(3);
   }
 
-  private void importIdx(Path images, String to, int limit) throws Exception {
+  @Test
+  void gpuExecutorsRunOneTaskPerGpuEachBoundToTheGpuSparkAssignedIt() throws Exception {
+    importData();
+    String[] pretrain = {"pretrain", "--set", "data.train=" + nn + "/graft/mnist/train", "--set", "data.test=" + nn + "/graft/mnist/test",
+        "--set", "model.architecture=mlp", "--set", "model.hidden=[32]", "--set", "training.epochs=1", "--set", "training.batchSizePerWorker=32",
+        "--set", "output=" + nn + "/graft/models/mlp-gpu"};
+    String[] gpus = {"--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.task.resource.gpu.amount=1"};
+
+    // dl4j-spark's workers cannot be bound to their GPU: refused on the driver, one line, exit 2
+    Result refused = submit(true, concat(gpus, pretrain));
+    assertThat(refused.exit()).as(refused.output()).isEqualTo(2);
+    assertThat(refused.output()).contains("graft: error: GPU executors (spark.task.resource.gpu.amount) need training.engine=graft");
+    Result twoPerTask = submit(true, concat(new String[] {"--conf", "spark.executor.resource.gpu.amount=2", "--conf",
+        "spark.task.resource.gpu.amount=2"}, pretrain));
+    assertThat(twoPerTask.exit()).as(twoPerTask.output()).isEqualTo(2);
+    assertThat(twoPerTask.output()).contains("graft: error: spark.task.resource.gpu.amount is 2");
+
+    Result trained = submit(true, concat(gpus, concat(pretrain, new String[] {"--set", "training.engine=graft"})));
+    assertThat(trained.exit()).as(trained.output()).isZero();
+    FileSystem fs = hdfs.getFileSystem();
+    JsonNode prov = new ObjectMapper().readTree(fs.open(new org.apache.hadoop.fs.Path("/graft/models/mlp-gpu/provenance.json")));
+    assertThat(prov.at("/cluster/workers").asInt()).isEqualTo(2);
+    // each executor's tasks were bound to the one GPU its worker gave it (the CPU build says so and trains on the CPU)
+    java.util.Set<String> assigned = new java.util.TreeSet<>();
+    try (var files = Files.walk(clusterDir)) {
+      for (Path stderr : files.filter(f -> f.getFileName().toString().equals("stderr")).toList()) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("was assigned GPU (\\d+) by Spark").matcher(Files.readString(stderr));
+        java.util.Set<String> inThisExecutor = new java.util.TreeSet<>();
+        while (m.find()) {
+          inThisExecutor.add(m.group(1));
+        }
+        assertThat(inThisExecutor).as("GPUs one executor's tasks were bound to (%s)", stderr).hasSizeLessThanOrEqualTo(1);
+        assigned.addAll(inThisExecutor);
+      }
+    }
+    assertThat(assigned).containsExactly("0", "1");
+  }
+
+  private static String[] concat(String[] a, String[] b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  private static void importIdx(Path images, String to, int limit) throws Exception {
     Result r = submit(true, "import", "--format", "idx", "--input", images.toUri().toString(), "--output", nn + to, "--num-classes", "10",
         "--limit", Integer.toString(limit));
     assertThat(r.exit()).as(r.output()).isZero();

@@ -142,7 +142,7 @@ public final class PretrainJob {
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
     Plan plan = plan(config, storage, options.resume());
     TrainingConfig training = config.training();
-    ParameterAveraging.requireExportable(training, spark.sparkContext());
+    ParameterAveraging.requireSupported(training, spark.sparkContext());
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     int numClasses = plan.train().numClasses();
     int numFeatures = plan.train().numFeatures();
