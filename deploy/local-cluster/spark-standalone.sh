@@ -2,7 +2,7 @@
 # A Spark standalone cluster on loopback for trying cluster mode on one machine: a master and N
 # workers started from the jars this checkout was built with (no Spark download).
 #   deploy/local-cluster/spark-standalone.sh start [--workers 2] [--cores 1] [--memory 3g] [--gpus-per-worker 0]
-#                                                  [--port 7077] [--ui-port 8080] [--dir DIR]
+#                                                  [--secret-file FILE] [--port 7077] [--ui-port 8080] [--dir DIR]
 #   deploy/local-cluster/spark-standalone.sh status|stop [--dir DIR] [--ui-port 8080]
 # then:  deploy/bin/graft-submit --master spark://127.0.0.1:7077 pretrain --config ...
 # Master UI http://127.0.0.1:8080. Everything binds to 127.0.0.1; logs and pids live under DIR
@@ -10,16 +10,21 @@
 # --gpus-per-worker N gives worker i the GPU addresses (i-1)*N .. i*N-1 (a Spark worker resources
 # file each, so workers on one machine never share a GPU); submit with
 # --conf spark.executor.resource.gpu.amount=1 --conf spark.task.resource.gpu.amount=1 for one task per GPU.
+# --secret-file FILE turns on Spark's authentication (shared secret) and RPC encryption for the master,
+# the workers and their executors; submit with graft-submit --secret-file FILE (others are refused).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=lib.sh
+source "$root/deploy/local-cluster/lib.sh"
 cmd="${1:-}"; shift || true
-workers=2; cores=1; memory=3g; gpus=0; dir="${TMPDIR:-/tmp}/graft-local-cluster"; port=7077; ui=8080
+workers=2; cores=1; memory=3g; gpus=0; secret_file=""; dir="${TMPDIR:-/tmp}/graft-local-cluster"; port=7077; ui=8080
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --workers) workers="$2"; shift 2 ;;
     --cores) cores="$2"; shift 2 ;;
     --memory) memory="$2"; shift 2 ;;
     --gpus-per-worker) gpus="$2"; shift 2 ;;
+    --secret-file) secret_file="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --ui-port) ui="$2"; shift 2 ;;
@@ -32,9 +37,6 @@ opens="--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.la
 --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED \
 --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED"
 
-alive() { # alive PIDFILE: the process in PIDFILE runs
-  [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
-}
 
 registered() { # number of ALIVE workers the master reports (its JSON status page; without curl, its log)
   [[ -f "$dir/ui.port" ]] && ui="$(cat "$dir/ui.port")"
@@ -64,9 +66,16 @@ start() {
     echo "spark-standalone: already running (master pid $(cat "$dir/master.pid")); stop it first" >&2; exit 1
   fi
   spark_home
-  local java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+  local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" security=""
+  if [[ -n "$secret_file" ]]; then
+    [[ -r "$secret_file" && -s "$secret_file" ]] || { echo "spark-standalone: secret file not readable or empty: $secret_file" >&2; exit 2; }
+    # Spark reads _SPARK_AUTH_SECRET before spark.authenticate.secret: the secret stays out of ps and the logs
+    _SPARK_AUTH_SECRET="$(tr -d '\n' <"$secret_file")"
+    export _SPARK_AUTH_SECRET
+    security="-Dspark.authenticate=true -Dspark.network.crypto.enabled=true"
+  fi
   # shellcheck disable=SC2086
-  nohup "$java" $opens -Xmx512m -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.master.Master \
+  nohup "$java" $opens -Xmx512m $security -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.master.Master \
     --host 127.0.0.1 --port "$port" --webui-port "$ui" >"$dir/master.log" 2>&1 &
   echo $! >"$dir/master.pid"
   echo "$ui" >"$dir/ui.port"
@@ -81,14 +90,14 @@ start() {
       resources="-Dspark.worker.resource.gpu.amount=$gpus -Dspark.worker.resourcesFile=$dir/worker-$i/resources.json"
     fi
     # shellcheck disable=SC2086
-    nohup "$java" $opens -Xmx512m $resources -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.worker.Worker \
+    nohup "$java" $opens -Xmx512m $resources $security -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.worker.Worker \
       --host 127.0.0.1 --cores "$cores" --memory "$memory" --webui-port 0 --work-dir "$dir/worker-$i" \
       "spark://127.0.0.1:$port" >"$dir/worker-$i.log" 2>&1 &
     echo $! >"$dir/worker-$i.pid"
   done
   for _ in $(seq 1 120); do
     if [[ "$(registered)" == "$workers" ]]; then
-      echo "spark-standalone: master spark://127.0.0.1:$port with $workers worker(s) of $cores core(s), $memory$([[ "$gpus" -gt 0 ]] && echo ", $gpus GPU(s)") (UI http://127.0.0.1:$ui)"
+      echo "spark-standalone: master spark://127.0.0.1:$port with $workers worker(s) of $cores core(s), $memory$([[ "$gpus" -gt 0 ]] && echo ", $gpus GPU(s)")$([[ -n "$security" ]] && echo ", authentication and encryption on") (UI http://127.0.0.1:$ui)"
       return 0
     fi
     alive "$dir/master.pid" || { echo "spark-standalone: the master died; see $dir/master.log" >&2; stop; exit 1; }
@@ -100,17 +109,7 @@ start() {
 }
 
 stop() {
-  local f pid
-  for f in "$dir"/worker-*.pid "$dir"/master.pid; do
-    [[ -f "$f" ]] || continue
-    pid="$(cat "$f")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$f"
-  done
+  stop_pids "$dir"/worker-*.pid "$dir"/master.pid
   echo "spark-standalone: stopped"
 }
 
@@ -126,5 +125,5 @@ case "$cmd" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status [--workers N] [--cores C] [--memory M] [--gpus-per-worker G] [--port P] [--ui-port P] [--dir DIR]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status [--workers N] [--cores C] [--memory M] [--gpus-per-worker G] [--secret-file F] [--port P] [--ui-port P] [--dir DIR]" >&2; exit 2 ;;
 esac

@@ -147,8 +147,8 @@ public final class Storage {
     Path tmp = new Path(parent, "._tmp-" + target.getName() + "-" + UUID.randomUUID());
     boolean done = false;
     try {
-      try (OutputStream out = FileContext.getFileContext(fs.getUri(), conf)
-          .create(tmp, EnumSet.of(CreateFlag.CREATE, CreateFlag.OVERWRITE), Options.CreateOpts.createParent())) {
+      try (OutputStream out = Failpoints.wrap(target, FileContext.getFileContext(fs.getUri(), conf)
+          .create(tmp, EnumSet.of(CreateFlag.CREATE, CreateFlag.OVERWRITE), Options.CreateOpts.createParent()))) {
         body.write(out);
       }
       FileContext.getFileContext(fs.getUri(), conf).rename(tmp, target, Options.Rename.OVERWRITE);

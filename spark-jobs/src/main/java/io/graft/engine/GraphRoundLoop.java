@@ -16,7 +16,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 /**
  * The round loop of the shared-trunk stages (multi-task, domain-adversarial): each round trains
  * through {@link SyncAveraging} and evaluates (the job's {@link Body}), then the loop records the
- * round's metrics, writes {@code metrics.jsonl} and a checkpoint (graph with updater state, and
+ * round's metrics, writes {@code metrics.jsonl} (beside the checkpoint while training; the job
+ * publishes it beside the model) and a checkpoint (graph with updater state, and
  * every round's metrics so {@code --resume} continues the log), and prints a progress line.
  */
 public final class GraphRoundLoop {
@@ -48,7 +49,7 @@ public final class GraphRoundLoop {
       ObjectNode extra = JSON.createObjectNode();
       extra.set("history", JSON.valueToTree(history));
       spec.checkpoints().save(round, spec.seed(), spec.config(), List.of(), graph, extra);
-      MetricsLog.writeMaps(spec.storage(), spec.output(), history);
+      MetricsLog.writeMaps(spec.storage(), spec.checkpoints().dir(), history);
       elapsed += ((Number) m.getOrDefault("wall_s", 0.0)).doubleValue();
       seen++;
       double eta = elapsed / seen * (spec.rounds() - round);

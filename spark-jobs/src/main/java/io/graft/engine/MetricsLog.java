@@ -8,7 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
 
-/** {@code metrics.jsonl}: one JSON object per round, rewritten atomically after every round. */
+/**
+ * {@code metrics.jsonl}: one JSON object per round. While a job trains it is rewritten atomically
+ * after every round in {@code OUTPUT/_checkpoint/} (follow it there); the job writes it beside the
+ * model when it publishes, so a job that dies never leaves its rounds next to a previous run's model.
+ */
 public final class MetricsLog {
   public static final String FILE_NAME = "metrics.jsonl";
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -1,5 +1,7 @@
 package io.graft.engine;
 
+import io.graft.spark.GraftSpark;
+
 import io.graft.config.TrainingConfig.Sync;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -46,8 +48,13 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * slot per partition at once and sends the state through the driver's RPC, so {@code auto}
  * uses it only for states under {@value #BARRIER_AUTO_MAX_BYTES} bytes when the cluster has the
  * slots and neither dynamic allocation (which Spark refuses for barrier stages) nor speculation is on.
+ * An all-gather goes through the driver, which sends every task every task's state: k workers move
+ * k² states per averaging step (64 workers and LeNet's 5 MB: 21 GB), so {@code auto} also keeps
+ * k² times the state under {@value #BARRIER_AUTO_MAX_RELAYED_BYTES} bytes and uses steps (a
+ * broadcast and a tree reduce, linear in k) above it.
  */
 public final class SyncAveraging {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SyncAveraging.class);
   private final Model network;
   private final boolean graph;
   private final String confJson;
@@ -76,6 +83,9 @@ public final class SyncAveraging {
 
   /** Parameters plus updater state up to this size are averaged in barrier mode under {@code auto}. */
   public static final long BARRIER_AUTO_MAX_BYTES = 16L << 20;
+
+  /** Under {@code auto}, barrier rounds only while workers² × state stays under this many bytes per averaging step. */
+  public static final long BARRIER_AUTO_MAX_RELAYED_BYTES = 256L << 20;
 
   /** The knobs at training progress {@code p} in [0, 1] (the DANN schedules). */
   @FunctionalInterface
@@ -128,13 +138,22 @@ public final class SyncAveraging {
 
   /** Whether a round on {@code data} runs as one barrier job. */
   public boolean usesBarrier(JavaSparkContext sc, JavaRDD<MultiDataSet> data) {
-    if (sync != Sync.AUTO) {
-      return sync == Sync.BARRIER;
+    if (sync == Sync.STEPS) {
+      return false;
+    }
+    boolean slots = data.getNumPartitions() <= GraftSpark.slots(sc.sc());
+    if (sync == Sync.BARRIER) {
+      if (!slots) {
+        LOG.warn("Graft: sync barrier needs a task slot per partition ({} partitions, {} slots): this round runs as averaging steps",
+            data.getNumPartitions(), GraftSpark.slots(sc.sc()));
+      }
+      return slots;
     }
     INDArray updater = updaterState(network);
     long bytes = 4L * (network.numParams() + (updater == null ? 0 : updater.length()));
-    return bytes <= BARRIER_AUTO_MAX_BYTES && data.getNumPartitions() <= io.graft.spark.GraftSpark.slots(sc.sc())
-        && !sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false) && !sc.getConf().getBoolean("spark.speculation", false);
+    long workers = data.getNumPartitions();
+    return bytes <= BARRIER_AUTO_MAX_BYTES && workers * workers * bytes <= BARRIER_AUTO_MAX_RELAYED_BYTES && slots && !sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)
+        && !sc.getConf().getBoolean("spark.speculation", false);
   }
 
   /** Averaging steps per round on {@code data} (the largest partition's minibatches / frequency). */
@@ -156,7 +175,13 @@ public final class SyncAveraging {
   public RoundFit fitRound(JavaSparkContext sc, JavaRDD<MultiDataSet> data, int round, double progressBefore, double progressAfter,
       Schedule schedule, StepListener listener) {
     if (usesBarrier(sc, data)) {
-      return fitRoundBarrier(sc, data, round, progressBefore, progressAfter, schedule, listener);
+      try {
+        return fitRoundBarrier(sc, data, round, progressBefore, progressAfter, schedule, listener);
+      } catch (BarrierLost e) {
+        // the network is untouched until a barrier round succeeds: the round reruns from the same weights
+        LOG.warn("Graft: round {}: the barrier round lost {}; rerunning it as averaging steps from the weights it started with", round,
+            e.getMessage());
+      }
     }
     long t0 = System.nanoTime();
     int steps = stepsPerRound(data);
@@ -216,11 +241,23 @@ public final class SyncAveraging {
     Broadcast<State> state = sc.broadcast(new State(confJson, network.params().dup(), updater == null ? null : updater.dup(), iteration,
         Knobs.NONE));
     List<BarrierRound> results;
+    org.apache.spark.SparkContext spark = sc.sc();
+    String tag = "graft-barrier-" + runKey + "-" + round;
+    BarrierWatchdog watchdog = new BarrierWatchdog(spark, tag, data.getNumPartitions());
+    spark.addJobTag(tag);
     try {
       // Spark has no Java API for barrier stages: go through the Scala RDD
       results = data.rdd().barrier().mapPartitions(new BarrierFit(state, runKey, graph, averagingFrequency, seed, round, progressBefore,
           progressAfter, schedule), false, scala.reflect.ClassTag$.MODULE$.apply(BarrierRound.class)).toJavaRDD().collect();
+    } catch (Exception e) {
+      String lost = watchdog.lost() != null ? watchdog.lost() : lostExecutor(e);
+      if (lost != null) {
+        throw new BarrierLost(lost, e);
+      }
+      throw e;
     } finally {
+      spark.removeJobTag(tag);
+      watchdog.close();
       state.destroy();
     }
     // only the first task ships its weights; the others send the checksum of theirs
@@ -245,6 +282,75 @@ public final class SyncAveraging {
     }
     return new RoundFit(r.examples == 0 ? Double.NaN : r.lossSum / r.examples, r.examples, r.stepsPlanned, knobs,
         (System.nanoTime() - t0) / 1e9, r.outputLoss, r.outputRows);
+  }
+
+  /**
+   * The executor loss behind a failed barrier job, or null. Spark does not retry a barrier result
+   * stage: one lost executor aborts the whole job ("Could not recover from a failed barrier
+   * ResultStage"), whereas averaging steps are ordinary tasks Spark retries elsewhere.
+   */
+  static String lostExecutor(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      String message = t.getMessage();
+      int at = message == null ? -1 : message.indexOf("ExecutorLostFailure");
+      if (at >= 0) {
+        int reason = message.indexOf("Reason: ", at);
+        String why = reason < 0 ? "" : message.substring(reason + 8).lines().findFirst().orElse("").trim();
+        return "an executor" + (why.isEmpty() ? "" : " (" + why + ")");
+      }
+    }
+    return null;
+  }
+
+  /** A barrier round given up because an executor was lost or the cluster has no task slot per partition any more. */
+  static final class BarrierLost extends RuntimeException {
+    BarrierLost(String what, Throwable cause) {
+      super(what, cause);
+    }
+  }
+
+  /**
+   * Watches a barrier round's job: when the cluster has fewer task slots than the round has
+   * partitions for {@value #BARRIER_LOST_AFTER_MS} ms (a worker or executor died), cancels it.
+   * Spark would otherwise resubmit the barrier stage and wait, without end, for slots that may
+   * never come back: it checks barrier slots when a job is submitted, not when a stage is retried.
+   */
+  static final class BarrierWatchdog implements AutoCloseable {
+    static final long BARRIER_LOST_AFTER_MS = 5000;
+    private static final long PERIOD_MS = 250;
+    private final java.util.concurrent.ScheduledExecutorService timer;
+    private volatile String lost;
+    private long shortSince = -1;
+
+    BarrierWatchdog(org.apache.spark.SparkContext spark, String tag, int partitions) {
+      timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "graft-barrier-watchdog");
+        t.setDaemon(true);
+        return t;
+      });
+      timer.scheduleAtFixedRate(() -> {
+        int slots = GraftSpark.concurrentTasks(spark);
+        long now = System.currentTimeMillis();
+        if (slots >= partitions) {
+          shortSince = -1;
+        } else if (shortSince < 0) {
+          shortSince = now;
+        } else if (lost == null && now - shortSince >= BARRIER_LOST_AFTER_MS) {
+          lost = "task slots (" + slots + " left for " + partitions + " partitions) and was cancelled";
+          spark.cancelJobsWithTag(tag);
+        }
+      }, PERIOD_MS, PERIOD_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** Why the round was cancelled, or null. */
+    String lost() {
+      return lost;
+    }
+
+    @Override
+    public void close() {
+      timer.shutdownNow();
+    }
   }
 
   /** What a barrier task returns after its round (every task ends with the same weights). */

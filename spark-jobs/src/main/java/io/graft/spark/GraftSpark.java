@@ -46,7 +46,30 @@ public final class GraftSpark {
       conf.set(e.getKey(), e.getValue());
     }
     io.graft.engine.TaskGpu.checkConf(conf);
+    standaloneSecret(conf);
     return SparkSession.builder().config(conf).getOrCreate();
+  }
+
+  /** Where graft-submit --secret-file (and spark-standalone.sh) put Spark's shared secret; Spark's daemons and executors read it there too. */
+  static final String SECRET_ENV = "_SPARK_AUTH_SECRET";
+
+  /**
+   * With {@code spark.authenticate} on a standalone master, Spark's driver insists on
+   * {@code spark.authenticate.secret} in its configuration. graft-submit passes the secret in the
+   * environment instead (a command line or a file would show it): it is set here, in the driver's
+   * memory only. Without one, the job is refused in one line, before Spark starts.
+   */
+  static void standaloneSecret(SparkConf conf) {
+    if (!conf.getBoolean("spark.authenticate", false) || !conf.get("spark.master", "").startsWith("spark://")
+        || conf.contains("spark.authenticate.secret")) {
+      return;
+    }
+    String secret = System.getenv(SECRET_ENV);
+    if (secret == null || secret.isBlank()) {
+      throw new io.graft.config.ConfigException("spark.authenticate is on for the standalone master " + conf.get("spark.master")
+          + " but no secret was given: pass graft-submit --secret-file FILE (the secret the master and workers run with)");
+    }
+    conf.set("spark.authenticate.secret", secret);
   }
 
   /**
@@ -56,9 +79,14 @@ public final class GraftSpark {
    * parallelism while no executor has registered.
    */
   public static int slots(org.apache.spark.SparkContext sc) {
-    // private[spark] in Scala, public in the bytecode: the number Spark's barrier scheduling checks against
-    int n = sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
+    int n = concurrentTasks(sc);
     return n > 0 ? n : sc.defaultParallelism();
+  }
+
+  /** Tasks the executors registered now can run at once (0 while none has registered). */
+  public static int concurrentTasks(org.apache.spark.SparkContext sc) {
+    // private[spark] in Scala, public in the bytecode: the number Spark's barrier scheduling checks against
+    return sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
   }
 
   public static SparkSession session(String appName, String master) {

@@ -4,33 +4,40 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.graft.testing.SparkTests;
+import io.graft.cluster.Commands.Result;
+import io.graft.cluster.Commands.Running;
 import io.graft.testing.TestData;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * End to end on a real cluster on loopback: a Spark standalone master with 2 workers started by
  * {@code deploy/local-cluster/spark-standalone.sh} (separate JVMs, executors launched by the
- * workers) and HDFS with 2 DataNodes; every Graft command goes through {@code deploy/bin/graft-submit}
+ * workers) and HDFS with 2 DataNodes started by {@code deploy/local-cluster/hdfs.sh} (a JVM
+ * each); every Graft command goes through {@code deploy/bin/graft-submit}
  * with the application jar, as a user would run it. Runs after {@code package} (failsafe), since
  * it needs the jar.
+ *
+ * <p>Then the faults a cluster throws at a job, in an order that keeps the cluster usable for the
+ * next test: a crash while the model is saved, the driver killed mid-training, a DataNode stopped
+ * mid-read, and last a worker killed mid-round (which leaves one worker).
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LocalClusterIT {
-  static final Path ROOT = Path.of("").toAbsolutePath().getParent();
-  static MiniDFSCluster hdfs;
+  static Path hdfsDir;
+  static FileSystem fs;
   static String nn;
   static String master;
   static Path clusterDir;
@@ -38,13 +45,19 @@ class LocalClusterIT {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    hdfs = SparkTests.miniDfs(work.resolve("hdfs"), 2);
-    nn = "hdfs://127.0.0.1:" + hdfs.getNameNodePort();
-    int port = freePort();
+    int nnPort = Commands.freePort();
+    hdfsDir = work.resolve("hdfs");
+    Result hdfsUp = sh(180, script("hdfs.sh"), "start", "--datanodes", "2", "--replication", "2", "--port", Integer.toString(nnPort),
+        "--http-port", Integer.toString(Commands.freePort()), "--dir", hdfsDir.toString());
+    assertThat(hdfsUp.exit()).as(hdfsUp.output()).isZero();
+    nn = "hdfs://127.0.0.1:" + nnPort;
+    fs = FileSystem.get(java.net.URI.create(nn), new org.apache.hadoop.conf.Configuration());
+    int port = Commands.freePort();
     clusterDir = work.resolve("spark");
     // one GPU address per worker: there is no GPU here, but Spark's scheduling of them is real
-    Result started = sh(180, ROOT.resolve("deploy/local-cluster/spark-standalone.sh").toString(), "start", "--workers", "2", "--cores", "1",
-        "--memory", "2g", "--gpus-per-worker", "1", "--port", Integer.toString(port), "--ui-port", Integer.toString(freePort()), "--dir", clusterDir.toString());
+    Result started = sh(180, script("spark-standalone.sh"), "start", "--workers", "2", "--cores", "1", "--memory", "2g",
+        "--gpus-per-worker", "1", "--port", Integer.toString(port), "--ui-port", Integer.toString(Commands.freePort()), "--dir",
+        clusterDir.toString());
     assertThat(started.exit()).as(started.output()).isZero();
     master = "spark://127.0.0.1:" + port;
   }
@@ -52,11 +65,15 @@ class LocalClusterIT {
   @AfterAll
   static void stopCluster() throws Exception {
     if (clusterDir != null) {
-      sh(60, ROOT.resolve("deploy/local-cluster/spark-standalone.sh").toString(), "stop", "--dir", clusterDir.toString());
+      sh(60, script("spark-standalone.sh"), "stop", "--dir", clusterDir.toString());
     }
-    if (hdfs != null) {
-      hdfs.shutdown();
+    if (hdfsDir != null) {
+      sh(60, script("hdfs.sh"), "stop", "--dir", hdfsDir.toString());
     }
+  }
+
+  private static String script(String name) {
+    return Commands.ROOT.resolve("deploy/local-cluster").resolve(name).toString();
   }
 
   private static boolean imported;
@@ -76,12 +93,11 @@ class LocalClusterIT {
   }
 
   @Test
+  @Order(1)
   void importPretrainAndFinetuneThroughGraftSubmitOnHdfs() throws Exception {
     importData();
 
-    String[] pretrain = {"pretrain", "--set", "data.train=" + nn + "/graft/mnist/train", "--set", "data.test=" + nn + "/graft/mnist/test",
-        "--set", "model.architecture=mlp", "--set", "model.hidden=[64]", "--set", "training.epochs=2", "--set", "training.batchSizePerWorker=32",
-        "--set", "output=" + nn + "/graft/models/mlp"};
+    String[] pretrain = mlpPretrain("/graft/models/mlp", 2, "dl4j-spark");
     // dl4j-spark's Export approach refuses a local default filesystem on a cluster; Graft says so before training
     Result refused = submit(false, pretrain);
     assertThat(refused.exit()).as(refused.output()).isEqualTo(2);
@@ -90,8 +106,7 @@ class LocalClusterIT {
     Result trained = submit(true, pretrain);
     assertThat(trained.exit()).as(trained.output()).isZero();
     assertThat(trained.output()).contains("[pretrain] round 2/2");
-    FileSystem fs = hdfs.getFileSystem();
-    JsonNode prov = new ObjectMapper().readTree(fs.open(new org.apache.hadoop.fs.Path("/graft/models/mlp/provenance.json")));
+    JsonNode prov = provenance("/graft/models/mlp");
     assertThat(prov.at("/cluster/master").asText()).isEqualTo(master);
     assertThat(prov.at("/cluster/workers").asInt()).isEqualTo(2);
     assertThat(prov.at("/metrics/test_accuracy").asDouble()).isGreaterThan(0.8);
@@ -105,18 +120,17 @@ class LocalClusterIT {
         "--set", "data.test=" + nn + "/graft/fashion/test", "--set", "data.labelsPerClass=50", "--set", "strategy=full", "--set", "epochs=3",
         "--set", "fullRateFactor=1", "--set", "training.batchSizePerWorker=16", "--set", "output=" + nn + "/graft/models/mlp-fashion");
     assertThat(tuned.exit()).as(tuned.output()).isZero();
-    JsonNode ftProv = new ObjectMapper().readTree(fs.open(new org.apache.hadoop.fs.Path("/graft/models/mlp-fashion/provenance.json")));
+    JsonNode ftProv = provenance("/graft/models/mlp-fashion");
     assertThat(ftProv.at("/metrics/test_accuracy").asDouble()).isGreaterThan(0.45); // 0.61 in local mode with these settings
     assertThat(ftProv.at("/source/uri").asText()).isEqualTo(nn + "/graft/models/mlp");
     assertThat(lines(fs, "/graft/models/mlp-fashion/metrics.jsonl")).hasSize(3);
   }
 
   @Test
+  @Order(2)
   void gpuExecutorsRunOneTaskPerGpuEachBoundToTheGpuSparkAssignedIt() throws Exception {
     importData();
-    String[] pretrain = {"pretrain", "--set", "data.train=" + nn + "/graft/mnist/train", "--set", "data.test=" + nn + "/graft/mnist/test",
-        "--set", "model.architecture=mlp", "--set", "model.hidden=[32]", "--set", "training.epochs=1", "--set", "training.batchSizePerWorker=32",
-        "--set", "output=" + nn + "/graft/models/mlp-gpu"};
+    String[] pretrain = mlpPretrain("/graft/models/mlp-gpu", 1, "dl4j-spark");
     String[] gpus = {"--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.task.resource.gpu.amount=1"};
 
     // dl4j-spark's workers cannot be bound to their GPU: refused on the driver, one line, exit 2
@@ -128,10 +142,9 @@ class LocalClusterIT {
     assertThat(twoPerTask.exit()).as(twoPerTask.output()).isEqualTo(2);
     assertThat(twoPerTask.output()).contains("graft: error: spark.task.resource.gpu.amount is 2");
 
-    Result trained = submit(true, concat(gpus, concat(pretrain, new String[] {"--set", "training.engine=graft"})));
+    Result trained = submit(true, concat(gpus, mlpPretrain("/graft/models/mlp-gpu", 1, "graft")));
     assertThat(trained.exit()).as(trained.output()).isZero();
-    FileSystem fs = hdfs.getFileSystem();
-    JsonNode prov = new ObjectMapper().readTree(fs.open(new org.apache.hadoop.fs.Path("/graft/models/mlp-gpu/provenance.json")));
+    JsonNode prov = provenance("/graft/models/mlp-gpu");
     assertThat(prov.at("/cluster/workers").asInt()).isEqualTo(2);
     // each executor's tasks were bound to the one GPU its worker gave it (the CPU build says so and trains on the CPU)
     java.util.Set<String> assigned = new java.util.TreeSet<>();
@@ -147,6 +160,120 @@ class LocalClusterIT {
       }
     }
     assertThat(assigned).containsExactly("0", "1");
+  }
+
+  @Test
+  @Order(3)
+  void aCrashWhileTheModelIsSavedLeavesThePreviousModelIntactAndLoadable() throws Exception {
+    org.apache.hadoop.fs.Path model = new org.apache.hadoop.fs.Path("/graft/models/mlp/model.zip");
+    if (!fs.exists(model)) { // when run alone
+      importData();
+      assertThat(submit(true, mlpPretrain("/graft/models/mlp", 1, "dl4j-spark")).exit()).isZero();
+    }
+    byte[] before = bytes(fs, model);
+    String provenance = String.join("\n", lines(fs, "/graft/models/mlp/provenance.json"));
+    List<String> metrics = lines(fs, "/graft/models/mlp/metrics.jsonl");
+
+    // the driver JVM halts (as kill -9 would) once 64 KiB of the new model.zip are written
+    Result crashed = sh(600, java.util.Map.of("GRAFT_FAILPOINT", "halt-writing:/graft/models/mlp/model.zip"),
+        submitCommand(true, mlpPretrain("/graft/models/mlp", 1, "graft")));
+    assertThat(crashed.exit()).as(crashed.output()).isEqualTo(137);
+    assertThat(crashed.output()).contains("graft: failpoint halt-writing:/graft/models/mlp/model.zip: halting the JVM after");
+
+    assertThat(bytes(fs, model)).isEqualTo(before);
+    assertThat(String.join("\n", lines(fs, "/graft/models/mlp/provenance.json"))).isEqualTo(provenance);
+    assertThat(lines(fs, "/graft/models/mlp/metrics.jsonl")).as("the crashed run's rounds stay in its checkpoint").isEqualTo(metrics);
+    try (var in = fs.open(model)) {
+      org.deeplearning4j.nn.multilayer.MultiLayerNetwork loaded = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(in, false);
+      assertThat(loaded.numParams()).isEqualTo(784L * 64 + 64 + 64 * 10 + 10);
+    }
+  }
+
+  @Test
+  @Order(4)
+  void aDriverKilledMidTrainingResumesFromTheLastRoundsCheckpoint() throws Exception {
+    importData();
+    String[] pretrain = mlpPretrain("/graft/models/driver-killed", 4, "graft");
+    Running run = start(submitCommand(true, pretrain));
+    run.await("[pretrain] round 2/4", 300);
+    run.process().destroyForcibly().waitFor(); // SIGKILL to the driver JVM (graft-submit execs it)
+
+    Result resumed = submit(true, concat(pretrain, new String[] {"--resume"}));
+    assertThat(resumed.exit()).as(resumed.output()).isZero();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("resuming from the checkpoint of round (\\d)").matcher(resumed.output());
+    assertThat(m.find()).as(resumed.output()).isTrue();
+    int from = Integer.parseInt(m.group(1));
+    assertThat(from).as("rounds kept of the 2+ finished before the kill").isGreaterThanOrEqualTo(2);
+    assertThat(resumed.output()).doesNotContain("[pretrain] round " + from + "/4").contains("[pretrain] round 4/4");
+    JsonNode prov = provenance("/graft/models/driver-killed");
+    assertThat(prov.at("/resumedFromRound").asInt()).isEqualTo(from);
+    assertThat(prov.at("/metrics/test_accuracy").asDouble()).isGreaterThan(0.8);
+    List<String> metrics = lines(fs, "/graft/models/driver-killed/metrics.jsonl");
+    assertThat(metrics).hasSize(4);
+    for (int r = 0; r < 4; r++) {
+      assertThat(new ObjectMapper().readTree(metrics.get(r)).get("round").asInt()).isEqualTo(r + 1);
+    }
+  }
+
+  @Test
+  @Order(5)
+  void aDataNodeStoppedMidReadLeavesTheJobUnaffected() throws Exception {
+    importData();
+    Running run = start(submitCommand(true, mlpPretrain("/graft/models/datanode-stopped", 2, "dl4j-spark")));
+    run.await("pretrain: mlp on 4,000 training rows", 300); // the training rows are read (and exported to HDFS) after this line
+    // kill -9 one of the 2 DataNode JVMs; replication 2: every block has a copy on the other
+    Result killed = sh(60, script("hdfs.sh"), "stop-datanode", "1", "--dir", hdfsDir.toString());
+    assertThat(killed.exit()).as(killed.output()).isZero();
+    Result r = run.finish(600);
+    assertThat(r.exit()).as(r.output()).isZero();
+    JsonNode prov = provenance("/graft/models/datanode-stopped");
+    assertThat(prov.at("/inputs/train/rows").asLong()).isEqualTo(4000);
+    assertThat(prov.at("/metrics/test_accuracy").asDouble()).isGreaterThan(0.8);
+    assertThat(lines(fs, "/graft/models/datanode-stopped/metrics.jsonl")).hasSize(2);
+  }
+
+  @Test
+  @Order(6)
+  void aWorkerKilledMidRoundCostsTheJobNothingButTime() throws Exception {
+    importData();
+    Result undisturbed = submit(true, mlpPretrain("/graft/models/undisturbed", 3, "graft"));
+    assertThat(undisturbed.exit()).as(undisturbed.output()).isZero();
+
+    Running run = start(submitCommand(true, mlpPretrain("/graft/models/worker-killed", 3, "graft")));
+    // the first barrier round's stage is submitted: kill a worker JVM (its executor exits with it)
+    run.await("at SyncAveraging.java", 300);
+    Process kill = new ProcessBuilder("kill", "-9", Files.readString(clusterDir.resolve("worker-2.pid")).trim()).start();
+    assertThat(kill.waitFor()).isZero();
+    Result r = run.finish(600);
+    assertThat(r.exit()).as(r.output()).isZero();
+    // either the running barrier job failed with the executor ("lost an executor"), or its tasks had not started and the
+    // watchdog cancelled the stage Spark would have waited on for ever ("lost task slots (1 left for 2 partitions)")
+    assertThat(run.fullOutput()).containsPattern("round 1: the barrier round lost (an executor|task slots \\(1 left for 2 partitions\\))")
+        .contains("rerunning it as averaging steps");
+    double before = provenance("/graft/models/undisturbed").at("/metrics/test_accuracy").asDouble();
+    double after = provenance("/graft/models/worker-killed").at("/metrics/test_accuracy").asDouble();
+    System.out.printf("[LocalClusterIT] worker killed mid-round: test accuracy %.2f%% vs %.2f%% undisturbed%n", 100 * after, 100 * before);
+    assertThat(after).isCloseTo(before, org.assertj.core.data.Offset.offset(0.01));
+    assertThat(lines(fs, "/graft/models/worker-killed/metrics.jsonl")).hasSize(3);
+  }
+
+  /** pretrain of a 64-unit MLP on the imported MNIST rows with 2 workers. */
+  private static String[] mlpPretrain(String output, int epochs, String engine) {
+    return new String[] {"pretrain", "--set", "data.train=" + nn + "/graft/mnist/train", "--set", "data.test=" + nn + "/graft/mnist/test",
+        "--set", "model.architecture=mlp", "--set", "model.hidden=[64]", "--set", "training.epochs=" + epochs, "--set",
+        "training.batchSizePerWorker=32", "--set", "training.engine=" + engine, "--set", "output=" + nn + output};
+  }
+
+  private static JsonNode provenance(String model) throws IOException {
+    try (var in = fs.open(new org.apache.hadoop.fs.Path(model + "/provenance.json"))) {
+      return new ObjectMapper().readTree(in);
+    }
+  }
+
+  private static byte[] bytes(FileSystem fs, org.apache.hadoop.fs.Path path) throws IOException {
+    try (var in = fs.open(path)) {
+      return in.readAllBytes();
+    }
   }
 
   private static String[] concat(String[] a, String[] b) {
@@ -169,35 +296,28 @@ class LocalClusterIT {
 
   /** graft-submit to the standalone master with 2 one-core executors; {@code hdfsDefault}: HDFS as the default filesystem. */
   private static Result submit(boolean hdfsDefault, String... command) throws Exception {
-    List<String> args = new ArrayList<>(List.of(ROOT.resolve("deploy/bin/graft-submit").toString(), "--master", master,
+    return sh(600, java.util.Map.of(), submitCommand(hdfsDefault, command));
+  }
+
+  private static String[] submitCommand(boolean hdfsDefault, String... command) {
+    List<String> args = new ArrayList<>(List.of(Commands.ROOT.resolve("deploy/bin/graft-submit").toString(), "--master", master,
         "--total-executor-cores", "2", "--executor-cores", "1", "--executor-memory", "1500m", "--driver-memory", "1500m"));
     if (hdfsDefault) {
       args.addAll(List.of("--conf", "spark.hadoop.fs.defaultFS=" + nn));
     }
     args.addAll(List.of(command));
-    return sh(600, args.toArray(String[]::new));
+    return args.toArray(String[]::new);
   }
-
-  record Result(int exit, String output) {}
 
   private static Result sh(int timeoutSeconds, String... command) throws Exception {
-    Path log = Files.createTempFile(work, "cmd", ".log");
-    Process p = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError(String.join(" ", command) + " timed out after " + timeoutSeconds + " s:\n" + tail(Files.readString(log)));
-    }
-    return new Result(p.exitValue(), tail(Files.readString(log)));
+    return Commands.run(work, timeoutSeconds, java.util.Map.of(), command);
   }
 
-  private static String tail(String s) {
-    List<String> kept = s.lines().filter(l -> !l.contains(" INFO ")).toList();
-    return String.join("\n", kept.subList(Math.max(0, kept.size() - 60), kept.size()));
+  private static Result sh(int timeoutSeconds, java.util.Map<String, String> env, String... command) throws Exception {
+    return Commands.run(work, timeoutSeconds, env, command);
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+  private static Running start(String... command) throws Exception {
+    return Commands.start(work, java.util.Map.of(), command);
   }
 }

@@ -132,4 +132,17 @@ class SyncAveragingTest {
     assertThat(barrierLog).extracting(SyncAveraging.Step::iteration).isEqualTo(stepLog.stream().map(SyncAveraging.Step::iteration).toList());
     assertThat(relativeDifference(p1, freshNet().params())).as("training moved the weights").isGreaterThan(0.01);
   }
+
+  @Test
+  void aBarrierRoundThatLostAnExecutorIsRecognisedSoItCanRerunAsSteps() {
+    // the failure Spark 3.5 reports when a worker dies during a barrier round (seen in LocalClusterIT)
+    Exception lost = new IllegalStateException(new org.apache.spark.SparkException("Job aborted due to stage failure: Could not recover from a "
+        + "failed barrier ResultStage. Most recent failure reason: Stage failed because barrier task ResultTask(15, 0) finished "
+        + "unsuccessfully.\nExecutorLostFailure (executor 0 exited unrelated to the running tasks) Reason: worker lost: 127.0.0.1:35521 "
+        + "got disassociated\nDriver stacktrace:"));
+    assertThat(SyncAveraging.lostExecutor(lost)).isEqualTo("an executor (worker lost: 127.0.0.1:35521 got disassociated)");
+    // a task that failed on its own is not a lost executor: the round fails with it
+    assertThat(SyncAveraging.lostExecutor(new org.apache.spark.SparkException("Job aborted due to stage failure: Task 0 in stage 3.0 failed "
+        + "4 times, most recent failure: java.lang.IllegalStateException: bad minibatch"))).isNull();
+  }
 }

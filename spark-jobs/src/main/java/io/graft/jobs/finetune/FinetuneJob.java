@@ -303,7 +303,7 @@ public final class FinetuneJob {
           extra.put("bestAccuracy", best[0]);
           extra.put("bestRound", bestRound[0]);
           plan.checkpoints().save(m.round(), training.seed(), config, history, full, extra);
-          MetricsLog.write(storage, plan.output(), history);
+          MetricsLog.write(storage, plan.checkpoints().dir(), history);
         });
         listeners.add(progress);
         listeners.addAll(options.listeners());

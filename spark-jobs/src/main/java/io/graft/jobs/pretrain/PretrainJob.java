@@ -176,7 +176,7 @@ public final class PretrainJob {
     listeners.add((m, net) -> {
       history.add(m);
       plan.checkpoints().save(m.round(), training.seed(), config, history, net);
-      MetricsLog.write(storage, plan.output(), history);
+      MetricsLog.write(storage, plan.checkpoints().dir(), history);
     });
     listeners.add(new ProgressReporter("pretrain", log));
     listeners.addAll(options.listeners());
@@ -295,7 +295,8 @@ public final class PretrainJob {
     long testCount = GraftDatasets.countExamples(testBatches);
     log.accept(String.format("pretrain: %s on %,d training rows, %,d test rows, %d workers, batch %d, averaging every %d, %s",
         config.model().architecture(), trainCount, testCount, workers, training.batchSizePerWorker(), training.averagingFrequency(),
-        training.approach()));
+        training.engine() == TrainingConfig.Engine.GRAFT ? "Graft averaging (sync " + training.sync().name().toLowerCase() + ")"
+            : "dl4j-spark " + training.approach().name().toLowerCase()));
     return new Data(round -> trainBatches, net -> DistributedEvaluator.evaluate(sc, net, testBatches), () -> {
       trainBatches.unpersist(false);
       testBatches.unpersist(false);

@@ -134,8 +134,10 @@ class DannJobTest {
     };
     assertThatThrownBy(() -> DannJob.run(cfg, SparkTests.spark(), JobOptions.quiet(), crash)).hasMessage("simulated driver crash");
     Storage storage = new Storage(SparkTests.spark().sparkContext().hadoopConfiguration());
-    List<com.fasterxml.jackson.databind.JsonNode> before = MetricsLog.read(storage, new Path(out));
+    // the crashed run's rounds stay beside its checkpoint; nothing reached the output
+    List<com.fasterxml.jackson.databind.JsonNode> before = MetricsLog.read(storage, new Path(out, "_checkpoint"));
     assertThat(before).hasSize(1);
+    assertThat(storage.exists(new Path(out, MetricsLog.FILE_NAME))).isFalse();
 
     DannJob.Result resumed = DannJob.run(cfg, SparkTests.spark(), JobOptions.quiet().withResume(true));
     assertThat(resumed.history()).hasSize(2);

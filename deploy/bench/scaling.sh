@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Scaling on the local standalone cluster (deploy/local-cluster/spark-standalone.sh, 2 one-core
+# workers): graft pretrain of LeNet on MNIST with 1 executor, then 2, on Graft's averaging (barrier
+# rounds, then steps), same rows, batch, averaging frequency and epochs. Prints one line per run with
+# samples/s and wall time of the last round, and the averaging steps and bytes of state per round
+# (the inputs of the scaling model in docs/benchmarks/performance.md).
+#   deploy/bench/scaling.sh [--rows 20000] [--epochs 2] [--out target/bench-scaling]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+rows=20000; epochs=2; out="$root/target/bench-scaling"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rows) rows="$2"; shift 2 ;;
+    --epochs) epochs="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    *) echo "scaling: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+cd "$root"
+graft=deploy/bin/graft
+if [[ ! -d "$out/mnist-train" ]]; then
+  "$graft" fetch-data --only mnist >"$out/fetch.log" 2>&1
+  "$graft" import --format idx --input data/raw/mnist/train-images-idx3-ubyte --output "$out/mnist-train" --num-classes 10 \
+    >"$out/import.log" 2>&1
+  "$graft" import --format idx --input data/raw/mnist/t10k-images-idx3-ubyte --output "$out/mnist-test" --num-classes 10 \
+    >>"$out/import.log" 2>&1
+fi
+
+port=$(( 17000 + RANDOM % 1000 ))
+cluster=(deploy/local-cluster/spark-standalone.sh)
+"${cluster[@]}" start --workers 2 --cores 1 --memory 3g --port "$port" --ui-port $(( port + 1 )) --dir "$out/cluster"
+trap '"${cluster[@]}" stop --dir "$out/cluster" >/dev/null' EXIT
+
+: >"$out/results.txt"
+# run NAME EXECUTORS SYNC
+run() {
+  local name="$1" executors="$2" sync="$3" t0 t1
+  t0=$(date +%s)
+  deploy/bin/graft-submit --master "spark://127.0.0.1:$port" --total-executor-cores "$executors" --executor-cores 1 \
+    --executor-memory 2g pretrain --config deploy/conf/pretrain-lenet-mnist.yaml \
+    --set "data.train=$out/mnist-train" --set "data.test=$out/mnist-test" --set data.maxTestRows=2000 \
+    --set "training.maxRows=$rows" --set "training.epochs=$epochs" --set training.engine=graft --set "training.sync=$sync" \
+    --set "output=$out/models/$name" >"$out/$name.out" 2>"$out/$name.err" || { echo "scaling: $name failed; see $out/$name.err" >&2; exit 1; }
+  t1=$(date +%s)
+  local last
+  last="$(tail -n 1 "$out/models/$name/metrics.jsonl")"
+  echo "$name executors=$executors sync=$sync $(echo "$last" | tr -d '{}"' | tr ',' '\n' \
+    | grep -E '^(samples_per_s|wall_s|test_accuracy):' | tr ':' '=' | paste -sd' ') job_s=$((t1 - t0))" | tee -a "$out/results.txt"
+}
+run one-executor 1 auto
+run two-executors-barrier 2 barrier
+run two-executors-steps 2 steps
+echo "scaling: results in $out/results.txt"

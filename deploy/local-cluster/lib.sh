@@ -1,0 +1,21 @@
+# Shared by the local-cluster scripts (sourced, not run).
+
+# alive PIDFILE: the process in PIDFILE runs
+alive() {
+  [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+# stop_pids PIDFILE...: stops each process (TERM, then KILL after 15 s) and removes its pid file
+stop_pids() {
+  local f pid
+  for f in "$@"; do
+    [[ -f "$f" ]] || continue
+    pid="$(cat "$f")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+}

@@ -1,0 +1,74 @@
+package io.graft.cluster;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Runs the deploy scripts and graft-submit as a user would, from the repository root, for the cluster tests. */
+final class Commands {
+  static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+
+  private Commands() {}
+
+  record Result(int exit, String output) {}
+
+  /** A command running in the background, its output going to {@code log}. */
+  record Running(Process process, Path log, String[] command) {
+    /** Waits until the output has a line containing {@code text}. */
+    void await(String text, int timeoutSeconds) throws Exception {
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+      while (System.nanoTime() < end) {
+        if (Files.readString(log).contains(text)) {
+          return;
+        }
+        if (!process.isAlive()) {
+          throw new AssertionError("ended (" + process.exitValue() + ") before printing '" + text + "':\n" + tail(Files.readString(log)));
+        }
+        Thread.sleep(100);
+      }
+      process.destroyForcibly();
+      throw new AssertionError("no '" + text + "' within " + timeoutSeconds + " s:\n" + tail(Files.readString(log)));
+    }
+
+    Result finish(int timeoutSeconds) throws Exception {
+      if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new AssertionError(String.join(" ", command) + " timed out after " + timeoutSeconds + " s:\n" + tail(Files.readString(log)));
+      }
+      return new Result(process.exitValue(), tail(Files.readString(log)));
+    }
+
+    /** Everything the command printed so far, INFO lines included. */
+    String fullOutput() throws IOException {
+      return Files.readString(log);
+    }
+  }
+
+  /** Starts {@code command} in the repository root with {@code env} added, its output in a file under {@code logDir}. */
+  static Running start(Path logDir, Map<String, String> env, String... command) throws Exception {
+    Path log = Files.createTempFile(logDir, "cmd", ".log");
+    ProcessBuilder pb = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().putAll(env);
+    return new Running(pb.start(), log, command);
+  }
+
+  static Result run(Path logDir, int timeoutSeconds, Map<String, String> env, String... command) throws Exception {
+    return start(logDir, env, command).finish(timeoutSeconds);
+  }
+
+  /** The last 60 lines that are not INFO (what a failed assertion shows). */
+  static String tail(String s) {
+    List<String> kept = s.lines().filter(l -> !l.contains(" INFO ")).toList();
+    return String.join("\n", kept.subList(Math.max(0, kept.size() - 60), kept.size()));
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
