@@ -1,8 +1,7 @@
 package io.graft.engine;
 
-import io.graft.spark.GraftSpark;
-
 import io.graft.config.TrainingConfig.Sync;
+import io.graft.spark.GraftSpark;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -152,8 +151,8 @@ public final class SyncAveraging {
     INDArray updater = updaterState(network);
     long bytes = 4L * (network.numParams() + (updater == null ? 0 : updater.length()));
     long workers = data.getNumPartitions();
-    return bytes <= BARRIER_AUTO_MAX_BYTES && workers * workers * bytes <= BARRIER_AUTO_MAX_RELAYED_BYTES && slots && !sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)
-        && !sc.getConf().getBoolean("spark.speculation", false);
+    return bytes <= BARRIER_AUTO_MAX_BYTES && workers * workers * bytes <= BARRIER_AUTO_MAX_RELAYED_BYTES && slots
+        && !sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false) && !sc.getConf().getBoolean("spark.speculation", false);
   }
 
   /** Averaging steps per round on {@code data} (the largest partition's minibatches / frequency). */
@@ -311,9 +310,11 @@ public final class SyncAveraging {
 
   /**
    * Watches a barrier round's job: when the cluster has fewer task slots than the round has
-   * partitions for {@value #BARRIER_LOST_AFTER_MS} ms (a worker or executor died), cancels it.
-   * Spark would otherwise resubmit the barrier stage and wait, without end, for slots that may
-   * never come back: it checks barrier slots when a job is submitted, not when a stage is retried.
+   * partitions for {@value #BARRIER_LOST_AFTER_MS} ms (a worker or executor died before the
+   * round's tasks started), cancels it. Spark would otherwise keep the stage waiting, without end,
+   * for slots that may never come back ("Skip current round of resource offers for barrier stage
+   * ... requires 2 slots, while the total number of available slots is 1", every second): it
+   * refuses a barrier job short of slots only when the job is submitted.
    */
   static final class BarrierWatchdog implements AutoCloseable {
     static final long BARRIER_LOST_AFTER_MS = 5000;
