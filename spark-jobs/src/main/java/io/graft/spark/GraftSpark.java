@@ -1,16 +1,21 @@
 package io.graft.spark;
 
+import io.graft.model.OneDnn;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Creates the SparkSession every job runs in. With no master given (and none from
  * {@code spark-submit}), Graft embeds Spark {@code local[*]} in the driver JVM, bound to loopback.
  * Kryo with ND4J's registrator is always on: INDArrays travel in every broadcast and result.
+ * {@link GraftPlugin} prepares every executor; the driver's own networks get the same oneDNN setting.
  */
 public final class GraftSpark {
+  private static final Logger LOG = LoggerFactory.getLogger(GraftSpark.class);
   public static final String EMBEDDED_MASTER = "local[*]";
 
   private GraftSpark() {}
@@ -40,6 +45,8 @@ public final class GraftSpark {
     conf.setIfMissing("spark.kryoserializer.buffer.max", "512m");
     conf.setIfMissing("spark.sql.shuffle.partitions", "8");
     conf.setIfMissing("spark.sql.parquet.compression.codec", "snappy");
+    // one ND4J / oneDNN thread per task core: more only oversubscribes the executor's cores
+    conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", conf.get("spark.task.cpus", "1"));
     // dl4j-spark's training stats would otherwise query an NTP server.
     System.setProperty("org.deeplearning4j.spark.time.TimeSource", "org.deeplearning4j.spark.time.SystemClockTimeSource");
     for (Map.Entry<String, String> e : extra.entrySet()) {
@@ -47,7 +54,18 @@ public final class GraftSpark {
     }
     io.graft.engine.TaskGpu.checkConf(conf);
     standaloneSecret(conf);
+    plugin(conf);
+    OneDnn.Status onednn = OneDnn.configure(conf.get(OneDnn.SETTING, "auto"));
+    LOG.info("Graft driver: {}", onednn.reason());
     return SparkSession.builder().config(conf).getOrCreate();
+  }
+
+  /** Adds {@link GraftPlugin} to the user's {@code spark.plugins}, if any. */
+  static void plugin(SparkConf conf) {
+    String plugins = conf.get("spark.plugins", "");
+    if (!java.util.Arrays.asList(plugins.split("\\s*,\\s*")).contains(GraftPlugin.class.getName())) {
+      conf.set("spark.plugins", plugins.isBlank() ? GraftPlugin.class.getName() : plugins + "," + GraftPlugin.class.getName());
+    }
   }
 
   /** Where graft-submit --secret-file (and spark-standalone.sh) put Spark's shared secret; Spark's daemons and executors read it there too. */

@@ -115,6 +115,17 @@ class LocalClusterIT {
     assertThat(fs.getFileStatus(new org.apache.hadoop.fs.Path("/graft/models/mlp/model.zip")).getReplication()).isEqualTo((short) 2);
     assertThat(lines(fs, "/graft/models/mlp/metrics.jsonl")).hasSize(2);
     assertThat(fs.exists(new org.apache.hadoop.fs.Path("/graft/models/mlp/_checkpoint"))).isFalse();
+    // GraftPlugin set up every executor JVM before its first task (dl4j-spark builds the networks there)
+    long prepared = 0;
+    try (var files = Files.walk(clusterDir)) {
+      for (Path stderr : files.filter(f -> f.getFileName().toString().equals("stderr")).toList()) {
+        String log = Files.readString(stderr);
+        if (log.matches("(?s).*Graft executor \\d+: oneDNN kernels for convolution.*")) {
+          prepared++;
+        }
+      }
+    }
+    assertThat(prepared).as("executor logs in %s saying oneDNN is on", clusterDir).isGreaterThanOrEqualTo(2);
 
     Result tuned = submit(true, "finetune", "--set", "source=" + nn + "/graft/models/mlp", "--set", "data.train=" + nn + "/graft/fashion/train",
         "--set", "data.test=" + nn + "/graft/fashion/test", "--set", "data.labelsPerClass=50", "--set", "strategy=full", "--set", "epochs=3",
