@@ -12,3 +12,15 @@ run() {
     echo "$name $kv wall_s=$((t1 - t0))" | tee -a "$out/results.txt"
   done
 }
+
+# mnist_data: MNIST train and test as Graft datasets in $out/mnist-train and $out/mnist-test (fetched and
+# imported once; a folder already there, or a link to one, is used as it is)
+mnist_data() {
+  if [[ ! -d "$out/mnist-train" ]]; then
+    "$graft" fetch-data --only mnist >"$out/fetch.log" 2>&1
+    "$graft" import --format idx --input data/raw/mnist/train-images-idx3-ubyte --output "$out/mnist-train" --num-classes 10 \
+      >"$out/import.log" 2>&1
+    "$graft" import --format idx --input data/raw/mnist/t10k-images-idx3-ubyte --output "$out/mnist-test" --num-classes 10 \
+      >>"$out/import.log" 2>&1
+  fi
+}

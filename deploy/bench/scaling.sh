@@ -20,13 +20,8 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 cd "$root"
 graft=deploy/bin/graft
-if [[ ! -d "$out/mnist-train" ]]; then
-  "$graft" fetch-data --only mnist >"$out/fetch.log" 2>&1
-  "$graft" import --format idx --input data/raw/mnist/train-images-idx3-ubyte --output "$out/mnist-train" --num-classes 10 \
-    >"$out/import.log" 2>&1
-  "$graft" import --format idx --input data/raw/mnist/t10k-images-idx3-ubyte --output "$out/mnist-test" --num-classes 10 \
-    >>"$out/import.log" 2>&1
-fi
+source "$root/deploy/bench/lib.sh"   # mnist_data (this script has its own run)
+mnist_data
 
 port=$(( 17000 + RANDOM % 1000 ))
 cluster=(deploy/local-cluster/spark-standalone.sh)

@@ -1,0 +1,54 @@
+package io.graft.cli;
+
+import io.graft.jobs.bench.CeilingBenchmark;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench-ceiling", mixinStandardHelpOptions = true,
+    description = {"Achieved GFLOP/s of the LeNet training step (DL4J's built-in layers and oneDNN) and of its dense head on cached",
+        "features, against the machine's sgemm peak measured in the same run. Writes a Markdown table (docs/benchmarks/performance.md)."})
+final class BenchCeilingCommand implements Callable<Integer> {
+  @Option(names = "--train", required = true, description = "Image dataset (Graft Parquet), e.g. graft-demo/data/mnist/train.")
+  String train;
+
+  @Option(names = "--rows", defaultValue = "8192", description = "Rows loaded and cycled through (default: ${DEFAULT-VALUE}).")
+  int rows;
+
+  @Option(names = "--batch", split = ",", defaultValue = "32,64,128,256", description = "LeNet minibatch sizes (default: ${DEFAULT-VALUE}).")
+  List<Integer> batches;
+
+  @Option(names = "--head-batch", split = ",", defaultValue = "64,256,1024",
+      description = "Dense-head minibatch sizes (default: ${DEFAULT-VALUE}).")
+  List<Integer> headBatches;
+
+  @Option(names = "--seconds", defaultValue = "8", description = "Length of each of the 3 timed windows (default: ${DEFAULT-VALUE}).")
+  double seconds;
+
+  @Option(names = "--gemm", defaultValue = "4096", description = "Side of the square matrices of the sgemm peak (default: ${DEFAULT-VALUE}).")
+  int gemm;
+
+  @Option(names = "--report", required = true, description = "Markdown file to write.")
+  Path report;
+
+  @Mixin
+  SparkOptions spark;
+
+  @Override
+  public Integer call() throws Exception {
+    if (rows < 1 || seconds <= 0 || gemm < 64 || batches.stream().anyMatch(b -> b < 1 || b > rows)
+        || headBatches.stream().anyMatch(b -> b < 1 || b > rows)) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+          "bench-ceiling: --rows, --seconds and --gemm (>= 64) must be positive and every --batch / --head-batch between 1 and --rows");
+    }
+    CeilingBenchmark.Result r = CeilingBenchmark.run(new CeilingBenchmark.Spec(train, rows, batches, headBatches, seconds, gemm, report),
+        spark.session("graft bench-ceiling"), System.out::println);
+    System.out.printf("peak_gflops=%.1f best_lenet_share=%.3f best_head_share=%.3f%n", r.peakGflops(),
+        r.rows().stream().filter(x -> x.network().equals("LeNet")).mapToDouble(CeilingBenchmark.Row::shareOfPeak).max().orElse(0),
+        r.rows().stream().filter(x -> x.layers().equals("dense")).mapToDouble(CeilingBenchmark.Row::shareOfPeak).max().orElse(0));
+    return GraftCli.EXIT_OK;
+  }
+}

@@ -1,0 +1,38 @@
+package io.graft.jobs.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.graft.model.OneDnn;
+import io.graft.testing.SparkTests;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The ceiling benchmark on a few real MNIST rows: both layer implementations, the head, GFLOP/s from the counted FLOPs. */
+class CeilingBenchmarkTest {
+  @TempDir Path work;
+
+  @Test
+  void measuresLenetBothWaysAndTheHeadAgainstTheGemmPeak() throws Exception {
+    Path report = work.resolve("ceiling.md");
+    CeilingBenchmark.Result r = CeilingBenchmark.run(new CeilingBenchmark.Spec(SparkTests.mnistTrain(), 256, List.of(64), List.of(128), 0.3,
+        256, report), SparkTests.spark(), System.out::println);
+    assertThat(r.peakGflops()).isPositive().isGreaterThanOrEqualTo(r.medianGemmGflops());
+    assertThat(r.lenet().training()).isEqualTo(3 * 4_586_000 - 576_000);
+    assertThat(r.head().training()).isEqualTo(3 * 2.0 * (800 * 500 + 500 * 10) - 2.0 * 800 * 500);
+    assertThat(r.rows()).extracting(CeilingBenchmark.Row::layers).containsExactly("DL4J built-in", "oneDNN", "dense");
+    for (CeilingBenchmark.Row row : r.rows()) {
+      assertThat(row.gflops()).isCloseTo(row.samplesPerSecond() * (row.layers().equals("dense") ? r.head() : r.lenet()).training() / 1e9,
+          org.assertj.core.data.Offset.offset(1e-9));
+      assertThat(row.shareOfPeak()).isCloseTo(row.gflops() / r.peakGflops(), org.assertj.core.data.Offset.offset(1e-12));
+    }
+    String md = Files.readString(report);
+    assertThat(md).contains("| LeNet | oneDNN | 64 |", "| LeNet | DL4J built-in | 64 |", "dense head (800→500→10)", "256 rows of");
+    assertThat(md).contains(String.format(Locale.ROOT, "best %.1f GFLOP/s", r.peakGflops()));
+    // the benchmark leaves the JVM as Graft configures it
+    assertThat(System.getProperty(OneDnn.HELPERS_DISABLE)).isEqualTo("false");
+  }
+}
