@@ -30,12 +30,30 @@ public final class Nd4jCpu {
     /** ND4J's own answer; false where the CPU backend is not loaded (the CUDA build never asks). */
     public boolean isUseMKLDNN() {
       try {
-        Class<?> env = Class.forName(REAL);
-        Object instance = env.getMethod("getInstance").invoke(null);
-        return (Boolean) env.getMethod("isUseONEDNN").invoke(instance);
+        return Real.IS_USE_ONEDNN != null && (Boolean) Real.IS_USE_ONEDNN.invoke(Real.INSTANCE);
       } catch (ReflectiveOperationException | LinkageError e) {
         return false;
       }
+    }
+  }
+
+  /** The real environment, looked up once (DL4J asks on every helper check). */
+  private static final class Real {
+    static final Object INSTANCE;
+    static final java.lang.reflect.Method IS_USE_ONEDNN;
+
+    static {
+      Object instance = null;
+      java.lang.reflect.Method method = null;
+      try {
+        Class<?> env = Class.forName(REAL);
+        instance = env.getMethod("getInstance").invoke(null);
+        method = env.getMethod("isUseONEDNN");
+      } catch (ReflectiveOperationException | LinkageError e) {
+        // not the CPU backend: isUseMKLDNN answers false
+      }
+      INSTANCE = instance;
+      IS_USE_ONEDNN = method;
     }
   }
 }

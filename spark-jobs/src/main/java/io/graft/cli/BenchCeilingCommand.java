@@ -39,10 +39,14 @@ final class BenchCeilingCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (rows < 1 || seconds <= 0 || gemm < 64 || batches.stream().anyMatch(b -> b < 1 || b > rows)
-        || headBatches.stream().anyMatch(b -> b < 1 || b > rows)) {
-      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-          "bench-ceiling: --rows, --seconds and --gemm (>= 64) must be positive and every --batch / --head-batch between 1 and --rows");
+    require(rows >= 1, "--rows must be at least 1, cannot be: " + rows);
+    require(seconds > 0, "--seconds must be positive, cannot be: " + seconds);
+    require(gemm >= 64, "--gemm must be at least 64, cannot be: " + gemm);
+    for (int b : batches) {
+      require(b >= 1 && b <= rows, "--batch sizes must be between 1 and --rows (" + rows + "), cannot be: " + b);
+    }
+    for (int b : headBatches) {
+      require(b >= 1 && b <= rows, "--head-batch sizes must be between 1 and --rows (" + rows + "), cannot be: " + b);
     }
     CeilingBenchmark.Result r = CeilingBenchmark.run(new CeilingBenchmark.Spec(train, rows, batches, headBatches, seconds, gemm, report),
         spark.session("graft bench-ceiling"), System.out::println);
@@ -50,5 +54,11 @@ final class BenchCeilingCommand implements Callable<Integer> {
         r.rows().stream().filter(x -> x.network().equals("LeNet")).mapToDouble(CeilingBenchmark.Row::shareOfPeak).max().orElse(0),
         r.rows().stream().filter(x -> x.layers().equals("dense")).mapToDouble(CeilingBenchmark.Row::shareOfPeak).max().orElse(0));
     return GraftCli.EXIT_OK;
+  }
+
+  private void require(boolean ok, String message) {
+    if (!ok) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "bench-ceiling: " + message);
+    }
   }
 }

@@ -88,7 +88,8 @@ public final class CeilingBenchmark {
       }
     }
 
-    OneDnn.configure("auto");
+    // the head and the base run as the session's jobs do
+    OneDnn.configure(spark.sparkContext().getConf().get(OneDnn.SETTING, "auto"));
     MultiLayerNetwork base = new MultiLayerNetwork(Architectures.build(config.model(), m.featureShape(), m.numClasses(), config.optimizer(),
         config.training().seed()));
     base.init();

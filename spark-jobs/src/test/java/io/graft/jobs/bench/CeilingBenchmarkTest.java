@@ -35,4 +35,19 @@ class CeilingBenchmarkTest {
     // the benchmark leaves the JVM as Graft configures it
     assertThat(System.getProperty(OneDnn.HELPERS_DISABLE)).isEqualTo("false");
   }
+
+  @Test
+  void aMinibatchLargerThanTheRowsIsRefusedBeforeAnyWork() {
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream saved = System.err;
+    System.setErr(new java.io.PrintStream(err, true));
+    try {
+      assertThat(io.graft.cli.GraftCli.run("bench-ceiling", "--train", "file:/nowhere", "--rows", "128", "--batch", "64,256", "--report",
+          work.resolve("c.md").toString())).isEqualTo(io.graft.cli.GraftCli.EXIT_BAD_INPUT);
+    } finally {
+      System.setErr(saved);
+    }
+    assertThat(err.toString()).contains("bench-ceiling: --batch sizes must be between 1 and --rows (128), cannot be: 256");
+    assertThat(work.resolve("c.md")).doesNotExist();
+  }
 }
