@@ -27,6 +27,11 @@ public final class GraftSpark {
    * @param extra {@code --spark-conf key=value} settings, applied last
    */
   public static SparkSession session(String appName, String master, Map<String, String> extra) {
+    return SparkSession.builder().config(conf(appName, master, extra)).getOrCreate();
+  }
+
+  /** The configuration {@link #session} starts Spark with (and this JVM's oneDNN setting); refuses what Graft cannot honour. */
+  static SparkConf conf(String appName, String master, Map<String, String> extra) {
     SparkConf conf = new SparkConf(true);
     if (master != null && !master.isBlank()) {
       conf.setMaster(master);
@@ -45,19 +50,20 @@ public final class GraftSpark {
     conf.setIfMissing("spark.kryoserializer.buffer.max", "512m");
     conf.setIfMissing("spark.sql.shuffle.partitions", "8");
     conf.setIfMissing("spark.sql.parquet.compression.codec", "snappy");
-    // one ND4J / oneDNN thread per task core: more only oversubscribes the executor's cores
-    conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", conf.get("spark.task.cpus", "1"));
     // dl4j-spark's training stats would otherwise query an NTP server.
     System.setProperty("org.deeplearning4j.spark.time.TimeSource", "org.deeplearning4j.spark.time.SystemClockTimeSource");
     for (Map.Entry<String, String> e : extra.entrySet()) {
       conf.set(e.getKey(), e.getValue());
     }
+    // one ND4J / oneDNN thread per task core (after --spark-conf, which may set spark.task.cpus): more
+    // only oversubscribes the executor's cores
+    conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", conf.get("spark.task.cpus", "1"));
     io.graft.engine.TaskGpu.checkConf(conf);
     standaloneSecret(conf);
     plugin(conf);
     OneDnn.Status onednn = OneDnn.configure(conf.get(OneDnn.SETTING, "auto"));
     LOG.info("Graft driver: {}", onednn.reason());
-    return SparkSession.builder().config(conf).getOrCreate();
+    return conf;
   }
 
   /** Adds {@link GraftPlugin} to the user's {@code spark.plugins}, if any. */

@@ -31,6 +31,14 @@ class GraftSparkTest {
   }
 
   @Test
+  void executorsGetOneNd4jThreadPerTaskCoreEvenWhenTaskCpusComesFromSparkConf() {
+    assertThat(GraftSpark.conf("t", "local[1]", java.util.Map.of("spark.task.cpus", "2")).get("spark.executorEnv.OMP_NUM_THREADS"))
+        .isEqualTo("2");
+    assertThat(GraftSpark.conf("t", "local[1]", java.util.Map.of("spark.executorEnv.OMP_NUM_THREADS", "4"))
+        .get("spark.executorEnv.OMP_NUM_THREADS")).isEqualTo("4");
+  }
+
+  @Test
   void aBadOneDnnSettingIsRefusedBeforeSparkStarts() {
     assertThatThrownBy(() -> GraftSpark.session("graft-tests", "local[1]", java.util.Map.of(OneDnn.SETTING, "maybe")))
         .isInstanceOf(ConfigException.class)
