@@ -39,13 +39,6 @@ live() { # live DataNodes the NameNode reports (its JMX page)
     | tr ',' '\n' | sed -n 's/.*"NumLiveDataNodes" *: *\([0-9]*\).*/\1/p' | head -1
 }
 
-site() { # site FILE NAME=VALUE...: a Hadoop configuration file
-  local f="$1"; shift
-  { echo '<?xml version="1.0"?>'; echo '<configuration>'
-    for kv in "$@"; do echo "  <property><name>${kv%%=*}</name><value>${kv#*=}</value></property>"; done
-    echo '</configuration>'; } >"$f"
-}
-
 start() {
   if alive "$dir/namenode.pid"; then
     echo "hdfs: already running (NameNode pid $(cat "$dir/namenode.pid")); stop it first" >&2; exit 1

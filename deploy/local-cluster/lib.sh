@@ -19,3 +19,10 @@ stop_pids() {
     rm -f "$f"
   done
 }
+
+site() { # site FILE NAME=VALUE...: a Hadoop configuration file
+  local f="$1"; shift
+  { echo '<?xml version="1.0"?>'; echo '<configuration>'
+    for kv in "$@"; do echo "  <property><name>${kv%%=*}</name><value>${kv#*=}</value></property>"; done
+    echo '</configuration>'; } >"$f"
+}

@@ -71,4 +71,30 @@ final class Commands {
       return s.getLocalPort();
     }
   }
+
+  /** The first of {@code n} consecutive ports that are free now (daemons that take a base port and the ones after it). */
+  static int freePortBlock(int n) throws IOException {
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int base = freePort();
+      if (base + n > 65535) {
+        continue;
+      }
+      boolean free = true;
+      for (int p = base + 1; p < base + n && free; p++) {
+        free = isFree(p);
+      }
+      if (free) {
+        return base;
+      }
+    }
+    throw new IOException("no " + n + " consecutive free ports");
+  }
+
+  private static boolean isFree(int port) {
+    try (ServerSocket s = new ServerSocket(port)) {
+      return s.isBound();
+    } catch (IOException taken) {
+      return false;
+    }
+  }
 }

@@ -1,0 +1,118 @@
+package io.graft.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.graft.cluster.Commands.Result;
+import io.graft.testing.TestData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code graft-submit --master yarn} with the shipped {@code deploy/conf/cluster/yarn.conf}, on a
+ * ResourceManager and a NodeManager started by {@code deploy/local-cluster/yarn.sh} (separate
+ * JVMs; Spark's application master and both executors run in YARN containers the NodeManager
+ * launches). There is no Spark distribution here: graft-submit ships the Maven-resolved Spark jars
+ * to the containers itself. The filesystem is the local one (one machine).
+ */
+class YarnClusterIT {
+  @TempDir static Path work;
+  static Path yarnDir;
+
+  @BeforeAll
+  static void startYarn() throws Exception {
+    yarnDir = work.resolve("yarn");
+    Result up = Commands.run(work, 180, Map.of(), script(), "start", "--memory", "6144", "--vcores", "4", "--port",
+        Integer.toString(Commands.freePortBlock(5)), "--dir", yarnDir.toString());
+    assertThat(up.exit()).as(up.output()).isZero();
+    assertThat(up.output()).contains("with 1 NodeManager");
+  }
+
+  @AfterAll
+  static void stopYarn() throws Exception {
+    if (yarnDir != null) {
+      Commands.run(work, 60, Map.of(), script(), "stop", "--dir", yarnDir.toString());
+    }
+  }
+
+  @Test
+  void importAndPretrainRunInYarnContainersThroughTheShippedConfig() throws Exception {
+    Path mnist = TestData.raw("mnist");
+    Path train = work.resolve("data/train");
+    Path model = work.resolve("models/mlp");
+    // without the cluster's configuration Spark refuses before any work, naming what is missing
+    Result noConf = Commands.run(work, 120, Map.of(), submitCommand("import", "--format", "idx", "--input",
+        mnist.resolve("train-images-idx3-ubyte").toUri().toString(), "--output", train.toUri().toString(), "--num-classes", "10"));
+    assertThat(noConf.exit()).as(noConf.output()).isNotZero();
+    assertThat(noConf.output()).contains("either HADOOP_CONF_DIR or YARN_CONF_DIR must be set");
+    assertThat(train).doesNotExist();
+
+    Result imported = submit("import", "--format", "idx", "--input", mnist.resolve("train-images-idx3-ubyte").toUri().toString(), "--output",
+        train.toUri().toString(), "--num-classes", "10", "--limit", "3000");
+    assertThat(imported.exit()).as(imported.output()).isZero();
+
+    // no test set: pretrain holds 10 % of the rows out
+    Result trained = submit("pretrain", "--set", "data.train=" + train.toUri(), "--set", "model.architecture=mlp", "--set",
+        "model.hidden=[64]", "--set", "training.epochs=2", "--set", "training.batchSizePerWorker=32", "--set", "training.engine=graft", "--set",
+        "output=" + model.toUri());
+    assertThat(trained.exit()).as(trained.output()).isZero();
+    assertThat(trained.output()).contains("[pretrain] round 2/2");
+    JsonNode prov = new ObjectMapper().readTree(model.resolve("provenance.json").toFile());
+    assertThat(prov.at("/cluster/master").asText()).isEqualTo("yarn");
+    assertThat(prov.at("/cluster/workers").asInt()).isEqualTo(2);
+    Matcher rows = Pattern.compile("on ([0-9,]+) training rows, ([0-9,]+) test rows").matcher(trained.output());
+    assertThat(rows.find()).as(trained.output()).isTrue();
+    long trainRows = Long.parseLong(rows.group(1).replace(",", ""));
+    assertThat(trainRows + Long.parseLong(rows.group(2).replace(",", ""))).isEqualTo(3000);
+    assertThat(prov.at("/inputs/train/rows").asLong()).isEqualTo(trainRows);
+    assertThat(prov.at("/metrics/test_accuracy").asDouble()).isGreaterThan(0.8);
+    assertThat(model.resolve("model.zip")).isNotEmptyFile();
+    assertThat(Files.readAllLines(model.resolve("metrics.jsonl"))).hasSize(2);
+
+    // the executors were YARN containers of the NodeManager, each set up by GraftPlugin before its first task
+    List<String> executorLogs = new ArrayList<>();
+    try (var files = Files.walk(yarnDir.resolve("logs"))) {
+      for (Path f : files.filter(p -> p.getFileName().toString().equals("stderr")).toList()) {
+        String log = Files.readString(f);
+        if (log.matches("(?s).*Graft executor \\d+: oneDNN kernels for convolution.*")) {
+          executorLogs.add(f.toString());
+        }
+      }
+    }
+    // two executors for each of the two applications (import, pretrain)
+    Map<String, Long> perApplication = executorLogs.stream()
+        .collect(Collectors.groupingBy(p -> p.replaceAll(".*/(application_[0-9_]+)/.*", "$1"), TreeMap::new,
+            Collectors.counting()));
+    assertThat(perApplication.values()).as("executor containers per application under %s", yarnDir).containsExactly(2L, 2L);
+  }
+
+  private static String script() {
+    return Commands.ROOT.resolve("deploy/local-cluster/yarn.sh").toString();
+  }
+
+  /** graft-submit to YARN through the shipped yarn.conf, scaled down to 2 one-core executors of 1 GB. */
+  private static Result submit(String... command) throws Exception {
+    return Commands.run(work, 600, Map.of("HADOOP_CONF_DIR", yarnDir.resolve("conf").toString()), submitCommand(command));
+  }
+
+  private static String[] submitCommand(String... command) {
+    List<String> args = new ArrayList<>(List.of(Commands.ROOT.resolve("deploy/bin/graft-submit").toString(), "--properties-file",
+        Commands.ROOT.resolve("deploy/conf/cluster/yarn.conf").toString(), "--master", "yarn", "--num-executors", "2", "--executor-cores", "1",
+        "--executor-memory", "1g", "--conf", "spark.executor.memoryOverhead=768m", "--conf", "spark.yarn.am.memory=512m", "--driver-memory",
+        "1500m"));
+    args.addAll(List.of(command));
+    return args.toArray(String[]::new);
+  }
+}
