@@ -3,16 +3,18 @@
 # MNIST vs UCI digits (20x20 + pad 4, the adaptation benchmark's input space) and MNIST train vs
 # MNIST test, over split seeds; then before vs after DANN on the adaptation benchmark's features
 # (the dense1 layer of a source-only and a DANN model, MNIST -> digits, deploy/conf/dann-mnist-digits.yaml).
-#   deploy/bench/divergence.sh [--seeds "1 2 3"] [--dann-seed 1] [--out DIR] [--skip-dann]
+#   deploy/bench/divergence.sh [--seeds "1 2 3"] [--dann-seed 1] [--dann-epochs 10] [--out DIR] [--skip-dann]
+# (--dann-epochs 3 reproduces the first table of divergence.md, measured before the config went to 10 rounds)
 # Needs graft-demo/data/{mnist,fashion}/{train,test} and graft-demo/data/digits20p4 (see the configs' comments).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 graft="$root/deploy/bin/graft"
-seeds="1 2 3"; dann_seed=1; out="${TMPDIR:-/tmp}/graft-bench-divergence"; skip_dann=""
+seeds="1 2 3"; dann_seed=1; dann_epochs=10; out="${TMPDIR:-/tmp}/graft-bench-divergence"; skip_dann=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seeds) seeds="$2"; shift 2 ;;
     --dann-seed) dann_seed="$2"; shift 2 ;;
+    --dann-epochs) dann_epochs="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --skip-dann) skip_dann=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -54,7 +56,7 @@ rows=(mnist-vs-fashion mnist-vs-digits mnist-train-vs-test)
 if [[ -z "$skip_dann" ]]; then
   for lam in 0 0.3; do
     if [[ ! -f "$out/dann-lambda$lam/provenance.json" ]]; then
-      "$graft" dann --config deploy/conf/dann-mnist-digits.yaml --set training.seed="$dann_seed" --set adversarial.lambda=$lam \
+      "$graft" dann --config deploy/conf/dann-mnist-digits.yaml --set training.seed="$dann_seed" --set adversarial.lambda=$lam --set training.epochs="$dann_epochs" \
         --set output="$out/dann-lambda$lam" >"$out/dann-lambda$lam.out" 2>"$out/dann-lambda$lam.err" \
         || { echo "dann lambda $lam failed; see $out/dann-lambda$lam.err" >&2; exit 1; }
     fi
