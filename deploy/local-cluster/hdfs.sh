@@ -27,12 +27,6 @@ while [[ $# -gt 0 ]]; do
 done
 
 
-classpath() {
-  local cp="$root/spark-jobs/target/hdfs-classpath.txt"
-  [[ -f "$cp" ]] || { echo "hdfs: $cp not found (run: mvn -q -DskipTests package)" >&2; exit 2; }
-  echo "$dir/conf:$(cat "$cp")"
-}
-
 live() { # live DataNodes the NameNode reports (its JMX page)
   [[ -f "$dir/http.port" ]] && http="$(cat "$dir/http.port")"
   curl -sf "http://127.0.0.1:$http/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState" 2>/dev/null \
@@ -61,7 +55,7 @@ appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 EOF
   echo "$http" >"$dir/http.port"
   local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" cp
-  cp="$(classpath)"
+  cp="$(minicluster_classpath hdfs "$dir")"
   if [[ ! -d "$dir/name/current" ]]; then
     "$java" -Xmx256m -cp "$cp" org.apache.hadoop.hdfs.server.namenode.NameNode -format -nonInteractive >"$dir/format.log" 2>&1 \
       || { echo "hdfs: formatting failed; see $dir/format.log" >&2; exit 1; }

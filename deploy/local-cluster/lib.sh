@@ -26,3 +26,10 @@ site() { # site FILE NAME=VALUE...: a Hadoop configuration file
     for kv in "$@"; do echo "  <property><name>${kv%%=*}</name><value>${kv#*=}</value></property>"; done
     echo '</configuration>'; } >"$f"
 }
+
+# minicluster_classpath NAME DIR: DIR/conf, then the Hadoop daemons' jars the build resolved (hadoop-client-minicluster)
+minicluster_classpath() {
+  local cp="$root/spark-jobs/target/hdfs-classpath.txt"
+  [[ -f "$cp" ]] || { echo "$1: $cp not found (run: mvn -q -DskipTests package)" >&2; exit 2; }
+  echo "$2/conf:$(cat "$cp")"
+}

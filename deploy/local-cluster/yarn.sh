@@ -24,12 +24,6 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-classpath() {
-  local cp="$root/spark-jobs/target/hdfs-classpath.txt"
-  [[ -f "$cp" ]] || { echo "yarn: $cp not found (run: mvn -q -DskipTests package)" >&2; exit 2; }
-  echo "$dir/conf:$(cat "$cp")"
-}
-
 nodes() { # running NodeManagers the ResourceManager reports (its JMX page)
   [[ -f "$dir/port" ]] && port="$(cat "$dir/port")"
   curl -sf "http://127.0.0.1:$((port + 4))/jmx?qry=Hadoop:service=ResourceManager,name=ClusterMetrics" 2>/dev/null \
@@ -72,7 +66,7 @@ appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 EOF
   echo "$port" >"$dir/port"
   local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" cp
-  cp="$(classpath)"
+  cp="$(minicluster_classpath yarn "$dir")"
   # containers start `$JAVA_HOME/bin/java`: the NodeManager passes its JAVA_HOME on
   export JAVA_HOME="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
   # Hadoop 3.3's web layer (Guice) defines classes reflectively: Java 17 must open java.base to it

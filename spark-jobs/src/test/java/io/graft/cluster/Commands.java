@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -64,6 +65,19 @@ final class Commands {
   static String tail(String s) {
     List<String> kept = s.lines().filter(l -> !l.contains(" INFO ")).toList();
     return String.join("\n", kept.subList(Math.max(0, kept.size() - 60), kept.size()));
+  }
+
+  /** The executor logs ({@code stderr} files) under {@code dir} in which GraftPlugin says it switched oneDNN on. */
+  static List<Path> executorLogsWithGraftPlugin(Path dir) throws IOException {
+    try (var files = Files.walk(dir)) {
+      List<Path> found = new ArrayList<>();
+      for (Path stderr : files.filter(f -> f.getFileName().toString().equals("stderr")).toList()) {
+        if (Files.readString(stderr).matches("(?s).*Graft executor \\d+: oneDNN kernels for convolution.*")) {
+          found.add(stderr);
+        }
+      }
+      return found;
+    }
   }
 
   static int freePort() throws IOException {

@@ -116,15 +116,7 @@ class LocalClusterIT {
     assertThat(lines(fs, "/graft/models/mlp/metrics.jsonl")).hasSize(2);
     assertThat(fs.exists(new org.apache.hadoop.fs.Path("/graft/models/mlp/_checkpoint"))).isFalse();
     // GraftPlugin set up every executor JVM before its first task (dl4j-spark builds the networks there)
-    long prepared = 0;
-    try (var files = Files.walk(clusterDir)) {
-      for (Path stderr : files.filter(f -> f.getFileName().toString().equals("stderr")).toList()) {
-        String log = Files.readString(stderr);
-        if (log.matches("(?s).*Graft executor \\d+: oneDNN kernels for convolution.*")) {
-          prepared++;
-        }
-      }
-    }
+    long prepared = Commands.executorLogsWithGraftPlugin(clusterDir).size();
     assertThat(prepared).as("executor logs in %s saying oneDNN is on", clusterDir).isGreaterThanOrEqualTo(2);
 
     Result tuned = submit(true, "finetune", "--set", "source=" + nn + "/graft/models/mlp", "--set", "data.train=" + nn + "/graft/fashion/train",

@@ -82,15 +82,7 @@ class YarnClusterIT {
     assertThat(Files.readAllLines(model.resolve("metrics.jsonl"))).hasSize(2);
 
     // the executors were YARN containers of the NodeManager, each set up by GraftPlugin before its first task
-    List<String> executorLogs = new ArrayList<>();
-    try (var files = Files.walk(yarnDir.resolve("logs"))) {
-      for (Path f : files.filter(p -> p.getFileName().toString().equals("stderr")).toList()) {
-        String log = Files.readString(f);
-        if (log.matches("(?s).*Graft executor \\d+: oneDNN kernels for convolution.*")) {
-          executorLogs.add(f.toString());
-        }
-      }
-    }
+    List<String> executorLogs = Commands.executorLogsWithGraftPlugin(yarnDir.resolve("logs")).stream().map(Path::toString).toList();
     // two executors for each of the two applications (import, pretrain)
     Map<String, Long> perApplication = executorLogs.stream()
         .collect(Collectors.groupingBy(p -> p.replaceAll(".*/(application_[0-9_]+)/.*", "$1"), TreeMap::new,
