@@ -22,12 +22,14 @@ public record DannConfig(Domain source, Domain target, ModelConfig model, String
    * @param test held-out rows, labelled, for evaluation; when absent {@code holdoutFraction} of
    *     train is held out
    * @param holdoutFraction share of train held out when there is no test set
+   * @param splitSeed the seed of that holdout; {@code null} uses {@code training.seed}. Fixing it
+   *     compares training seeds on one held-out set, so their spread is the training's alone
    */
-  public record Domain(String train, String test, double holdoutFraction) {
+  public record Domain(String train, String test, double holdoutFraction, Long splitSeed) {
     @JsonCreator
     public Domain(@JsonProperty("train") String train, @JsonProperty("test") String test,
-        @JsonProperty("holdoutFraction") Double holdoutFraction) {
-      this(train, test, holdoutFraction == null ? 0.3 : holdoutFraction);
+        @JsonProperty("holdoutFraction") Double holdoutFraction, @JsonProperty("splitSeed") Long splitSeed) {
+      this(train, test, holdoutFraction == null ? 0.3 : holdoutFraction.doubleValue(), splitSeed);
     }
 
     public Domain {

@@ -248,7 +248,9 @@ public final class DannJob {
           numClasses, true, training.onBadRecord());
       return new Dataset[] {train.rows(), test.rows()};
     }
-    log.accept(String.format("no %s test set: holding out %.0f%% of %s for evaluation", role, 100 * domain.holdoutFraction(), domain.train()));
-    return train.rows().randomSplit(new double[] {1 - domain.holdoutFraction(), domain.holdoutFraction()}, training.seed());
+    long seed = domain.splitSeed() == null ? training.seed() : domain.splitSeed();
+    log.accept(String.format("no %s test set: holding out %.0f%% of %s for evaluation (split seed %d)", role, 100 * domain.holdoutFraction(),
+        domain.train(), seed));
+    return train.rows().randomSplit(new double[] {1 - domain.holdoutFraction(), domain.holdoutFraction()}, seed);
   }
 }

@@ -14,6 +14,7 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -153,6 +154,18 @@ class DannJobTest {
     DannJob.Result r = DannJob.run(config(out, "target.train=" + SparkTests.mnistTest(), "target.holdoutFraction=0.5",
         "training.maxRows=2000"), SparkTests.spark(), JobOptions.quiet());
     assertThat(r.domainAccuracy()).isBetween(0.40, 0.60);
+  }
+
+  @Test
+  void aFixedSplitSeedHoldsOutTheSameTargetRowsWhateverTheTrainingSeed() {
+    Storage storage = new Storage(SparkTests.spark().sparkContext().hadoopConfiguration());
+    String out = SparkTests.work().resolve("dann-split").toString();
+    java.util.function.Function<DannConfig, List<Row>> heldOut = c -> DannJob.split(SparkTests.spark(), storage, c.target(), "target", 784, 10,
+        false, c.training(), s -> {})[1].collectAsList();
+    List<Row> seed1 = heldOut.apply(config(out, "target.splitSeed=7", "training.seed=1"));
+    assertThat(heldOut.apply(config(out, "target.splitSeed=7", "training.seed=2"))).as("same split seed").isEqualTo(seed1);
+    assertThat(heldOut.apply(config(out, "training.seed=1"))).as("training seed 1 splits differently from split seed 7").isNotEqualTo(seed1);
+    assertThat(heldOut.apply(config(out, "training.seed=7"))).as("without splitSeed the training seed splits").isEqualTo(seed1);
   }
 
   @Test
