@@ -33,3 +33,18 @@ minicluster_classpath() {
   [[ -f "$cp" ]] || { echo "$1: $cp not found (run: mvn -q -DskipTests package)" >&2; exit 2; }
   echo "$2/conf:$(cat "$cp")"
 }
+
+# daemon_log4j FILE: the daemons' logging (warnings and errors to stderr). It lives outside conf/:
+# Spark ships HADOOP_CONF_DIR to YARN containers and graft puts it on its classpath, where a
+# log4j2.properties would replace the application's own logging.
+daemon_log4j() {
+  cat >"$1" <<'EOF'
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+EOF
+}

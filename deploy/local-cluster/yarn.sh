@@ -53,17 +53,7 @@ start() {
   site "$dir/conf/capacity-scheduler.xml" "yarn.scheduler.capacity.root.queues=default" \
     "yarn.scheduler.capacity.root.default.capacity=100" "yarn.scheduler.capacity.root.default.maximum-capacity=100" \
     "yarn.scheduler.capacity.maximum-am-resource-percent=0.5"
-  # the daemons' logging lives outside conf/: Spark ships HADOOP_CONF_DIR to the containers, where a
-  # log4j2.properties would replace the application's own
-  cat >"$dir/log4j2.properties" <<'EOF'
-rootLogger.level = warn
-rootLogger.appenderRef.stderr.ref = console
-appender.console.type = Console
-appender.console.name = console
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
-EOF
+  daemon_log4j "$dir/log4j2.properties"
   echo "$port" >"$dir/port"
   local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" cp
   cp="$(minicluster_classpath yarn "$dir")"

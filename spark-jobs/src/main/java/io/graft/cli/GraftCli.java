@@ -55,6 +55,17 @@ public final class GraftCli {
 
   static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new GraftCli());
+    cli.setExecutionStrategy(parseResult -> {
+      try {
+        credentials(parseResult);
+      } catch (ConfigException bad) {
+        PrintWriter err = parseResult.commandSpec().commandLine().getErr();
+        err.println("graft: error: " + bad.getMessage());
+        err.flush();
+        return EXIT_BAD_INPUT;
+      }
+      return new CommandLine.RunLast().execute(parseResult);
+    });
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       PrintWriter err = commandLine.getErr();
       ConfigException bad = findConfigException(e);
@@ -76,6 +87,24 @@ public final class GraftCli {
       return EXIT_BAD_INPUT;
     });
     return cli;
+  }
+
+  /**
+   * Kerberos credentials for the command about to run (a keytab login, or a refusal when a Kerberized
+   * Hadoop has no ticket), before it touches any path. Commands without Spark options skip this.
+   */
+  private static void credentials(CommandLine.ParseResult parseResult) {
+    CommandLine.ParseResult last = parseResult;
+    while (last.hasSubcommand()) {
+      last = last.subcommand();
+    }
+    if (last.isUsageHelpRequested() || last.isVersionHelpRequested()) {
+      return;
+    }
+    CommandLine.Model.CommandSpec mixin = last.commandSpec().mixins().get("spark");
+    if (mixin != null && mixin.userObject() instanceof SparkOptions options) {
+      io.graft.spark.GraftKerberos.login(options.sparkConf);
+    }
   }
 
   /** Spark wraps driver-side exceptions; the config error inside is what the user needs. */

@@ -60,6 +60,7 @@ public final class GraftSpark {
     conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", conf.get("spark.task.cpus", "1"));
     io.graft.engine.TaskGpu.checkConf(conf);
     standaloneSecret(conf);
+    GraftKerberos.sparkSettings(conf);
     plugin(conf);
     OneDnn.Status onednn = OneDnn.configure(conf.get(OneDnn.SETTING, "auto"));
     LOG.info("Graft driver: {}", onednn.reason());
