@@ -24,12 +24,16 @@ public record DannConfig(Domain source, Domain target, ModelConfig model, String
    * @param holdoutFraction share of train held out when there is no test set
    * @param splitSeed the seed of that holdout; {@code null} uses {@code training.seed}. Fixing it
    *     compares training seeds on one held-out set, so their spread is the training's alone
+   * @param transductive target only: train on every target row, unlabelled, and score the labelled
+   *     ones (the transductive protocol of domain adaptation: the unlabelled inputs to adapt to are
+   *     the ones to be labelled); no holdout
    */
-  public record Domain(String train, String test, double holdoutFraction, Long splitSeed) {
+  public record Domain(String train, String test, double holdoutFraction, Long splitSeed, boolean transductive) {
     @JsonCreator
     public Domain(@JsonProperty("train") String train, @JsonProperty("test") String test,
-        @JsonProperty("holdoutFraction") Double holdoutFraction, @JsonProperty("splitSeed") Long splitSeed) {
-      this(train, test, holdoutFraction == null ? 0.3 : holdoutFraction.doubleValue(), splitSeed);
+        @JsonProperty("holdoutFraction") Double holdoutFraction, @JsonProperty("splitSeed") Long splitSeed,
+        @JsonProperty("transductive") Boolean transductive) {
+      this(train, test, holdoutFraction == null ? 0.3 : holdoutFraction.doubleValue(), splitSeed, Boolean.TRUE.equals(transductive));
     }
 
     public Domain {
@@ -102,6 +106,9 @@ public record DannConfig(Domain source, Domain target, ModelConfig model, String
     this.output = output;
     ConfigException.require(source != null, "source.train is required (the labelled domain)");
     ConfigException.require(target != null, "target.train is required (the unlabelled domain)");
+    ConfigException.require(!source.transductive(), "source.transductive is not a thing: the source is labelled; set target.transductive");
+    ConfigException.require(!target.transductive() || target.test() == null,
+        "target.transductive scores the target's own rows; it cannot take target.test (%s)", target.test());
     ConfigException.require(output != null && !output.isBlank(), "output is required (where the model is written)");
     ConfigException.require(this.training.batchSizePerWorker() >= 2,
         "training.batchSizePerWorker must be at least 2 (half source, half target), cannot be: %s", this.training.batchSizePerWorker());

@@ -248,6 +248,10 @@ public final class DannJob {
           numClasses, true, training.onBadRecord());
       return new Dataset[] {train.rows(), test.rows()};
     }
+    if (domain.transductive()) {
+      log.accept(String.format("%s is transductive: training on all of %s, unlabelled, and scoring its labelled rows", role, domain.train()));
+      return new Dataset[] {train.rows(), train.rows()};
+    }
     long seed = domain.splitSeed() == null ? training.seed() : domain.splitSeed();
     log.accept(String.format("no %s test set: holding out %.0f%% of %s for evaluation (split seed %d)", role, 100 * domain.holdoutFraction(),
         domain.train(), seed));

@@ -14,6 +14,7 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -166,6 +167,9 @@ class DannJobTest {
     assertThat(heldOut.apply(config(out, "target.splitSeed=7", "training.seed=2"))).as("same split seed").isEqualTo(seed1);
     assertThat(heldOut.apply(config(out, "training.seed=1"))).as("training seed 1 splits differently from split seed 7").isNotEqualTo(seed1);
     assertThat(heldOut.apply(config(out, "training.seed=7"))).as("without splitSeed the training seed splits").isEqualTo(seed1);
+    DannConfig transductive = config(out, "target.transductive=true");
+    Dataset<Row>[] both = DannJob.split(SparkTests.spark(), storage, transductive.target(), "target", 784, 10, false, transductive.training(), s -> {});
+    assertThat(both[0].count()).as("trains on every target row").isEqualTo(both[1].count()).isEqualTo(1797);
   }
 
   @Test
@@ -176,6 +180,9 @@ class DannJobTest {
         .hasMessageStartingWith("Cannot use target dataset: ");
     assertThatThrownBy(() -> ConfigLoader.load(null, List.of("source.train=a", "target.train=b", "output=c", "adversarial.gamma=0"),
         DannConfig.class)).hasMessage("adversarial.gamma must be positive, cannot be: 0.0");
+    assertThatThrownBy(() -> config(out, "target.transductive=true", "target.test=" + SparkTests.mnistTest()))
+        .hasMessageStartingWith("target.transductive scores the target's own rows; it cannot take target.test");
+    assertThatThrownBy(() -> config(out, "source.transductive=true")).hasMessageStartingWith("source.transductive is not a thing");
     assertThatThrownBy(() -> DannJob.validate(config(out, "target.train=" + SparkTests.fashionTrain(),
         "source.train=" + SparkTests.digits8()), storage, false)).hasMessageContaining("must share one input space");
     assertThatThrownBy(() -> DannJob.validate(config(out), storage, true)).hasMessageStartingWith("Nothing to resume: no checkpoint at");
