@@ -55,14 +55,12 @@ public final class GraftCli {
 
   static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new GraftCli());
+    // a ConfigException from the credentials reaches the handler below, as one from a command would
     cli.setExecutionStrategy(parseResult -> {
       try {
         credentials(parseResult);
       } catch (ConfigException bad) {
-        PrintWriter err = parseResult.commandSpec().commandLine().getErr();
-        err.println("graft: error: " + bad.getMessage());
-        err.flush();
-        return EXIT_BAD_INPUT;
+        throw new CommandLine.ExecutionException(parseResult.commandSpec().commandLine(), bad.getMessage(), bad);
       }
       return new CommandLine.RunLast().execute(parseResult);
     });
@@ -101,9 +99,10 @@ public final class GraftCli {
     if (last.isUsageHelpRequested() || last.isVersionHelpRequested()) {
       return;
     }
-    CommandLine.Model.CommandSpec mixin = last.commandSpec().mixins().get("spark");
-    if (mixin != null && mixin.userObject() instanceof SparkOptions options) {
-      io.graft.spark.GraftKerberos.login(options.sparkConf);
+    for (CommandLine.Model.CommandSpec mixin : last.commandSpec().mixins().values()) {
+      if (mixin.userObject() instanceof SparkOptions options) {
+        io.graft.spark.GraftKerberos.login(options.sparkConf);
+      }
     }
   }
 
