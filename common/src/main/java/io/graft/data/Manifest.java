@@ -35,18 +35,48 @@ public record Manifest(
     String domain,
     String task,
     boolean hasText,
-    String createdAt) {
+    String createdAt,
+    ImportRun importRun) {
 
   public static final String FILE_NAME = "_manifest.json";
   public static final int FORMAT_VERSION = 1;
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  /** Feature statistics over the stored rows (after the importer's scaling). */
-  public record Normalisation(double mean, double std, double min, double max, double[] featureMean, double[] featureStd) {}
+  /**
+   * Feature statistics over the stored rows (after the importer's scaling); for image datasets
+   * ({@code [C, H, W]}) also each channel's mean and standard deviation over all its pixels, the
+   * figures a per-channel input normalisation uses.
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Normalisation(double mean, double std, double min, double max, double[] featureMean, double[] featureStd,
+      double[] channelMean, double[] channelStd) {
+    public Normalisation(double mean, double std, double min, double max, double[] featureMean, double[] featureStd) {
+      this(mean, std, min, max, featureMean, featureStd, null, null);
+    }
+  }
 
-  /** One raw input: where it was, how big, its SHA-256. */
-  public record Source(String uri, long bytes, String sha256) {}
+  /**
+   * One raw input: where it was, how big, its SHA-256. A folder or list of image files is one
+   * source with {@code files} counted and, instead of a content hash (which would read every file
+   * twice), a {@code fingerprint}: the sum modulo 2^256 of SHA-256(relative path, length) over its
+   * files, computed on the executors. It changes when a file is added, removed, renamed or resized.
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Source(String uri, long bytes, String sha256, Long files, String fingerprint) {
+    public Source(String uri, long bytes, String sha256) {
+      this(uri, bytes, sha256, null, null);
+    }
+  }
+
+  /** How long the import took: {@code files} read (image imports; else rows), bytes read, wall seconds. */
+  public record ImportRun(long files, long bytes, double seconds, double filesPerSecond, double megabytesPerSecond, String host) {}
+
+  /** This manifest with the import's timing added. */
+  public Manifest withImportRun(ImportRun run) {
+    return new Manifest(formatVersion, format, featureShape, numFeatures, numClasses, classNames, rowCount, classCounts, unlabelledRows,
+        skippedRows, normalisation, sources, domain, task, hasText, createdAt, run);
+  }
 
   public String toJson() {
     try {

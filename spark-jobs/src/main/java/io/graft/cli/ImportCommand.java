@@ -1,7 +1,9 @@
 package io.graft.cli;
 
 import io.graft.data.BadRecordPolicy;
+import io.graft.config.ConfigException;
 import io.graft.data.ImportFormat;
+import io.graft.data.image.ImageFit;
 import io.graft.jobs.importer.ImportConfig;
 import io.graft.jobs.importer.ImportJob;
 import io.graft.store.Storage;
@@ -17,10 +19,11 @@ import picocli.CommandLine.Option;
     description = "Convert raw data into a Graft dataset: Parquet (features, label[, domain, task, text]) plus _manifest.json.")
 final class ImportCommand implements Callable<Integer> {
   @Option(names = "--format", required = true, paramLabel = "FORMAT",
-      description = "idx, digits-csv, reviews-json, csv or libsvm.", converter = FormatConverter.class)
+      description = "idx, digits-csv, reviews-json, csv, libsvm, image-folder, image-list or image-table.", converter = FormatConverter.class)
   ImportFormat format;
 
-  @Option(names = "--input", required = true, paramLabel = "URI", description = "Raw input (file, folder or glob; for idx the image file).")
+  @Option(names = "--input", required = true, paramLabel = "URI", description = "Raw input (file, folder or glob; for idx the image file; image-folder: the folder of class folders; "
+      + "image-list: the CSV of path,label; image-table: the Parquet table).")
   String input;
 
   @Option(names = "--labels", paramLabel = "URI", description = "idx: the label file (default: input with images-idx3 -> labels-idx1).")
@@ -50,8 +53,25 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--header", description = "csv: the first line of each file is a header.")
   boolean header;
 
-  @Option(names = "--label-column", defaultValue = "-1", description = "csv: 0-based label column, negative from the end (default: ${DEFAULT-VALUE}, the last).")
-  int labelColumn;
+  @Option(names = "--label-column", paramLabel = "COLUMN",
+      description = "csv: 0-based label column, negative from the end (default: -1, the last); image-table: the label column's name (default: label).")
+  String labelColumn;
+
+  @Option(names = "--channels", defaultValue = "0", paramLabel = "C",
+      description = "image-*: 1 (grey, BT.601 luminance) or 3 (RGB); default: the first image's (grey 1, else 3).")
+  int channels;
+
+  @Option(names = "--fit", defaultValue = "stretch", paramLabel = "FIT",
+      description = "image-*: how --resize treats another aspect ratio: stretch (default), crop (centre crop) or pad (letterbox).")
+  String fit;
+
+  @Option(names = "--image-column", paramLabel = "NAME",
+      description = "image-table: the binary column of encoded images or Spark's image struct (default: content, else image).")
+  String imageColumn;
+
+  @Option(names = "--files-per-task", defaultValue = "0", paramLabel = "N",
+      description = "image-*: images decoded by one task and written to one Parquet file (default: about 128 MB of rows, at most 5000).")
+  int filesPerTask;
 
   @Option(names = "--num-features", defaultValue = "0", description = "libsvm: feature width (default: the largest index).")
   int numFeatures;
@@ -66,7 +86,7 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--partitions", defaultValue = "0", description = "Output files (default: one per ~20k rows).")
   int partitions;
 
-  @Option(names = "--resize", paramLabel = "HxW", description = "idx, digits-csv: resample images to HEIGHTxWIDTH (bilinear), e.g. 28x28.")
+  @Option(names = "--resize", paramLabel = "HxW", description = "Images: resample every image to HEIGHTxWIDTH (bilinear), e.g. 28x28; image-* without it: all images must share the first one's size.")
   String resize;
 
   @Option(names = "--pad", defaultValue = "0", paramLabel = "N", description = "idx, digits-csv: zero pixels added on every side after --resize.")
@@ -84,8 +104,25 @@ final class ImportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    boolean images = format.encodedImages();
+    int csvLabel = -1;
+    if (!images && labelColumn != null) {
+      try {
+        csvLabel = Integer.parseInt(labelColumn.trim());
+      } catch (NumberFormatException e) {
+        throw new ConfigException("--label-column must be a column number for " + format + ", cannot be: " + labelColumn);
+      }
+    }
+    ImportConfig.ImageOptions imageOptions = images
+        ? new ImportConfig.ImageOptions(channels, ImageFit.parse(fit), imageColumn, labelColumn, filesPerTask)
+        : null;
+    if (!images && (channels != 0 || !"stretch".equalsIgnoreCase(fit) || imageColumn != null || filesPerTask != 0)) {
+      throw new ConfigException("--channels, --fit, --image-column and --files-per-task apply to image-folder, image-list and image-table, not "
+          + format);
+    }
     ImportConfig config = new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim,
-        delimiter, header, labelColumn, numFeatures, onBadRecord, limit, partitions, parseSize(resize), pad, embeddings, embeddingVocab);
+        delimiter, header, csvLabel, numFeatures, onBadRecord, limit, partitions, parseSize(resize), pad, embeddings, embeddingVocab,
+        imageOptions);
     ImportJob.validate(config, new Storage(new Configuration()));
     ImportJob.run(config, spark.session("graft import"), line -> System.out.println("[import] " + line));
     return GraftCli.EXIT_OK;
@@ -115,7 +152,7 @@ final class ImportCommand implements Callable<Integer> {
         }
       }
       throw new picocli.CommandLine.TypeConversionException(
-          "unknown format '" + value + "' (use idx, digits-csv, reviews-json, csv or libsvm)");
+          "unknown format '" + value + "' (use idx, digits-csv, reviews-json, csv, libsvm, image-folder, image-list or image-table)");
     }
   }
 

@@ -3,6 +3,7 @@ package io.graft.jobs.importer;
 import io.graft.config.ConfigException;
 import io.graft.data.BadRecordPolicy;
 import io.graft.data.ImportFormat;
+import io.graft.data.image.ImageFit;
 import java.util.List;
 
 /**
@@ -31,6 +32,7 @@ import java.util.List;
  * @param embeddings reviews-json: word vectors (wink-embeddings JSON) whose mean over a text's
  *     words replaces the hashed bag of words; null for hashing
  * @param embeddingVocab how many of the most frequent words of {@code embeddings} to keep
+ * @param images image-folder, image-list, image-table: channels, fit and table columns
  */
 public record ImportConfig(
     ImportFormat format,
@@ -52,10 +54,38 @@ public record ImportConfig(
     List<Integer> resize,
     int pad,
     String embeddings,
-    int embeddingVocab) {
+    int embeddingVocab,
+    ImageOptions images) {
+
+  /**
+   * How encoded images become rows.
+   *
+   * @param channels 1 (grey) or 3 (RGB); 0 takes the first image's (grey stays 1, anything else 3)
+   * @param fit how --resize treats another aspect ratio
+   * @param imageColumn image-table: the binary or image-struct column (null: {@code content}, else {@code image})
+   * @param labelColumn image-table: the integer or string label column
+   * @param filesPerTask files decoded by one Spark task and written to one Parquet file (0: about 128 MB of rows, at most 5000)
+   */
+  public record ImageOptions(int channels, ImageFit fit, String imageColumn, String labelColumn, int filesPerTask) {
+    public ImageOptions {
+      ConfigException.require(channels == 0 || channels == 1 || channels == 3, "--channels must be 1 (grey) or 3 (RGB), cannot be: %s", channels);
+      ConfigException.require(filesPerTask >= 0, "--files-per-task must be non-negative (0: about 128 MB of rows a task), cannot be: %s",
+          filesPerTask);
+      fit = fit == null ? ImageFit.STRETCH : fit;
+      labelColumn = labelColumn == null || labelColumn.isBlank() ? "label" : labelColumn;
+    }
+
+    public static ImageOptions defaults() {
+      return new ImageOptions(0, ImageFit.STRETCH, null, "label", 0);
+    }
+
+    boolean isDefault() {
+      return equals(defaults());
+    }
+  }
 
   public ImportConfig {
-    ConfigException.require(format != null, "--format is required (idx, digits-csv, reviews-json, csv, libsvm)");
+    ConfigException.require(format != null, "--format is required (idx, digits-csv, reviews-json, csv, libsvm, image-folder, image-list, image-table)");
     ConfigException.require(input != null && !input.isBlank(), "--input is required");
     ConfigException.require(output != null && !output.isBlank(), "--output is required");
     ConfigException.require(numClasses >= 0, "--num-classes must be non-negative (0: infer), cannot be: %s", numClasses);
@@ -71,11 +101,14 @@ public record ImportConfig(
     resize = resize == null ? List.of() : List.copyOf(resize);
     ConfigException.require(resize.isEmpty() || (resize.size() == 2 && resize.get(0) > 0 && resize.get(1) > 0),
         "--resize must be HEIGHTxWIDTH with positive sizes, cannot be: %s", resize);
-    ConfigException.require(resize.isEmpty() || format == ImportFormat.IDX || format == ImportFormat.DIGITS_CSV,
-        "--resize applies to image formats (idx, digits-csv), not %s", format);
+    ConfigException.require(resize.isEmpty() || format.images(),
+        "--resize applies to image formats (idx, digits-csv, image-folder, image-list, image-table), not %s", format);
     ConfigException.require(pad >= 0, "--pad must be non-negative, cannot be: %s", pad);
-    ConfigException.require(pad == 0 || format == ImportFormat.IDX || format == ImportFormat.DIGITS_CSV,
-        "--pad applies to image formats (idx, digits-csv), not %s", format);
+    ConfigException.require(pad == 0 || format.images(),
+        "--pad applies to image formats (idx, digits-csv, image-folder, image-list, image-table), not %s", format);
+    images = images == null ? ImageOptions.defaults() : images;
+    ConfigException.require(format.encodedImages() || images.isDefault(),
+        "--channels, --fit, --image-column and --files-per-task apply to image-folder, image-list and image-table, not %s", format);
     onBadRecord = onBadRecord == null ? BadRecordPolicy.FAIL : onBadRecord;
     ConfigException.require(embeddings == null || format == ImportFormat.REVIEWS_JSON,
         "--embeddings applies to text (reviews-json), not %s", format);
@@ -84,37 +117,37 @@ public record ImportConfig(
 
   /** A config with every optional setting at its default. */
   public static ImportConfig of(ImportFormat format, String input, String output) {
-    return new ImportConfig(format, input, null, output, 0, List.of(), null, null, 1024, ",", false, -1, 0, BadRecordPolicy.FAIL, 0, 0, List.of(), 0, null, 100_000);
+    return new ImportConfig(format, input, null, output, 0, List.of(), null, null, 1024, ",", false, -1, 0, BadRecordPolicy.FAIL, 0, 0, List.of(), 0, null, 100_000, null);
   }
 
   public ImportConfig withLabels(String labelsUri) {
     return new ImportConfig(format, input, labelsUri, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab, images);
   }
 
   public ImportConfig withClasses(int count, List<String> names) {
     return new ImportConfig(format, input, labels, output, count, names, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab, images);
   }
 
   public ImportConfig withDomain(String newDomain) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, newDomain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab, images);
   }
 
   public ImportConfig withPolicy(BadRecordPolicy policy) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, policy, limit, partitions, resize, pad, embeddings, embeddingVocab);
+        labelColumn, numFeatures, policy, limit, partitions, resize, pad, embeddings, embeddingVocab, images);
   }
 
   public ImportConfig withLimit(long newLimit) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, newLimit, partitions, resize, pad, embeddings, embeddingVocab);
+        labelColumn, numFeatures, onBadRecord, newLimit, partitions, resize, pad, embeddings, embeddingVocab, images);
   }
 
   public ImportConfig withResize(int height, int width, int padding) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions, List.of(height, width), padding, embeddings, embeddingVocab);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, List.of(height, width), padding, embeddings, embeddingVocab, images);
   }
 
   /** The label file of an idx import. */
@@ -130,6 +163,11 @@ public record ImportConfig(
 
   public ImportConfig withEmbeddings(String uri, int vocab) {
     return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
-        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, uri, vocab);
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, uri, vocab, images);
+  }
+
+  public ImportConfig withImages(ImageOptions options) {
+    return new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim, delimiter, header,
+        labelColumn, numFeatures, onBadRecord, limit, partitions, resize, pad, embeddings, embeddingVocab, options);
   }
 }

@@ -16,6 +16,7 @@ import io.graft.data.RowParsers;
 import io.graft.data.TextFeaturizer;
 import io.graft.data.TextHashing;
 import io.graft.data.WordEmbeddings;
+import io.graft.platform.Host;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.SerializableConf;
@@ -83,6 +84,10 @@ public final class ImportJob {
 
   /** Checks the inputs before Spark does any work; returns the raw files (for checksums). */
   public static List<Path> validate(ImportConfig config, Storage storage) {
+    if (config.format().encodedImages()) {
+      ImageImport.validate(config, storage);
+      return List.of();
+    }
     List<Path> files = new ArrayList<>(expand(storage, config.input(), "Input"));
     if (config.embeddings() != null) {
       storage.requireExists(storage.path(config.embeddings()), "Embeddings file");
@@ -129,6 +134,10 @@ public final class ImportJob {
 
   public static Result run(ImportConfig config, SparkSession spark, Consumer<String> log) throws IOException {
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
+    if (config.format().encodedImages()) {
+      return ImageImport.run(config, spark, storage, log);
+    }
+    long started = System.nanoTime();
     List<Path> files = validate(config, storage);
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     GraftSpark.jobGroup(spark, "graft-import", "import " + config.format() + " " + config.input());
@@ -249,7 +258,8 @@ public final class ImportJob {
         }
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, config.format().toString(), featureShape, numFeatures, numClasses,
             classNames, stats.count, Arrays.copyOf(stats.classCounts(numClasses), numClasses), stats.unlabelled, skipped,
-            stats.normalisation(), sources, config.domain(), config.task(), hasText, Instant.now().toString());
+            stats.normalisation(featureShape), sources, config.domain(), config.task(), hasText, Instant.now().toString(),
+            importRun(files, sources, stats.count, started));
         manifest.write(storage, staging);
         storage.replaceDirectory(staging, output);
         log.accept(String.format("imported %,d rows (%d classes, %d features%s) into %s", stats.count, numClasses, numFeatures,
@@ -265,7 +275,13 @@ public final class ImportJob {
     }
   }
 
-  private static List<String> defaultNames(int numClasses) {
+  private static Manifest.ImportRun importRun(List<Path> files, List<Manifest.Source> sources, long rows, long started) {
+    double seconds = (System.nanoTime() - started) / 1e9;
+    long bytes = sources.stream().mapToLong(Manifest.Source::bytes).sum();
+    return new Manifest.ImportRun(files.size(), bytes, seconds, files.size() / seconds, bytes / 1e6 / seconds, Host.describe());
+  }
+
+  static List<String> defaultNames(int numClasses) {
     List<String> names = new ArrayList<>();
     for (int i = 0; i < numClasses; i++) {
       names.add(Integer.toString(i));
@@ -582,6 +598,30 @@ public final class ImportJob {
 
     long[] classCounts(int numClasses) {
       return Arrays.copyOf(classCounts, numClasses);
+    }
+
+    /** The moments, with per-channel ones for image shapes ({@code [C, H, W]}). */
+    Manifest.Normalisation normalisation(int[] featureShape) {
+      Manifest.Normalisation all = normalisation();
+      if (featureShape.length != 3 || count == 0) {
+        return all;
+      }
+      int channels = featureShape[0];
+      int plane = featureShape[1] * featureShape[2];
+      double[] mean = new double[channels];
+      double[] std = new double[channels];
+      for (int c = 0; c < channels; c++) {
+        double s = 0;
+        double sq = 0;
+        for (int i = c * plane; i < (c + 1) * plane; i++) {
+          s += sum[i];
+          sq += sumSq[i];
+        }
+        double n = (double) count * plane;
+        mean[c] = s / n;
+        std[c] = Math.sqrt(Math.max(0, sq / n - mean[c] * mean[c]));
+      }
+      return new Manifest.Normalisation(all.mean(), all.std(), all.min(), all.max(), all.featureMean(), all.featureStd(), mean, std);
     }
 
     Manifest.Normalisation normalisation() {

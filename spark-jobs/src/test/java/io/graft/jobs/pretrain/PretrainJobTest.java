@@ -138,7 +138,7 @@ class PretrainJobTest {
     Files.deleteIfExists(copy.resolve("._manifest.json.crc"));
     Manifest m = Manifest.fromJson(Files.readString(copy.resolve(Manifest.FILE_NAME)));
     Manifest five = new Manifest(m.formatVersion(), m.format(), m.featureShape(), m.numFeatures(), 5, m.classNames().subList(0, 5),
-        m.rowCount(), m.classCounts(), 0, 0, m.normalisation(), m.sources(), null, null, false, m.createdAt());
+        m.rowCount(), m.classCounts(), 0, 0, m.normalisation(), m.sources(), null, null, false, m.createdAt(), null);
     Files.writeString(copy.resolve(Manifest.FILE_NAME), five.toJson());
     String out = dir.resolve("five-model").toUri().toString();
     String uri = copy.toUri().toString();

@@ -1,0 +1,2 @@
+/** Datasets back out as files others read: image folders, path lists and image tables. */
+package io.graft.jobs.export;
