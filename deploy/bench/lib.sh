@@ -24,3 +24,6 @@ mnist_data() {
       >>"$out/import.log" 2>&1
   fi
 }
+
+# hwm_mb PID: the process's peak resident memory so far (VmHWM), in MB; 0 once it is gone
+hwm_mb() { awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }

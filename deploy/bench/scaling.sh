@@ -21,7 +21,7 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 cd "$root"
 graft=deploy/bin/graft
-source "$root/deploy/bench/lib.sh"   # mnist_data (this script has its own run)
+source "$root/deploy/bench/lib.sh"   # mnist_data, hwm_mb (this script has its own run)
 mnist_data
 
 port=$(( 17000 + RANDOM % 1000 ))
@@ -30,8 +30,6 @@ cluster=(deploy/local-cluster/spark-standalone.sh)
 trap '"${cluster[@]}" stop --dir "$out/cluster" >/dev/null' EXIT
 
 : >"$out/results.txt"
-# hwm_mb PID: the process's peak resident memory so far (VmHWM), in MB; 0 once it is gone
-hwm_mb() { awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 # run NAME EXECUTORS SYNC
 run() {
   local name="$1" executors="$2" sync="$3" t0 t1 pid driver_mb=0 exec_mb=0 m e

@@ -76,4 +76,40 @@ class AugmentationTest {
     assertThatThrownBy(() -> new Augmentation(0, 0.0, 0.0, 1.5, 0.0))
         .hasMessage("augmentation.crop must be in [0, 1] (the smallest share of the area kept), cannot be: 1.5");
   }
+
+  @Test
+  void flipMirrorsAndColourJitterChangesOnlyWhatItNames() throws Exception {
+    float[] x = firstMnistDigit();
+    float[] flipped = new Augmentation(0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0).apply(x, 1, 28, 28, new Random(1));
+    for (int r = 0; r < 28; r++) {
+      for (int c = 0; c < 28; c++) {
+        assertThat(flipped[r * 28 + c]).isCloseTo(x[r * 28 + 27 - c], org.assertj.core.data.Offset.offset(1e-6f));
+      }
+    }
+    // a colour image: red ink on a grey background
+    int plane = 4;
+    float[] rgb = {0.9f, 0.5f, 0.5f, 0.5f, 0.1f, 0.5f, 0.5f, 0.5f, 0.1f, 0.5f, 0.5f, 0.5f};
+    float[] grey = rgb.clone();
+    Augmentation.saturate(grey, plane, 0.0);
+    double luma = 0.299 * 0.9 + 0.587 * 0.1 + 0.114 * 0.1;
+    assertThat(grey[0]).isCloseTo((float) luma, org.assertj.core.data.Offset.offset(1e-6f));
+    assertThat(grey[plane]).isEqualTo(grey[0]);
+    assertThat(grey[2 * plane]).isEqualTo(grey[0]);
+    float[] turned = rgb.clone();
+    Augmentation.rotateHue(turned, plane, Math.PI / 2);
+    double turnedLuma = 0.299 * turned[0] + 0.587 * turned[plane] + 0.114 * turned[2 * plane];
+    assertThat(turnedLuma).isCloseTo(luma, org.assertj.core.data.Offset.offset(2e-3));
+    assertThat(turned[0]).isLessThan(0.6f); // the red is no longer red
+    assertThat(turned[1]).isCloseTo(0.5f, org.assertj.core.data.Offset.offset(2e-3f)); // grey stays grey
+    float[] brighter = new Augmentation(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0).apply(rgb, 3, 2, 2, new Random(2));
+    float factor = brighter[1] / rgb[1];
+    for (int i = 0; i < rgb.length; i++) {
+      assertThat(brighter[i]).isCloseTo(Math.min(1f, rgb[i] * factor), org.assertj.core.data.Offset.offset(1e-5f));
+    }
+    assertThat(factor).isNotCloseTo(1f, org.assertj.core.data.Offset.offset(1e-3f));
+    assertThatThrownBy(() -> new Augmentation(0, 0.0, 0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0))
+        .hasMessage("augmentation.flip must be a probability in [0, 1], cannot be: 1.5");
+    assertThatThrownBy(() -> new Augmentation(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.7))
+        .hasMessage("augmentation.hue must be in [0, 0.5] (a share of a full turn), cannot be: 0.7");
+  }
 }

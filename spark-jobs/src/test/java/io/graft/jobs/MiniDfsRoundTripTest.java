@@ -90,6 +90,28 @@ class MiniDfsRoundTripTest {
   }
 
   @Test
+  void imageFilesOnHdfsImportThroughTheCliToHdfsPixelForPixel() throws Exception {
+    SparkSession spark = SparkTests.spark();
+    String images = hdfs + "/raw/mnist-png";
+    io.graft.jobs.export.ImageExportJob.run(new io.graft.jobs.export.ImageExportJob.Spec(SparkTests.mnistTest(), images,
+        io.graft.jobs.export.ImageExportJob.Layout.FOLDER, io.graft.data.image.ImageEncoder.Encoding.PNG, 300, 1, false, 1), spark, s -> {});
+    String dataset = hdfs + "/graft/mnist-png";
+    assertThat(GraftCli.run("import", "--format", "image-folder", "--input", images, "--output", dataset)).isEqualTo(GraftCli.EXIT_BAD_INPUT);
+    assertThat(GraftCli.run("import", "--format", "image-folder", "--input", images, "--output", dataset, "--on-bad-record", "skip")).isZero();
+    Manifest m = Manifest.read(new Storage(spark.sparkContext().hadoopConfiguration()), new org.apache.hadoop.fs.Path(dataset));
+    assertThat(m.rowCount()).isEqualTo(300);
+    assertThat(m.skippedRows()).isEqualTo(1);
+    assertThat(m.sources().get(0).uri()).isEqualTo(images);
+    java.util.function.Function<org.apache.spark.sql.Dataset<org.apache.spark.sql.Row>, java.util.Map<String, Long>> pixels = d -> d
+        .selectExpr("concat(label, ':', cast(features as string)) as k").groupBy("k").count().collectAsList().stream()
+        .collect(java.util.stream.Collectors.toMap(r -> r.getString(0), r -> r.getLong(1)));
+    org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> all = spark.read().parquet(SparkTests.mnistTest());
+    org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> first = spark.createDataFrame(
+        all.javaRDD().zipWithIndex().filter(t -> t._2() < 300).map(t -> t._1()), all.schema());
+    assertThat(pixels.apply(spark.read().parquet(dataset))).isEqualTo(pixels.apply(first));
+  }
+
+  @Test
   void aPipelineWithItsRootOnHdfsLocksThereSkipsOnRerunAndPublishes() throws Exception {
     SparkSession spark = SparkTests.spark();
     Configuration conf = spark.sparkContext().hadoopConfiguration();

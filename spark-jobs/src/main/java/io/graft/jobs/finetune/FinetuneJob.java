@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
 import io.graft.data.Augmentation;
+import io.graft.engine.AugmentBatch;
 import io.graft.data.Manifest;
 import io.graft.engine.Checkpoints;
 import io.graft.engine.DistributedEvaluator;
@@ -429,34 +430,4 @@ public final class FinetuneJob {
     }
   }
 
-  /** Augments every image of a minibatch, seeded by the round and the batch's contents. */
-  static final class AugmentBatch implements org.apache.spark.api.java.function.Function<DataSet, DataSet> {
-    private final Augmentation aug;
-    private final int[] shape;
-    private final long seed;
-
-    AugmentBatch(Augmentation aug, int[] shape, long seed) {
-      this.aug = aug;
-      this.shape = shape;
-      this.seed = seed;
-    }
-
-    @Override
-    public DataSet call(DataSet ds) {
-      INDArray x = ds.getFeatures();
-      int n = (int) x.size(0);
-      int f = (int) x.size(1);
-      float[] all = x.dup('c').data().asFloat();
-      Random rng = new Random(seed ^ (31L * Float.floatToIntBits(all.length > 0 ? all[all.length / 2] : 0) + n));
-      int c = shape.length == 3 ? shape[0] : 1;
-      int h = shape.length == 3 ? shape[1] : shape.length == 2 ? shape[0] : 1;
-      int w = shape.length == 3 ? shape[2] : shape.length == 2 ? shape[1] : f;
-      float[] out = new float[all.length];
-      for (int i = 0; i < n; i++) {
-        float[] img = java.util.Arrays.copyOfRange(all, i * f, (i + 1) * f);
-        System.arraycopy(aug.apply(img, c, h, w, rng), 0, out, i * f, f);
-      }
-      return new DataSet(Nd4j.create(out, new long[] {n, f}, 'c'), ds.getLabels());
-    }
-  }
 }

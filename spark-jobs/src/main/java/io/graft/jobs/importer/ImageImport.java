@@ -16,11 +16,8 @@ import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.SerializableConf;
 import io.graft.store.Storage;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -133,7 +130,7 @@ final class ImageImport {
     LongAccumulator done = jsc.sc().longAccumulator("graft-import-files");
     LongAccumulator bytesRead = jsc.sc().longAccumulator("graft-import-bytes");
     CollectionAccumulator<String> firstBad = jsc.sc().collectionAccumulator("graft-import-bad");
-    Decode decode = new Decode(conf, spec, config.numClasses() > 0 ? config.numClasses() : classNames.size(), config.onBadRecord(),
+    DecodeImages decode = new DecodeImages(conf, spec, config.numClasses() > 0 ? config.numClasses() : classNames.size(), config.onBadRecord(),
         config.domain(), config.task(), columns, columns != null && columns.stringLabel() ? classNames : null, done, bytesRead, firstBad);
     if (refs != null) {
       listed = refs.count();
@@ -242,9 +239,9 @@ final class ImageImport {
   /** The bad-record exception a failed Spark job carries, if that is why it failed. */
   private static DataException badRecord(Throwable e) {
     // Spark hands the task's exception back as the cause where it can, else only in its message
-    String marker = BadImage.class.getName() + ": ";
+    String marker = DecodeImages.BadImage.class.getName() + ": ";
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof BadImage b) {
+      if (t instanceof DecodeImages.BadImage b) {
         return new DataException(b.getMessage());
       }
       String m = t.getMessage();
@@ -300,144 +297,19 @@ final class ImageImport {
   private static Ref firstRef(ImportConfig config, Storage storage, JavaRDD<Ref> refs) throws IOException {
     if (config.format() == ImportFormat.IMAGE_LIST) {
       Path list = storage.path(config.input());
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(storage.open(list), StandardCharsets.UTF_8))) {
-        String line = r.readLine();
-        if (config.header() && line != null) {
-          line = r.readLine();
-        }
-        while (line != null && line.isBlank()) {
-          line = r.readLine();
-        }
-        if (line == null) {
-          throw new DataException("image-list " + config.input() + " has no lines");
-        }
-        int comma = line.lastIndexOf(',');
-        String file = (comma < 0 ? line : line.substring(0, comma)).trim().replaceAll("^\"(.*)\"$", "$1");
-        Path p = Storage.hasScheme(file) || file.startsWith("/") ? new Path(file) : new Path(storage.qualify(list).getParent(), file);
-        return new Ref(p.toString(), list.getName() + ":" + (config.header() ? 2 : 1) + " (" + file + ")", 0, -1, null);
+      String line = ImportJob.firstDataLine(storage, list, config.header());
+      if (line == null) {
+        throw new DataException("image-list " + config.input() + " has no lines");
       }
+      int comma = line.lastIndexOf(',');
+      String file = (comma < 0 ? line : line.substring(0, comma)).trim().replaceAll("^\"(.*)\"$", "$1");
+      Path p = Storage.hasScheme(file) || file.startsWith("/") ? new Path(file) : new Path(storage.qualify(list).getParent(), file);
+      return new Ref(p.toString(), list.getName() + ":" + (config.header() ? 2 : 1) + " (" + file + ")", 0, -1, null);
     }
     List<Ref> first = refs.take(1);
     if (first.isEmpty()) {
       throw new DataException("No image files (" + String.join(", ", ImageSources.EXTENSIONS) + ") in " + config.input());
     }
     return first.get(0);
-  }
-
-  /** A bad image under --on-bad-record fail: it stops the Spark job and names the file. */
-  static final class BadImage extends RuntimeException {
-    BadImage(String message) {
-      super(message);
-    }
-  }
-
-  /** Decodes files or table rows into Graft rows on the executors. */
-  static final class Decode implements Serializable {
-    private final SerializableConf conf;
-    private final ImageSpec spec;
-    private final int numClasses;
-    private final BadRecordPolicy policy;
-    private final String domain;
-    private final String task;
-    private final TableColumns columns;
-    private final List<String> labelNames;
-    private final LongAccumulator done;
-    private final LongAccumulator bytes;
-    private final CollectionAccumulator<String> firstBad;
-
-    Decode(SerializableConf conf, ImageSpec spec, int numClasses, BadRecordPolicy policy, String domain, String task, TableColumns columns,
-        List<String> labelNames, LongAccumulator done, LongAccumulator bytes, CollectionAccumulator<String> firstBad) {
-      this.conf = conf;
-      this.spec = spec;
-      this.numClasses = numClasses;
-      this.policy = policy;
-      this.domain = domain;
-      this.task = task;
-      this.columns = columns;
-      this.labelNames = labelNames;
-      this.done = done;
-      this.bytes = bytes;
-      this.firstBad = firstBad;
-    }
-
-    FlatMapFunction<Iterator<Ref>, Row> files() {
-      return refs -> {
-        List<Row> out = new ArrayList<>();
-        boolean reported = false;
-        while (refs.hasNext()) {
-          Ref r = refs.next();
-          try {
-            if (r.error() != null) {
-              throw new BadRecordException(r.location(), r.error());
-            }
-            byte[] data;
-            try {
-              data = ImageSources.readFile(conf, r.uri(), r.bytes());
-            } catch (IOException e) {
-              throw new BadRecordException(r.location(), "cannot read " + r.uri() + ": " + e.getMessage());
-            }
-            bytes.add(data.length);
-            out.add(row(ImageDecoder.decode(data, spec, r.location()), r.label(), r.location()));
-          } catch (BadRecordException e) {
-            reported = bad(e, reported);
-          } finally {
-            done.add(1);
-          }
-        }
-        return out.iterator();
-      };
-    }
-
-    org.apache.spark.api.java.function.Function2<Integer, Iterator<Row>, Iterator<Row>> rows() {
-      return (partition, in) -> {
-        List<Row> out = new ArrayList<>();
-        boolean reported = false;
-        long index = 0;
-        while (in.hasNext()) {
-          Row row = in.next();
-          String where = columns.location(row, index++) + (columns.path() == null && !columns.struct() ? " of part " + partition : "");
-          try {
-            if (!columns.struct() && row.getAs(columns.image()) instanceof byte[] b) {
-              bytes.add(b.length);
-            }
-            Object label = row.getAs(columns.label());
-            if (label == null) {
-              throw new BadRecordException(where, "no label (null)");
-            }
-            int l = labelNames != null ? labelNames.indexOf(label.toString()) : ((Number) label).intValue();
-            if (labelNames != null && l < 0) {
-              throw new BadRecordException(where, "label '" + label + "' is not one of the classes " + labelNames);
-            }
-            out.add(row(ImageDecoder.fit(columns.pixels(row, where), spec, where), l, where));
-          } catch (BadRecordException e) {
-            reported = bad(e, reported);
-          } finally {
-            done.add(1);
-          }
-        }
-        return out.iterator();
-      };
-    }
-
-    private Row row(float[] features, int label, String location) throws BadRecordException {
-      if (features.length != spec.channels() * spec.height() * spec.width()) {
-        throw new BadRecordException(location, "image is " + (features.length / spec.channels()) + " pixels, expected " + spec.height() + "x"
-            + spec.width() + " (pass --resize to bring every image to one size)");
-      }
-      if (label < 0 || (numClasses > 0 && label >= numClasses)) {
-        throw new BadRecordException(location, "label " + label + " is outside the " + numClasses + " classes [0, " + numClasses + ")");
-      }
-      return RowFactory.create(features, label, domain, task, null);
-    }
-
-    private boolean bad(BadRecordException e, boolean reported) {
-      if (policy == BadRecordPolicy.FAIL) {
-        throw new BadImage(e.getMessage());
-      }
-      if (!reported) {
-        firstBad.add(e.getMessage());
-      }
-      return true;
-    }
   }
 }

@@ -289,26 +289,32 @@ public final class ImportJob {
     return names;
   }
 
-  /** The width of a CSV from its first data line (label column excluded). */
-  private static int csvWidth(Storage storage, Path file, ImportConfig config) throws IOException {
+  /** The first non-blank line of a text file after its header line, if it has one; null when there is none. */
+  static String firstDataLine(Storage storage, Path file, boolean header) throws IOException {
     try (BufferedReader r = new BufferedReader(new InputStreamReader(storage.open(file), StandardCharsets.UTF_8))) {
       String line = r.readLine();
-      if (config.header() && line != null) {
+      if (header && line != null) {
         line = r.readLine();
       }
       while (line != null && line.isBlank()) {
         line = r.readLine();
       }
-      if (line == null) {
-        throw new DataException("CSV input " + file + " has no data lines");
-      }
-      int columns = line.split(java.util.regex.Pattern.quote(config.delimiter()), -1).length;
-      if (columns < 2) {
-        throw new DataException("CSV input " + file + " line 1 has " + columns + " column(s); need features and a label (--delimiter is '"
-            + config.delimiter() + "')");
-      }
-      return columns - 1;
+      return line;
     }
+  }
+
+  /** The width of a CSV from its first data line (label column excluded). */
+  private static int csvWidth(Storage storage, Path file, ImportConfig config) throws IOException {
+    String line = firstDataLine(storage, file, config.header());
+    if (line == null) {
+      throw new DataException("CSV input " + file + " has no data lines");
+    }
+    int columns = line.split(java.util.regex.Pattern.quote(config.delimiter()), -1).length;
+    if (columns < 2) {
+      throw new DataException("CSV input " + file + " line 1 has " + columns + " column(s); need features and a label (--delimiter is '"
+          + config.delimiter() + "')");
+    }
+    return columns - 1;
   }
 
   /** A line of text and where it came from ("file:line" or "file@byte"). */

@@ -98,13 +98,10 @@ public record PretrainConfig(Data data, ModelConfig model, OptimizerConfig optim
     ConfigException.require(output != null && !output.isBlank(), "output is required (where the model is written)");
     ConfigException.require(this.objective.kind() != Objective.Kind.CONTRASTIVE || this.augmentation.enabled(),
         "A contrastive objective needs an augmentation (two identical views teach nothing): set augmentation.crop, shift, rotation, "
-            + "noise or contrast");
+            + "flip, noise, brightness, contrast, saturation or hue");
     ConfigException.require(this.objective.kind() != Objective.Kind.CONTRASTIVE || this.training.batchSizePerWorker() % 2 == 0,
         "A contrastive objective needs an even training.batchSizePerWorker (two views per example), cannot be: %s",
         this.training.batchSizePerWorker());
-    ConfigException.require(this.objective.kind() != Objective.Kind.SUPERVISED || !this.augmentation.enabled(),
-        "augmentation applies to the self-supervised objectives (contrastive views, reconstruction inputs); "
-            + "supervised pre-training does not augment yet");
     ConfigException.require(probe == null || probe.test() != null || data.test() != null,
         "probe.test is required when data.test is not set (the probe is scored on labelled test rows)");
   }

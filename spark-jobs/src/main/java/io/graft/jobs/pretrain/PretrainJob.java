@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
+import io.graft.data.Augmentation;
 import io.graft.data.Manifest;
+import io.graft.engine.AugmentBatch;
 import io.graft.engine.Checkpoints;
 import io.graft.engine.DistributedEvaluator;
 import io.graft.engine.ProgressReporter;
@@ -297,7 +299,13 @@ public final class PretrainJob {
         config.model().architecture(), trainCount, testCount, workers, training.batchSizePerWorker(), training.averagingFrequency(),
         training.engine() == TrainingConfig.Engine.GRAFT ? "Graft averaging (sync " + training.sync().name().toLowerCase() + ")"
             : "dl4j-spark " + training.approach().name().toLowerCase()));
-    return new Data(round -> trainBatches, net -> DistributedEvaluator.evaluate(sc, net, testBatches), () -> {
+    Augmentation aug = config.augmentation();
+    int[] shape = trainData.manifest().featureShape();
+    long seed = training.seed();
+    Function<Integer, JavaRDD<DataSet>> perRound = aug.enabled()
+        ? round -> trainBatches.map(new AugmentBatch(aug, shape, seed * 31 + round))
+        : round -> trainBatches;
+    return new Data(perRound, net -> DistributedEvaluator.evaluate(sc, net, testBatches), () -> {
       trainBatches.unpersist(false);
       testBatches.unpersist(false);
     }, trainCount, testCount, skipped, workers);

@@ -152,8 +152,7 @@ class SelfSupervisedPretrainTest {
         storage, false)).hasMessageStartingWith("Cannot probe: layer 'conv9' not found in the model (layers: conv1, pool1");
     assertThatThrownBy(() -> config(out, "data.test=null", "probe.train=" + SparkTests.mnistTrain()))
         .hasMessage("probe.test is required when data.test is not set (the probe is scored on labelled test rows)");
-    assertThatThrownBy(() -> config(out, "augmentation.shift=2"))
-        .hasMessageStartingWith("augmentation applies to the self-supervised objectives");
+    assertThat(config(out, "augmentation.shift=2").augmentation().shift()).isEqualTo(2); // supervised pre-training augments too
   }
 
   private static String[] append(String[] a, String... more) {
