@@ -63,7 +63,7 @@ class GraftCliTest {
   void unknownImportFormatListsTheFormats() {
     Run r = graft("import", "--format", "tfrecord", "--input", "a", "--output", "b");
     assertThat(r.code()).isEqualTo(2);
-    assertThat(r.err()).contains("unknown format 'tfrecord' (use idx, digits-csv, reviews-json, csv or libsvm)");
+    assertThat(r.err()).contains("unknown format 'tfrecord' (use idx, digits-csv, reviews-json, csv, libsvm, image-folder, image-list or image-table)");
   }
 
   @Test

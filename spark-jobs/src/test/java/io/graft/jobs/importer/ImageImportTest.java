@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Real MNIST digits written as image files (PNG, JPEG, mixed encodings and sizes, a corrupt file)
+ * Real MNIST and UCI digits written as image files (PNG, JPEG, mixed encodings and sizes, a corrupt file)
  * by {@code graft export-images}, imported back and compared with the IDX import they came from.
  */
 class ImageImportTest {
@@ -90,6 +90,30 @@ class ImageImportTest {
     assertThat(m.importRun().files()).isEqualTo(ROWS + 1);
     assertThat(m.importRun().host()).contains("cores");
     assertThat(images(spark.read().parquet(out("png-import")))).isEqualTo(images(source()));
+  }
+
+  /** Labels and pixels quantised to 8 bits, counted. */
+  static Map<String, Integer> bytes(Dataset<Row> rows) {
+    Map<String, Integer> counts = new HashMap<>();
+    for (Row r : rows.select("label", "features").collectAsList()) {
+      StringBuilder key = new StringBuilder().append(r.getInt(0)).append(':');
+      for (Object v : r.getList(1)) {
+        key.append(Math.round(((Number) v).floatValue() * 255)).append(',');
+      }
+      counts.merge(key.toString(), 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  @Test
+  void uciDigitsAsPngEqualTheirCsvImportAtEightBits() throws Exception {
+    String files = out("digits-png");
+    ImageExportJob.run(new ImageExportJob.Spec(SparkTests.digits8(), files, Layout.FOLDER, Encoding.PNG, 0, 0, false, 1), spark, s -> {});
+    Manifest m = run(images(ImportFormat.IMAGE_FOLDER, files, out("digits-import"))).manifest();
+    assertThat(m.rowCount()).isEqualTo(1797);
+    assertThat(m.featureShape()).containsExactly(1, 8, 8);
+    // optdigits counts sixteenths: 8-bit files hold them to within half a level
+    assertThat(bytes(spark.read().parquet(out("digits-import")))).isEqualTo(bytes(spark.read().parquet(SparkTests.digits8())));
   }
 
   @Test
