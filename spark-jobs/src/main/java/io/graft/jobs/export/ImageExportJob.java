@@ -150,7 +150,6 @@ public final class ImageExportJob {
     public Iterator<Written> call(Iterator<Tuple2<Row, Long>> rows) throws IOException {
       List<Written> out = new ArrayList<>();
       FileSystem fs = new Path(root).getFileSystem(conf.get());
-      boolean first = true;
       while (rows.hasNext()) {
         Tuple2<Row, Long> t = rows.next();
         long index = t._2();
@@ -180,14 +179,13 @@ public final class ImageExportJob {
         byte[] bytes = ImageEncoder.encode(image, c, h, w, encoding);
         String name = String.format("%08d.%s", index, encoding.extension());
         out.add(write(fs, label, name, bytes));
-        if (first && index == 0) {
+        if (index == 0) {
           // the corrupt files travel with row 0: the first half of a valid PNG each
           byte[] png = ImageEncoder.encode(image, c, h, w, Encoding.PNG);
           for (int k = 0; k < spec.corrupt(); k++) {
             out.add(write(fs, label, String.format("corrupt-%d.png", k), Arrays.copyOf(png, png.length / 2)));
           }
         }
-        first = false;
       }
       return out.iterator();
     }

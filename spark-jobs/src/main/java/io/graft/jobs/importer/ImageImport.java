@@ -51,7 +51,7 @@ final class ImageImport {
   /** Decoded bytes per task (and Parquet file) when --files-per-task is not given. */
   private static final long TASK_BYTES = 128L << 20;
   private static final int MAX_FILES_PER_TASK = 5000;
-  static Duration progressEvery = Duration.ofSeconds(10);
+  private static final Duration PROGRESS_EVERY = Duration.ofSeconds(10);
 
   private ImageImport() {}
 
@@ -90,7 +90,7 @@ final class ImageImport {
         JavaRDD<ImportJob.Line> lines = ImportJob.lines(jsc, input.toString(), config.header());
         List<String> distinct = lines.map(l -> String.valueOf(ImageSources.listLabel(l.text()))).distinct().take(100_001);
         ConfigException.require(distinct.size() <= 100_000, "image-list %s has more than 100000 distinct labels", config.input());
-        List<String> names = ImageSources.labelNames(distinct, config.classNames(), config.input());
+        List<String> names = ImageSources.labelNames(distinct, config.classNames());
         classNames = names != null ? names : config.classNames();
         refs = lines.map(new ImageSources.ParseListLine(input.getParent().toString(), names));
         sources.add(new Manifest.Source(input.toString(), storage.status(input).getLen(), storage.sha256(input)));
@@ -100,7 +100,7 @@ final class ImageImport {
         columns = TableColumns.of(table, config.input(), options.imageColumn(), options.labelColumn());
         if (columns.stringLabel()) {
           List<String> distinct = table.select(columns.label()).distinct().limit(100_001).as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
-          classNames = ImageSources.labelNames(distinct.stream().map(String::valueOf).toList(), config.classNames(), config.input());
+          classNames = ImageSources.labelNames(distinct.stream().map(String::valueOf).toList(), config.classNames());
           classNames = classNames == null ? List.of() : classNames;
         } else {
           classNames = config.classNames();
@@ -168,7 +168,7 @@ final class ImageImport {
     Path output = storage.qualify(storage.path(config.output()));
     Path staging = new Path(output.getParent(), "._staging-" + output.getName() + "-" + UUID.randomUUID());
     try {
-      try (ImportProgress progress = new ImportProgress(done, listed, progressEvery, log)) {
+      try (ImportProgress progress = new ImportProgress(done, listed, PROGRESS_EVERY, log)) {
         spark.createDataFrame(rows, GraftDatasets.SCHEMA).write().parquet(staging.toString());
         log.accept(progress.line());
       } catch (Exception e) { // Spark's SparkException is checked, though Scala throws it undeclared

@@ -184,7 +184,7 @@ final class ImageSources {
    * Label order for textual labels: integers (all non-negative) are the labels themselves;
    * otherwise the sorted distinct names, or {@code classNames} when given.
    */
-  static List<String> labelNames(List<String> distinct, List<String> classNames, String input) {
+  static List<String> labelNames(List<String> distinct, List<String> classNames) {
     boolean numeric = distinct.stream().allMatch(s -> s.matches("\\d+"));
     if (numeric) {
       return null;
