@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Averaging frequency, prefetch and Export vs Direct (issue 9, item 2): graft pretrain of LeNet on the
+# Averaging frequency, prefetch and Export vs Direct: graft pretrain of LeNet on the
 # same MNIST rows with the same sample budget (--rows x --epochs), on the embedded local[*] Spark,
 # one setting changed per run. Prints one line per run with samples/s of the last round (training
 # pass only), its wall time and the test accuracy after the budget (docs/benchmarks/performance.md).
