@@ -3,6 +3,9 @@ package io.graft.adapt;
 import io.graft.config.ConfigException;
 import io.graft.config.OptimizerConfig;
 import io.graft.model.Architectures;
+import io.graft.model.ModelConfig;
+import io.graft.store.Storage;
+import io.graft.surgery.Surgery;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -26,6 +29,7 @@ import org.nd4j.linalg.learning.regularization.L2Regularization;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * A shared trunk with one head per objective, as one DL4J {@link ComputationGraph}: the graph the
@@ -153,12 +157,12 @@ public final class SharedTrunk {
    *
    * @throws ConfigException when the pretrained model cannot take features of {@code featureShape}
    */
-  public static MultiLayerNetwork source(io.graft.store.Storage storage, String pretrained, io.graft.model.ModelConfig model,
+  public static MultiLayerNetwork source(Storage storage, String pretrained, ModelConfig model,
       int[] featureShape, int numClasses, OptimizerConfig optimizer, long seed) {
     int numFeatures = Arrays.stream(featureShape).reduce(1, (a, b) -> a * b);
     if (pretrained != null) {
-      MultiLayerNetwork net = io.graft.surgery.Surgery.unfrozen(io.graft.surgery.Surgery.load(storage, pretrained).network());
-      long in = io.graft.surgery.Surgery.inputSize(net);
+      MultiLayerNetwork net = Surgery.unfrozen(Surgery.load(storage, pretrained).network());
+      long in = Surgery.inputSize(net);
       ConfigException.require(in == numFeatures, "Pretrained model %s takes %s features, the data have %s", pretrained, in, numFeatures);
       return net;
     }
@@ -205,8 +209,8 @@ public final class SharedTrunk {
     for (int i = 0; i < layers.size(); i++) {
       Layer l = graph.getLayer(layers.get(i)).conf().getLayer().clone();
       l.setLayerName(layers.get(i));
-      if (l instanceof BaseOutputLayer out && out.getLossFn() instanceof org.nd4j.linalg.lossfunctions.impl.LossMCXENT) {
-        out.setLossFn(new org.nd4j.linalg.lossfunctions.impl.LossMCXENT()); // drop multi-task loss weights
+      if (l instanceof BaseOutputLayer out && out.getLossFn() instanceof LossMCXENT) {
+        out.setLossFn(new LossMCXENT()); // drop multi-task loss weights
       }
       list.layer(i, l);
     }

@@ -7,6 +7,7 @@ import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.learning.config.RmsProp;
 import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.schedule.ISchedule;
 
 /**
  * The optimiser: updater kind, learning rate and its companions, and weight decay.
@@ -70,7 +71,7 @@ public record OptimizerConfig(Updater updater, double learningRate, double momen
   }
 
   /** The DL4J updater whose rate follows {@code schedule} (per iteration). */
-  public IUpdater toUpdater(org.nd4j.linalg.schedule.ISchedule schedule) {
+  public IUpdater toUpdater(ISchedule schedule) {
     return switch (updater) {
       case ADAM -> new Adam(schedule);
       case SGD -> new Sgd(schedule);

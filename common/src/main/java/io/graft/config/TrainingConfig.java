@@ -2,6 +2,7 @@ package io.graft.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonValue;
 import io.graft.data.BadRecordPolicy;
 
 /**
@@ -50,7 +51,7 @@ public record TrainingConfig(
       return name().toLowerCase().replace('_', '-');
     }
 
-    @com.fasterxml.jackson.annotation.JsonCreator
+    @JsonCreator
     public static Engine parse(String s) {
       for (Engine e : values()) {
         if (e.toString().equalsIgnoreCase(s) || e.name().equalsIgnoreCase(s)) {
@@ -60,7 +61,7 @@ public record TrainingConfig(
       throw new ConfigException("training.engine must be dl4j-spark or graft, cannot be: " + s);
     }
 
-    @com.fasterxml.jackson.annotation.JsonValue
+    @JsonValue
     public String json() {
       return toString();
     }

@@ -4,6 +4,7 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.Serializable;
 import java.util.Arrays;
 
 /**
@@ -11,7 +12,7 @@ import java.util.Arrays;
  * type and whose fourth is the number of dimensions, then one big-endian int per dimension.
  * Only unsigned bytes (type 0x08) are accepted; that is what MNIST and Fashion-MNIST use.
  */
-public record IdxHeader(int[] dims) implements java.io.Serializable {
+public record IdxHeader(int[] dims) implements Serializable {
   static final int TYPE_UNSIGNED_BYTE = 0x08;
 
   /** Number of records (the first dimension). */

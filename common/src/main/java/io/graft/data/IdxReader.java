@@ -5,8 +5,10 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.zip.ZipException;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.Path;
 
@@ -19,7 +21,7 @@ public final class IdxReader {
   private IdxReader() {}
 
   /** The headers of an image/label pair, checked against each other and the file sizes. */
-  public record Pair(IdxHeader images, IdxHeader labels) implements java.io.Serializable {}
+  public record Pair(IdxHeader images, IdxHeader labels) implements Serializable {}
 
   /** Reads and cross-checks both headers; errors name the file. */
   public static Pair inspect(Storage storage, Path images, Path labels) throws IOException {
@@ -118,7 +120,7 @@ public final class IdxReader {
     } catch (EOFException e) {
       throw new DataException("Corrupt IDX file " + file + ": stream ends inside records " + start + "-"
           + (start + into.length / Math.max(1, h.recordSize())) + " of " + h.count());
-    } catch (java.util.zip.ZipException e) {
+    } catch (ZipException e) {
       throw new DataException("Corrupt gzip file " + file + ": " + e.getMessage());
     }
   }

@@ -2,6 +2,7 @@ package io.graft.data;
 
 import java.io.Serializable;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * Parsers for the line-oriented raw formats. Each is serializable and stateless so Spark can run
@@ -77,7 +78,7 @@ public final class RowParsers {
 
     @Override
     public Example parse(String line, String location) throws BadRecordException {
-      String[] parts = line.split(java.util.regex.Pattern.quote(delimiter), -1);
+      String[] parts = line.split(Pattern.quote(delimiter), -1);
       if (parts.length != numFeatures + 1) {
         throw new BadRecordException(location, "expected " + (numFeatures + 1) + " columns, found " + parts.length);
       }

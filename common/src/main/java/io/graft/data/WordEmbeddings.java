@@ -1,10 +1,12 @@
 package io.graft.data;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -63,7 +65,7 @@ public final class WordEmbeddings implements TextFeaturizer {
             }
             int row = index.size();
             if ((row + 1) * dim > vectors.length) {
-              vectors = java.util.Arrays.copyOf(vectors, vectors.length * 2);
+              vectors = Arrays.copyOf(vectors, vectors.length * 2);
             }
             int k = 0;
             while (p.nextToken() != JsonToken.END_ARRAY) {
@@ -82,19 +84,19 @@ public final class WordEmbeddings implements TextFeaturizer {
           p.skipChildren();
         }
       }
-    } catch (com.fasterxml.jackson.core.JsonParseException e) {
+    } catch (JsonParseException e) {
       throw new DataException("Corrupt JSON in embeddings " + name + ": " + e.getOriginalMessage());
     }
     if (vectors == null || index.isEmpty()) {
       throw new DataException("Embeddings " + name + " hold no 'vectors' (expected the wink-embeddings layout: dimensions, vectors)");
     }
-    return new WordEmbeddings(index, java.util.Arrays.copyOf(vectors, index.size() * dim), dim);
+    return new WordEmbeddings(index, Arrays.copyOf(vectors, index.size() * dim), dim);
   }
 
   /** The vector of {@code word}, or null when it is not in the vocabulary. */
   public float[] vector(String word) {
     Integer i = index.get(word);
-    return i == null ? null : java.util.Arrays.copyOfRange(vectors, i * dim, (i + 1) * dim);
+    return i == null ? null : Arrays.copyOfRange(vectors, i * dim, (i + 1) * dim);
   }
 
   public int size() {

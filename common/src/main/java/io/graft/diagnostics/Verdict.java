@@ -1,5 +1,6 @@
 package io.graft.diagnostics;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import io.graft.config.ConfigException;
 import java.util.Arrays;
 import org.apache.commons.math3.stat.inference.TTest;
@@ -40,7 +41,7 @@ public record Verdict(
     POSITIVE, NEUTRAL, NEGATIVE;
 
     @Override
-    @com.fasterxml.jackson.annotation.JsonValue
+    @JsonValue
     public String toString() {
       return name().toLowerCase();
     }

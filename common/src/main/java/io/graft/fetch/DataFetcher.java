@@ -1,12 +1,14 @@
 package io.graft.fetch;
 
 import io.graft.config.ConfigException;
+import io.graft.store.Storage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -206,7 +208,7 @@ public final class DataFetcher {
   /** SHA-256 of a local file, hex. */
   public static String sha256(Path file) throws IOException {
     try (InputStream in = Files.newInputStream(file)) {
-      return io.graft.store.Storage.sha256(in);
+      return Storage.sha256(in);
     }
   }
 
@@ -215,7 +217,7 @@ public final class DataFetcher {
       return;
     }
     try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.graft.store.Storage;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -17,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
@@ -162,10 +164,10 @@ public final class PipelineLock implements AutoCloseable {
 
   private static Optional<Holder> readHolder(Storage storage, Path file) throws IOException {
     FileSystem fs = storage.fs(file);
-    org.apache.hadoop.fs.FileStatus st;
+    FileStatus st;
     try {
       st = fs.getFileStatus(file);
-    } catch (java.io.FileNotFoundException e) {
+    } catch (FileNotFoundException e) {
       return Optional.empty();
     }
     Instant heartbeat = Instant.ofEpochMilli(st.getModificationTime());

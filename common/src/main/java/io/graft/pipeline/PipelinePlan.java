@@ -10,8 +10,11 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import io.graft.store.Storage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -303,7 +306,7 @@ public final class PipelinePlan {
       List<String> c = walk(d, deps, done, path, seen);
       if (c != null) {
         // a dependency edge points from reader to input; print it in data-flow order
-        java.util.Collections.reverse(c);
+        Collections.reverse(c);
         return c;
       }
     }
@@ -519,8 +522,8 @@ public final class PipelinePlan {
   static String sha256(JsonNode material) {
     try {
       byte[] bytes = CANONICAL.writeValueAsString(CANONICAL.treeToValue(material, Object.class)).getBytes(StandardCharsets.UTF_8);
-      return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (IOException | java.security.NoSuchAlgorithmException e) {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (IOException | NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }

@@ -1,5 +1,6 @@
 package io.graft.schedule;
 
+import java.util.Objects;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.nd4j.linalg.schedule.ISchedule;
 
@@ -114,6 +115,6 @@ public class LrSchedule implements ISchedule {
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(kind, base, totalIterations, warmupIterations, stepIterations, gamma, minFactor);
+    return Objects.hash(kind, base, totalIterations, warmupIterations, stepIterations, gamma, minFactor);
   }
 }

@@ -1,5 +1,6 @@
 package io.graft.selfsup;
 
+import java.util.Arrays;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -52,7 +53,7 @@ public class NtXentLoss implements ILossFunction {
 
   Forward forward(INDArray preOutput, IActivation activationFn) {
     if (preOutput.rank() != 2) {
-      throw new IllegalArgumentException("NT-Xent needs a 2-d output [rows, dims], got shape " + java.util.Arrays.toString(preOutput.shape()));
+      throw new IllegalArgumentException("NT-Xent needs a 2-d output [rows, dims], got shape " + Arrays.toString(preOutput.shape()));
     }
     long m = preOutput.size(0);
     if (m < 2 || m % 2 != 0) {

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.hadoop.fs.Path;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The {@code provenance.json} written beside every model: which job made it, from what config and
@@ -124,7 +125,7 @@ public final class Provenance {
 
     public static String nd4jBackend() {
       try {
-        return org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getSimpleName();
+        return Nd4j.getBackend().getClass().getSimpleName();
       } catch (Throwable t) {
         return "unavailable";
       }

@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -166,7 +167,7 @@ public final class Storage {
 
   /** Copies a local file to {@code target} atomically. */
   public void putAtomically(java.nio.file.Path local, Path target) throws IOException {
-    writeAtomically(target, out -> java.nio.file.Files.copy(local, out));
+    writeAtomically(target, out -> Files.copy(local, out));
   }
 
   /** Renames a directory into place, replacing an existing one only after the new one is whole. */

@@ -1,6 +1,7 @@
 package io.graft.surgery;
 
 import java.util.Map;
+import java.util.Objects;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
@@ -90,6 +91,6 @@ public class AdapterLayer extends SameDiffLayer {
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(super.hashCode(), size, bottleneck);
+    return Objects.hash(super.hashCode(), size, bottleneck);
   }
 }

@@ -1,6 +1,7 @@
 package io.graft.surgery;
 
 import io.graft.config.ConfigException;
+import io.graft.selfsup.NtXentLoss;
 import io.graft.store.Storage;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,13 +10,17 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntFunction;
+import java.util.function.IntPredicate;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.dropout.Dropout;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -25,6 +30,7 @@ import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.util.ModelSerializer;
@@ -163,10 +169,10 @@ public final class Surgery {
   }
 
   /** {@link #selfSupervisedHead(MultiLayerNetwork)} of a configuration (before the network exists). */
-  public static List<String> selfSupervisedHead(org.deeplearning4j.nn.conf.MultiLayerConfiguration conf) {
+  public static List<String> selfSupervisedHead(MultiLayerConfiguration conf) {
     List<NeuralNetConfiguration> confs = conf.getConfs();
     Layer output = inner(confs.get(confs.size() - 1).getLayer());
-    if (!(output instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer o && o.getLossFn() instanceof io.graft.selfsup.NtXentLoss)) {
+    if (!(output instanceof BaseOutputLayer o && o.getLossFn() instanceof NtXentLoss)) {
       return List.of();
     }
     List<String> head = new ArrayList<>();
@@ -206,14 +212,14 @@ public final class Surgery {
       ConfigException.require(a.width() > 0, "Added layer '%s' needs a positive width, cannot be: %s", a.name(), a.width());
     }
     Layer top = inner(source.getLayerWiseConfigurations().getConf(n - toRemove - 1).getLayer());
-    if (!(top instanceof FeedForwardLayer ff) || top instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer) {
+    if (!(top instanceof FeedForwardLayer ff) || top instanceof ConvolutionLayer) {
       throw new ConfigException("Cannot put a dense head on layer '" + top.getLayerName() + "' (" + top.getClass().getSimpleName()
           + "); remove down to a dense layer");
     }
     long prev = ((FeedForwardLayer) top).getNOut();
     Nd4j.getRandom().setSeed(seed);
     TransferLearning.Builder b = new TransferLearning.Builder(source)
-        .fineTuneConfiguration(new org.deeplearning4j.nn.transferlearning.FineTuneConfiguration.Builder().seed(seed).build())
+        .fineTuneConfiguration(new FineTuneConfiguration.Builder().seed(seed).build())
         .removeLayersFromOutput(toRemove);
     for (AddedLayer a : add) {
       b.addLayer(new DenseLayer.Builder().name(a.name()).nIn(prev).nOut(a.width()).activation(activation(a.activation()))
@@ -287,7 +293,7 @@ public final class Surgery {
   public record StagePlan(
       int lowestTrainable,
       Set<Integer> alsoTrainable,
-      java.util.function.IntFunction<IUpdater> updaterForLayer,
+      IntFunction<IUpdater> updaterForLayer,
       double weightDecay,
       double dropout,
       boolean freezeBatchNorm) {}
@@ -303,7 +309,7 @@ public final class Surgery {
     conf.setIterationCount(0);
     conf.setEpochCount(0);
     List<NeuralNetConfiguration> confs = conf.getConfs();
-    java.util.function.IntPredicate isTrainable = i -> i >= plan.lowestTrainable() || plan.alsoTrainable().contains(i)
+    IntPredicate isTrainable = i -> i >= plan.lowestTrainable() || plan.alsoTrainable().contains(i)
         || (inner(confs.get(i).getLayer()) instanceof BatchNormalization && !plan.freezeBatchNorm());
     int lowestTrainable = confs.size();
     for (int i = 0; i < confs.size(); i++) {

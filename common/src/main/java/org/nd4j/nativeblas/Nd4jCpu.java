@@ -1,5 +1,7 @@
 package org.nd4j.nativeblas;
 
+import java.lang.reflect.Method;
+
 /**
  * Restores the class DL4J 1.0.0-M2.1 looks for before it uses oneDNN.
  *
@@ -40,11 +42,11 @@ public final class Nd4jCpu {
   /** The real environment, looked up once (DL4J asks on every helper check). */
   private static final class Real {
     static final Object INSTANCE;
-    static final java.lang.reflect.Method IS_USE_ONEDNN;
+    static final Method IS_USE_ONEDNN;
 
     static {
       Object instance = null;
-      java.lang.reflect.Method method = null;
+      Method method = null;
       try {
         Class<?> env = Class.forName(REAL);
         instance = env.getMethod("getInstance").invoke(null);

@@ -11,11 +11,13 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
@@ -52,9 +54,9 @@ class GradientReversalTest {
     for (int j = 0; j < params.length(); j++) {
       double original = params.getDouble(j);
       params.putScalar(j, original + eps);
-      double plus = net.score(new org.nd4j.linalg.dataset.DataSet(X, Y), true);
+      double plus = net.score(new DataSet(X, Y), true);
       params.putScalar(j, original - eps);
-      double minus = net.score(new org.nd4j.linalg.dataset.DataSet(X, Y), true);
+      double minus = net.score(new DataSet(X, Y), true);
       params.putScalar(j, original);
       // DL4J's raw gradient is summed over the minibatch (its updater divides by the batch size); the score is the mean.
       double numeric = X.size(0) * (plus - minus) / (2 * eps);
@@ -69,13 +71,13 @@ class GradientReversalTest {
     MultiLayerNetwork net = network(LAMBDA);
     GradientReversalLayer layer = (GradientReversalLayer) net.getLayer(1);
     INDArray in = Nd4j.rand(DataType.DOUBLE, 5, 3);
-    layer.setInput(in, org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces());
-    assertThat(layer.activate(true, org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces())).isEqualTo(in);
+    layer.setInput(in, LayerWorkspaceMgr.noWorkspaces());
+    assertThat(layer.activate(true, LayerWorkspaceMgr.noWorkspaces())).isEqualTo(in);
     INDArray upstream = Nd4j.rand(DataType.DOUBLE, 5, 3);
-    INDArray back = layer.backpropGradient(upstream, org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces()).getSecond();
+    INDArray back = layer.backpropGradient(upstream, LayerWorkspaceMgr.noWorkspaces()).getSecond();
     assertThat(back).isEqualTo(upstream.mul(-LAMBDA));
     layer.setLambda(0.0);
-    INDArray none = layer.backpropGradient(upstream, org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces()).getSecond();
+    INDArray none = layer.backpropGradient(upstream, LayerWorkspaceMgr.noWorkspaces()).getSecond();
     assertThat(none.amaxNumber().doubleValue()).isZero();
   }
 

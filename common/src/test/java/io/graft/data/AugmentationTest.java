@@ -8,6 +8,7 @@ import io.graft.testing.TestData;
 import java.util.Random;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 class AugmentationTest {
@@ -31,7 +32,7 @@ class AugmentationTest {
       for (int c = 2; c < 26; c++) {
         int sr = r - dy;
         int sc = c - dx;
-        assertThat(y[r * 28 + c]).isCloseTo(x[sr * 28 + sc], org.assertj.core.data.Offset.offset(1e-5f));
+        assertThat(y[r * 28 + c]).isCloseTo(x[sr * 28 + sc], Offset.offset(1e-5f));
       }
     }
   }
@@ -71,8 +72,8 @@ class AugmentationTest {
     float[] flat = new float[] {0.2f, 0.4f, 0.6f, 0.8f};
     float[] c = new Augmentation(0, 0.0, 0.0, 0.0, 0.5).apply(flat, 1, 2, 2, new Random(5));
     double factor = (c[3] - c[0]) / 0.6;
-    assertThat(factor).isBetween(0.5, 1.5).isNotCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
-    assertThat((c[0] + c[1] + c[2] + c[3]) / 4).isCloseTo(0.5f, org.assertj.core.data.Offset.offset(1e-5f));
+    assertThat(factor).isBetween(0.5, 1.5).isNotCloseTo(1.0, Offset.offset(1e-6));
+    assertThat((c[0] + c[1] + c[2] + c[3]) / 4).isCloseTo(0.5f, Offset.offset(1e-5f));
     assertThatThrownBy(() -> new Augmentation(0, 0.0, 0.0, 1.5, 0.0))
         .hasMessage("augmentation.crop must be in [0, 1] (the smallest share of the area kept), cannot be: 1.5");
   }
@@ -83,7 +84,7 @@ class AugmentationTest {
     float[] flipped = new Augmentation(0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0).apply(x, 1, 28, 28, new Random(1));
     for (int r = 0; r < 28; r++) {
       for (int c = 0; c < 28; c++) {
-        assertThat(flipped[r * 28 + c]).isCloseTo(x[r * 28 + 27 - c], org.assertj.core.data.Offset.offset(1e-6f));
+        assertThat(flipped[r * 28 + c]).isCloseTo(x[r * 28 + 27 - c], Offset.offset(1e-6f));
       }
     }
     // a colour image: red ink on a grey background
@@ -92,21 +93,21 @@ class AugmentationTest {
     float[] grey = rgb.clone();
     Augmentation.saturate(grey, plane, 0.0);
     double luma = 0.299 * 0.9 + 0.587 * 0.1 + 0.114 * 0.1;
-    assertThat(grey[0]).isCloseTo((float) luma, org.assertj.core.data.Offset.offset(1e-6f));
+    assertThat(grey[0]).isCloseTo((float) luma, Offset.offset(1e-6f));
     assertThat(grey[plane]).isEqualTo(grey[0]);
     assertThat(grey[2 * plane]).isEqualTo(grey[0]);
     float[] turned = rgb.clone();
     Augmentation.rotateHue(turned, plane, Math.PI / 2);
     double turnedLuma = 0.299 * turned[0] + 0.587 * turned[plane] + 0.114 * turned[2 * plane];
-    assertThat(turnedLuma).isCloseTo(luma, org.assertj.core.data.Offset.offset(2e-3));
+    assertThat(turnedLuma).isCloseTo(luma, Offset.offset(2e-3));
     assertThat(turned[0]).isLessThan(0.6f); // the red is no longer red
-    assertThat(turned[1]).isCloseTo(0.5f, org.assertj.core.data.Offset.offset(2e-3f)); // grey stays grey
+    assertThat(turned[1]).isCloseTo(0.5f, Offset.offset(2e-3f)); // grey stays grey
     float[] brighter = new Augmentation(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0).apply(rgb, 3, 2, 2, new Random(2));
     float factor = brighter[1] / rgb[1];
     for (int i = 0; i < rgb.length; i++) {
-      assertThat(brighter[i]).isCloseTo(Math.min(1f, rgb[i] * factor), org.assertj.core.data.Offset.offset(1e-5f));
+      assertThat(brighter[i]).isCloseTo(Math.min(1f, rgb[i] * factor), Offset.offset(1e-5f));
     }
-    assertThat(factor).isNotCloseTo(1f, org.assertj.core.data.Offset.offset(1e-3f));
+    assertThat(factor).isNotCloseTo(1f, Offset.offset(1e-3f));
     assertThatThrownBy(() -> new Augmentation(0, 0.0, 0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0))
         .hasMessage("augmentation.flip must be a probability in [0, 1], cannot be: 1.5");
     assertThatThrownBy(() -> new Augmentation(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.7))

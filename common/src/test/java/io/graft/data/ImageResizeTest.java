@@ -4,13 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class ImageResizeTest {
   @Test
   void aConstantImageStaysConstantAtAnySize() {
     float[] img = new float[64];
-    java.util.Arrays.fill(img, 0.25f);
+    Arrays.fill(img, 0.25f);
     for (float v : ImageResize.bilinear(img, 1, 8, 8, 28, 28)) {
       assertThat(v).isEqualTo(0.25f);
     }

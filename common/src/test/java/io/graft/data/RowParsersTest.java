@@ -8,6 +8,7 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.util.zip.GZIPInputStream;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 class RowParsersTest {
@@ -67,6 +68,6 @@ class RowParsersTest {
     for (float v : a) {
       norm += v * v;
     }
-    assertThat(norm).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+    assertThat(norm).isCloseTo(1.0, Offset.offset(1e-5));
   }
 }

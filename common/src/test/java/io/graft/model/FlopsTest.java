@@ -3,6 +3,7 @@ package io.graft.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.graft.config.OptimizerConfig;
+import java.util.List;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +27,7 @@ class FlopsTest {
   @Test
   void anMlpCountsItsMatrixProducts() {
     MultiLayerNetwork net = new MultiLayerNetwork(Architectures.build(
-        new ModelConfig(ModelConfig.Architecture.MLP, java.util.List.of(256, 128), null, null, null, null, false), new int[] {784}, 10,
+        new ModelConfig(ModelConfig.Architecture.MLP, List.of(256, 128), null, null, null, null, false), new int[] {784}, 10,
         OptimizerConfig.defaults(), 1));
     net.init();
     double fwd = 2.0 * (784 * 256 + 256 * 128 + 128 * 10);

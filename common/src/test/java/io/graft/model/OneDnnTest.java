@@ -12,6 +12,7 @@ import io.graft.testing.TestData;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.assertj.core.data.Offset;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.mkldnn.BaseMKLDNNHelper;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNBatchNormHelper;
@@ -99,7 +100,7 @@ class OneDnnTest {
       oneDnn.setInput(features);
       oneDnn.setLabels(labels);
       oneDnn.computeGradientAndScore();
-      assertThat(oneDnn.score()).isCloseTo(builtIn.score(), org.assertj.core.data.Offset.offset(1e-4));
+      assertThat(oneDnn.score()).isCloseTo(builtIn.score(), Offset.offset(1e-4));
       Gradient g1 = builtIn.gradient();
       Gradient g2 = oneDnn.gradient();
       for (String key : g1.gradientForVariable().keySet()) {

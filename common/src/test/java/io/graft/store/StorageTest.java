@@ -3,10 +3,19 @@ package io.graft.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.graft.config.OptimizerConfig;
+import io.graft.model.Architectures;
+import io.graft.model.ModelConfig;
+import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
 import org.apache.hadoop.conf.Configuration;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,11 +41,11 @@ class StorageTest {
   @Test
   void aModelSaveKilledMidwayLeavesThePreviousModelLoadable() throws Exception {
     org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(dir.resolve("model.zip").toUri());
-    org.deeplearning4j.nn.multilayer.MultiLayerNetwork good = network(1);
-    storage.writeAtomically(target, out -> org.deeplearning4j.util.ModelSerializer.writeModel(good, out, true));
-    org.deeplearning4j.nn.multilayer.MultiLayerNetwork next = network(2);
+    MultiLayerNetwork good = network(1);
+    storage.writeAtomically(target, out -> ModelSerializer.writeModel(good, out, true));
+    MultiLayerNetwork next = network(2);
     assertThatThrownBy(() -> storage.writeAtomically(target, out -> {
-      java.io.OutputStream dying = new java.io.FilterOutputStream(out) {
+      OutputStream dying = new FilterOutputStream(out) {
         long written;
 
         @Override
@@ -47,19 +56,19 @@ class StorageTest {
           super.write(b);
         }
       };
-      org.deeplearning4j.util.ModelSerializer.writeModel(next, dying, true);
+      ModelSerializer.writeModel(next, dying, true);
     })).hasMessage("disk pulled mid-save");
     try (var in = storage.open(target)) {
-      var loaded = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(in, true);
+      var loaded = ModelSerializer.restoreMultiLayerNetwork(in, true);
       assertThat(loaded.params()).isEqualTo(good.params());
     }
   }
 
-  private static org.deeplearning4j.nn.multilayer.MultiLayerNetwork network(long seed) {
-    var conf = io.graft.model.Architectures.build(
-        new io.graft.model.ModelConfig(io.graft.model.ModelConfig.Architecture.MLP, java.util.List.of(16), null, null, null, null, null),
-        new int[] {64}, 10, io.graft.config.OptimizerConfig.defaults(), seed);
-    var net = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(conf);
+  private static MultiLayerNetwork network(long seed) {
+    var conf = Architectures.build(
+        new ModelConfig(ModelConfig.Architecture.MLP, List.of(16), null, null, null, null, null),
+        new int[] {64}, 10, OptimizerConfig.defaults(), seed);
+    var net = new MultiLayerNetwork(conf);
     net.init();
     return net;
   }
@@ -88,7 +97,7 @@ class StorageTest {
   @Test
   void gzipIsDetectedByContentNotName() throws Exception {
     Path gz = dir.resolve("plain-name");
-    try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+    try (var out = new GZIPOutputStream(Files.newOutputStream(gz))) {
       out.write("hello".getBytes());
     }
     try (var in = storage.open(new org.apache.hadoop.fs.Path(gz.toUri()))) {

@@ -4,6 +4,7 @@ import io.graft.jobs.bench.CeilingBenchmark;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -58,7 +59,7 @@ final class BenchCeilingCommand implements Callable<Integer> {
 
   private void require(boolean ok, String message) {
     if (!ok) {
-      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "bench-ceiling: " + message);
+      throw new CommandLine.ParameterException(new CommandLine(this), "bench-ceiling: " + message);
     }
   }
 }

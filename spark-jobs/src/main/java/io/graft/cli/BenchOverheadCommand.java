@@ -1,9 +1,11 @@
 package io.graft.cli;
 
 import io.graft.jobs.bench.OverheadBenchmark;
+import io.graft.platform.Host;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,9 +43,10 @@ final class BenchOverheadCommand implements Callable<Integer> {
     Files.createDirectories(work);
     OverheadBenchmark.Result r = OverheadBenchmark.run(new OverheadBenchmark.Spec(train, rows, batch, averagingFrequency, epochs,
         work.toAbsolutePath(), report), spark.session("graft bench-overhead"), System.out::println);
-    System.out.printf("single_jvm=%.0f dl4j_spark=%.0f graft=%.0f ratio_dl4j_spark=%.2f ratio_graft=%.2f backend=%s%n", r.singleJvm(),
-        r.dl4jSpark(), r.graft(), r.dl4jSpark() / r.singleJvm(), r.graft() / r.singleJvm(),
-        org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getSimpleName());
+    System.out.printf("single_jvm=%.0f dl4j_spark=%.0f graft=%.0f ratio_dl4j_spark=%.2f ratio_graft=%.2f dl4j_spark_engine=%s "
+        + "graft_engine=%s backend=%s host=\"%s\"%n", r.singleJvm(), r.dl4jSpark(), r.graft(), r.dl4jSpark() / r.singleJvm(),
+        r.graft() / r.singleJvm(), r.dl4jSparkRun().engine(), r.graftRun().engine(), Nd4j.getBackend().getClass().getSimpleName(),
+        Host.describe());
     return GraftCli.EXIT_OK;
   }
 }

@@ -1,5 +1,6 @@
 package io.graft.cli;
 
+import io.graft.engine.JobOptions;
 import io.graft.jobs.adversarial.DannConfig;
 import io.graft.jobs.adversarial.DannJob;
 import io.graft.store.Storage;
@@ -23,7 +24,7 @@ final class DannCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     DannConfig cfg = options.load(DannConfig.class);
     DannJob.validate(cfg, new Storage(new Configuration()), options.resume);
-    DannJob.Result r = DannJob.run(cfg, spark.session("graft dann"), io.graft.engine.JobOptions.defaults().withResume(options.resume));
+    DannJob.Result r = DannJob.run(cfg, spark.session("graft dann"), JobOptions.defaults().withResume(options.resume));
     System.out.printf("target_accuracy=%.4f source_accuracy=%.4f domain_accuracy=%.4f%n", r.targetAccuracy(), r.sourceAccuracy(),
         r.domainAccuracy());
     return GraftCli.EXIT_OK;

@@ -1,5 +1,6 @@
 package io.graft.cli;
 
+import io.graft.engine.JobOptions;
 import io.graft.jobs.finetune.FinetuneConfig;
 import io.graft.jobs.finetune.FinetuneJob;
 import io.graft.store.Storage;
@@ -23,7 +24,7 @@ final class FinetuneCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     FinetuneConfig cfg = options.load(FinetuneConfig.class);
     FinetuneJob.validate(cfg, new Storage(new Configuration()), options.resume);
-    FinetuneJob.Result r = FinetuneJob.run(cfg, spark.session("graft finetune"), io.graft.engine.JobOptions.defaults().withResume(options.resume));
+    FinetuneJob.Result r = FinetuneJob.run(cfg, spark.session("graft finetune"), JobOptions.defaults().withResume(options.resume));
     System.out.printf("test_accuracy=%.4f%n", r.testAccuracy());
     return GraftCli.EXIT_OK;
   }

@@ -1,6 +1,8 @@
 package io.graft.cli;
 
 import io.graft.config.ConfigException;
+import io.graft.spark.GraftKerberos;
+import io.graft.store.Provenance;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -101,7 +103,7 @@ public final class GraftCli {
     }
     for (CommandLine.Model.CommandSpec mixin : last.commandSpec().mixins().values()) {
       if (mixin.userObject() instanceof SparkOptions options) {
-        io.graft.spark.GraftKerberos.login(options.sparkConf);
+        GraftKerberos.login(options.sparkConf);
       }
     }
   }
@@ -122,9 +124,9 @@ public final class GraftCli {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      return new String[] {"graft " + io.graft.store.Provenance.BuildInfo.version()
-          + " (DL4J " + io.graft.store.Provenance.BuildInfo.property("dl4j.version")
-          + ", Spark " + io.graft.store.Provenance.BuildInfo.property("spark.version") + ")"};
+      return new String[] {"graft " + Provenance.BuildInfo.version()
+          + " (DL4J " + Provenance.BuildInfo.property("dl4j.version")
+          + ", Spark " + Provenance.BuildInfo.property("spark.version") + ")"};
     }
   }
 }

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -128,22 +129,22 @@ final class ImportCommand implements Callable<Integer> {
     return GraftCli.EXIT_OK;
   }
 
-  static java.util.List<Integer> parseSize(String hxw) {
+  static List<Integer> parseSize(String hxw) {
     if (hxw == null || hxw.isBlank()) {
-      return java.util.List.of();
+      return List.of();
     }
     String[] parts = hxw.toLowerCase().split("x");
     try {
       if (parts.length == 2) {
-        return java.util.List.of(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
+        return List.of(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
       }
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new io.graft.config.ConfigException("--resize must be HEIGHTxWIDTH, e.g. 28x28, cannot be: " + hxw);
+    throw new ConfigException("--resize must be HEIGHTxWIDTH, e.g. 28x28, cannot be: " + hxw);
   }
 
-  static final class FormatConverter implements picocli.CommandLine.ITypeConverter<ImportFormat> {
+  static final class FormatConverter implements CommandLine.ITypeConverter<ImportFormat> {
     @Override
     public ImportFormat convert(String value) {
       for (ImportFormat f : ImportFormat.values()) {
@@ -151,12 +152,12 @@ final class ImportCommand implements Callable<Integer> {
           return f;
         }
       }
-      throw new picocli.CommandLine.TypeConversionException(
+      throw new CommandLine.TypeConversionException(
           "unknown format '" + value + "' (use idx, digits-csv, reviews-json, csv, libsvm, image-folder, image-list or image-table)");
     }
   }
 
-  static final class PolicyConverter implements picocli.CommandLine.ITypeConverter<BadRecordPolicy> {
+  static final class PolicyConverter implements CommandLine.ITypeConverter<BadRecordPolicy> {
     @Override
     public BadRecordPolicy convert(String value) {
       for (BadRecordPolicy p : BadRecordPolicy.values()) {
@@ -164,7 +165,7 @@ final class ImportCommand implements Callable<Integer> {
           return p;
         }
       }
-      throw new picocli.CommandLine.TypeConversionException("unknown policy '" + value + "' (use fail or skip)");
+      throw new CommandLine.TypeConversionException("unknown policy '" + value + "' (use fail or skip)");
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.graft.cli;
 
+import io.graft.engine.JobOptions;
 import io.graft.jobs.multitask.MultitaskConfig;
 import io.graft.jobs.multitask.MultitaskJob;
 import io.graft.store.Storage;
@@ -23,7 +24,7 @@ final class MultitaskCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     MultitaskConfig cfg = options.load(MultitaskConfig.class);
     MultitaskJob.validate(cfg, new Storage(new Configuration()), options.resume);
-    MultitaskJob.Result r = MultitaskJob.run(cfg, spark.session("graft multitask"), io.graft.engine.JobOptions.defaults().withResume(options.resume));
+    MultitaskJob.Result r = MultitaskJob.run(cfg, spark.session("graft multitask"), JobOptions.defaults().withResume(options.resume));
     r.accuracy().forEach((task, acc) -> System.out.printf("%s_accuracy=%.4f%n", task, acc));
     return GraftCli.EXIT_OK;
   }

@@ -1,5 +1,6 @@
 package io.graft.cli;
 
+import io.graft.engine.JobOptions;
 import io.graft.engine.RoundMetrics;
 import io.graft.jobs.pretrain.PretrainConfig;
 import io.graft.jobs.pretrain.PretrainJob;
@@ -24,7 +25,7 @@ final class PretrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PretrainConfig cfg = options.load(PretrainConfig.class);
     PretrainJob.validate(cfg, new Storage(new Configuration()), options.resume);
-    PretrainJob.Result result = PretrainJob.run(cfg, spark.session("graft pretrain"), io.graft.engine.JobOptions.defaults().withResume(options.resume));
+    PretrainJob.Result result = PretrainJob.run(cfg, spark.session("graft pretrain"), JobOptions.defaults().withResume(options.resume));
     if (!Double.isNaN(result.testAccuracy())) {
       System.out.printf("test_accuracy=%.4f%n", result.testAccuracy());
     }

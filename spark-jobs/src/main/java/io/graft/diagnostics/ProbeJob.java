@@ -13,12 +13,14 @@ import io.graft.store.Storage;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.spark.ml.classification.LogisticRegression;
 import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -161,7 +163,7 @@ public final class ProbeJob {
    * is refit on all of them and scored on the test rows.
    */
   static LayerProbe probe(Dataset<Row> train, Dataset<Row> test, LayerFeatures.View view, Request r, long startedNanos) {
-    long width = ((org.apache.spark.ml.linalg.Vector) train.first().getAs("features")).size();
+    long width = ((Vector) train.first().getAs("features")).size();
     double reg = r.grid()[0];
     if (r.grid().length > 1) {
       Dataset<Row>[] split = train.randomSplit(new double[] {0.75, 0.25}, r.seed() + 7);
@@ -192,7 +194,7 @@ public final class ProbeJob {
     LayerProbe raw = probes.get(0);
     List<LayerProbe> layers = probes.subList(1, probes.size());
     ConfigException.require(!layers.isEmpty(), "Cannot recommend: no layer was probed");
-    LayerProbe best = layers.stream().max(java.util.Comparator.comparingDouble(LayerProbe::accuracy)).orElseThrow();
+    LayerProbe best = layers.stream().max(Comparator.comparingDouble(LayerProbe::accuracy)).orElseThrow();
     LayerProbe top = layers.get(layers.size() - 1);
     List<String> why = new ArrayList<>();
     why.add(String.format("raw inputs: %.2f%%; best layer '%s': %.2f%%; top probed layer '%s': %.2f%%", 100 * raw.accuracy(), best.layer(),

@@ -7,11 +7,16 @@ import io.graft.store.Provenance;
 import io.graft.store.Storage;
 import java.awt.Color;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.knowm.xchart.BitmapEncoder;
@@ -21,6 +26,7 @@ import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.Styler;
 
@@ -171,7 +177,7 @@ public final class ReportJob {
         .append(".positive{color:#176b2c;font-weight:bold}.negative{color:#b00020;font-weight:bold}.neutral{color:#666;font-weight:bold}")
         .append("pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}</style></head>\n<body>\n");
     h.append("<h1>").append(esc(title)).append("</h1>\n<p>Written by graft ").append(esc(Provenance.BuildInfo.version())).append(" at ")
-        .append(java.time.Instant.now()).append(".</p>\n");
+        .append(Instant.now()).append(".</p>\n");
     if (!in.runs().isEmpty()) {
       runsSection(h, in.runs(), charts);
     }
@@ -263,8 +269,8 @@ public final class ReportJob {
       chart(h, acc, "Held-out accuracy per round per run (validation for fine-tuning, target test for DANN)" + colours, charts);
     }
     Map<String, List<Double>> groups = new LinkedHashMap<>();
-    java.util.Set<String> metrics = new java.util.LinkedHashSet<>();
-    java.util.Set<String> jobs = new java.util.LinkedHashSet<>();
+    Set<String> metrics = new LinkedHashSet<>();
+    Set<String> jobs = new LinkedHashSet<>();
     for (Run run : runs) {
       if (run.headline() != null) {
         metrics.add(run.metric());
@@ -275,7 +281,7 @@ public final class ReportJob {
     boolean uniform = metrics.size() == 1 && jobs.size() == 1;
     for (Run run : runs) {
       if (run.headline() != null) {
-        String name = uniform ? run.group().replaceFirst("^" + java.util.regex.Pattern.quote(run.job()) + ": ", "")
+        String name = uniform ? run.group().replaceFirst("^" + Pattern.quote(run.job()) + ": ", "")
             : run.group() + " [" + run.metric() + "]";
         groups.computeIfAbsent(name, k -> new ArrayList<>()).add(run.headline());
       }
@@ -287,8 +293,8 @@ public final class ReportJob {
       h.append("<h3>Strategy comparison</h3>\n<table><tr><th>group</th><th>runs</th><th>mean</th><th>std</th></tr>\n");
       for (String g : names) {
         double[] v = groups.get(g).stream().mapToDouble(Double::doubleValue).toArray();
-        double mean = java.util.Arrays.stream(v).average().orElse(0);
-        double std = v.length < 2 ? 0 : Math.sqrt(java.util.Arrays.stream(v).map(d -> (d - mean) * (d - mean)).sum() / (v.length - 1));
+        double mean = Arrays.stream(v).average().orElse(0);
+        double std = v.length < 2 ? 0 : Math.sqrt(Arrays.stream(v).map(d -> (d - mean) * (d - mean)).sum() / (v.length - 1));
         means.add(mean);
         stds.add(std);
         h.append(String.format("<tr><td>%s</td><td>%d</td><td>%.4f</td><td>%.4f</td></tr>%n", esc(g), v.length, mean, std));
@@ -309,7 +315,7 @@ public final class ReportJob {
     if (x.isEmpty()) {
       return false;
     }
-    org.knowm.xchart.XYSeries series = chart.addSeries(name, x, y);
+    XYSeries series = chart.addSeries(name, x, y);
     if (color != null) {
       series.setLineColor(color);
       series.setMarkerColor(color);

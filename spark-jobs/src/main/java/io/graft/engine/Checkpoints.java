@@ -12,7 +12,11 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 
@@ -52,7 +56,7 @@ public final class Checkpoints {
   }
 
   /** Saves a round's checkpoint; {@code extra} is job-specific state (stage, best round, ...). */
-  public void save(int round, long seed, Object config, List<RoundMetrics> history, org.deeplearning4j.nn.api.Model network, JsonNode extra)
+  public void save(int round, long seed, Object config, List<RoundMetrics> history, Model network, JsonNode extra)
       throws IOException {
     String modelName = String.format("round-%04d.zip", round);
     Path model = new Path(dir, modelName);
@@ -106,7 +110,7 @@ public final class Checkpoints {
   }
 
   /** Loads the checkpoint's model as a ComputationGraph (the shared-trunk stages). */
-  public org.deeplearning4j.nn.graph.ComputationGraph loadGraph(State state) throws IOException {
+  public ComputationGraph loadGraph(State state) throws IOException {
     try (InputStream in = storage.open(new Path(dir, state.model()))) {
       return ModelSerializer.restoreComputationGraph(in, true);
     }
@@ -147,7 +151,7 @@ public final class Checkpoints {
       return null;
     }
     if (a != null && b != null && a.isObject() && b.isObject()) {
-      java.util.Set<String> keys = new java.util.TreeSet<>();
+      Set<String> keys = new TreeSet<>();
       a.fieldNames().forEachRemaining(keys::add);
       b.fieldNames().forEachRemaining(keys::add);
       for (Iterator<String> it = keys.iterator(); it.hasNext(); ) {

@@ -1,8 +1,10 @@
 package io.graft.engine;
 
 import java.io.Serializable;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -26,10 +28,10 @@ public final class DistributedEvaluator {
    * Accuracy, mean loss and the full DL4J evaluation over all rows; {@code extra}: figures an
    * objective adds (they go into the round's metrics).
    */
-  public record Result(double accuracy, double loss, long count, Evaluation evaluation, java.util.Map<String, Double> extra)
+  public record Result(double accuracy, double loss, long count, Evaluation evaluation, Map<String, Double> extra)
       implements Serializable {
     public Result(double accuracy, double loss, long count, Evaluation evaluation) {
-      this(accuracy, loss, count, evaluation, java.util.Map.of());
+      this(accuracy, loss, count, evaluation, Map.of());
     }
   }
 
@@ -81,7 +83,7 @@ public final class DistributedEvaluator {
     @Override
     public Iterator<Partial> call(Iterator<DataSet> batches) {
       if (!batches.hasNext()) {
-        return java.util.Collections.emptyIterator();
+        return Collections.emptyIterator();
       }
       MultiLayerNetwork net = shipped.network();
       Evaluation eval = new Evaluation();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.graft.store.Storage;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,7 +64,7 @@ public final class GraphRoundLoop {
   public record Start(ComputationGraph graph, int round, List<Map<String, Object>> history) {}
 
   /** Loads the checkpoint under {@code resume}; otherwise starts from {@code fresh}, saying so when an old checkpoint is replaced. */
-  public static Start start(Checkpoints checkpoints, ComputationGraph fresh, boolean resume, Consumer<String> log) throws java.io.IOException {
+  public static Start start(Checkpoints checkpoints, ComputationGraph fresh, boolean resume, Consumer<String> log) throws IOException {
     if (resume) {
       Checkpoints.State state = checkpoints.load();
       log.accept("resuming from the checkpoint of round " + state.round() + " at " + checkpoints.dir());

@@ -6,6 +6,7 @@ import io.graft.store.Storage;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.fs.Path;
 
 /**
@@ -28,9 +29,9 @@ public final class MetricsLog {
   }
 
   /** Writes rounds whose keys vary by job (the shared-trunk stages log per-task and per-domain figures). */
-  public static void writeMaps(Storage storage, Path output, List<? extends java.util.Map<String, Object>> history) throws IOException {
+  public static void writeMaps(Storage storage, Path output, List<? extends Map<String, Object>> history) throws IOException {
     StringBuilder sb = new StringBuilder();
-    for (java.util.Map<String, Object> m : history) {
+    for (Map<String, Object> m : history) {
       sb.append(JSON.writeValueAsString(m)).append('\n');
     }
     storage.writeString(new Path(output, FILE_NAME), sb.toString());

@@ -1,6 +1,11 @@
 package io.graft.engine;
 
+import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
+import io.graft.spark.GraftSpark;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 
@@ -17,8 +22,8 @@ public final class ParameterAveraging {
   private ParameterAveraging() {}
 
   /** Parallel workers: the configured count, or the tasks Spark can run at once when it is 0 ({@link io.graft.spark.GraftSpark#slots}). */
-  public static int workers(TrainingConfig t, org.apache.spark.api.java.JavaSparkContext sc) {
-    return t.workers() > 0 ? t.workers() : io.graft.spark.GraftSpark.slots(sc.sc());
+  public static int workers(TrainingConfig t, JavaSparkContext sc) {
+    return t.workers() > 0 ? t.workers() : GraftSpark.slots(sc.sc());
   }
 
   /**
@@ -30,14 +35,14 @@ public final class ParameterAveraging {
    *
    * @throws ConfigException naming the setting and the ways out
    */
-  public static void requireSupported(TrainingConfig t, org.apache.spark.SparkContext sc) {
+  public static void requireSupported(TrainingConfig t, SparkContext sc) {
     requireGpuCapable(t, sc.getConf());
     if (t.engine() != TrainingConfig.Engine.DL4J_SPARK || t.approach() != TrainingConfig.Approach.EXPORT || sc.isLocal()) {
       return;
     }
     String defaultFs = sc.hadoopConfiguration().get("fs.defaultFS", "file:///");
     if (defaultFs.startsWith("file:")) {
-      throw new io.graft.config.ConfigException("training.approach export on a cluster (" + sc.master() + ") needs a shared default "
+      throw new ConfigException("training.approach export on a cluster (" + sc.master() + ") needs a shared default "
           + "filesystem, but fs.defaultFS is " + defaultFs + ": pass --conf spark.hadoop.fs.defaultFS=hdfs://NAMENODE:PORT, or set "
           + "training.engine=graft or training.approach=direct");
     }
@@ -49,9 +54,9 @@ public final class ParameterAveraging {
    * whichever GPU the thread first touched, not the one Spark assigned, and tasks would share GPUs
    * at random. Graft's own averaging binds every task first ({@link TaskGpu}).
    */
-  static void requireGpuCapable(TrainingConfig t, org.apache.spark.SparkConf conf) {
+  static void requireGpuCapable(TrainingConfig t, SparkConf conf) {
     if (t.engine() == TrainingConfig.Engine.DL4J_SPARK && conf.contains("spark.task.resource.gpu.amount")) {
-      throw new io.graft.config.ConfigException("GPU executors (spark.task.resource.gpu.amount) need training.engine=graft: dl4j-spark's "
+      throw new ConfigException("GPU executors (spark.task.resource.gpu.amount) need training.engine=graft: dl4j-spark's "
           + "workers place their network on whichever GPU ND4J picks, not the one Spark assigned the task");
     }
   }

@@ -8,9 +8,11 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
  * The round loop every training job runs: each round the driver's current parameters (and
@@ -97,7 +99,7 @@ public final class RoundLoop {
     SyncAveraging engine = new SyncAveraging(network, spec.training().averagingFrequency(), spec.training().seed()).sync(spec.training().sync());
     String label = spec.stage() == null ? spec.job() : spec.job() + " " + spec.stage();
     JavaRDD<DataSet> lastSource = null;
-    JavaRDD<org.nd4j.linalg.dataset.api.MultiDataSet> batches = null;
+    JavaRDD<MultiDataSet> batches = null;
     try {
       for (int round = spec.firstRound(); round <= spec.lastRound(); round++) {
         GraftSpark.jobGroup(spark, "graft-" + spec.job(), label + " round " + round + "/" + spec.totalRounds());
@@ -106,8 +108,8 @@ public final class RoundLoop {
           if (batches != null) {
             batches.unpersist(false);
           }
-          batches = data.map(ds -> (org.nd4j.linalg.dataset.api.MultiDataSet) new org.nd4j.linalg.dataset.MultiDataSet(ds.getFeatures(),
-              ds.getLabels())).persist(org.apache.spark.storage.StorageLevel.MEMORY_ONLY());
+          batches = data.map(ds -> (MultiDataSet) new org.nd4j.linalg.dataset.MultiDataSet(ds.getFeatures(),
+              ds.getLabels())).persist(StorageLevel.MEMORY_ONLY());
           lastSource = data;
         }
         double lr = network.getLearningRate(network.getnLayers() - 1) == null ? Double.NaN : network.getLearningRate(network.getnLayers() - 1);

@@ -1,7 +1,9 @@
 package io.graft.engine;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What one training round measured. A round is one pass over the training data, ended by an
@@ -25,7 +27,7 @@ public record RoundMetrics(
     Map<String, Double> extra) {
 
   public RoundMetrics {
-    extra = extra == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(extra));
+    extra = extra == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extra));
   }
 
   public RoundMetrics(int round, int rounds, String stage, String evalSet, double trainLoss, double evalLoss, double evalAccuracy,
@@ -55,7 +57,7 @@ public record RoundMetrics(
     return m;
   }
 
-  private static final java.util.Set<String> FIXED = java.util.Set.of("round", "rounds", "stage", "eval_set", "train_loss", "samples",
+  private static final Set<String> FIXED = Set.of("round", "rounds", "stage", "eval_set", "train_loss", "samples",
       "samples_per_s", "wall_s", "learning_rate");
 
   public static RoundMetrics fromMap(Map<String, Object> m) {

@@ -4,12 +4,14 @@ import io.graft.config.ConfigException;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntConsumer;
 import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Option;
 
 /**
  * GPU executors: each task trains one network on the one GPU Spark assigned it.
@@ -41,25 +43,36 @@ public final class TaskGpu {
     if (task == null) {
       return OptionalInt.empty();
     }
-    scala.Option<ResourceInformation> gpu = task.resources().get("gpu");
+    Option<ResourceInformation> gpu = task.resources().get("gpu");
     if (gpu.isEmpty()) {
       return OptionalInt.empty();
     }
-    int device = device(gpu.get().addresses());
     String backend = Nd4j.getBackend().getClass().getSimpleName();
-    boolean cuda = backend.startsWith("JCublas");
-    if (cuda) {
-      Nd4j.getAffinityManager().unsafeSetDevice(device);
+    IntConsumer cuda = backend.startsWith("JCublas") ? device -> Nd4j.getAffinityManager().unsafeSetDevice(device) : null;
+    return OptionalInt.of(bind(gpu.get().addresses(), backend, cuda,
+        String.format("task %d (partition %d)", task.taskAttemptId(), task.partitionId())));
+  }
+
+  /**
+   * The binding itself, apart from Spark's task context and ND4J's backend so that both sides can
+   * be tested: the one device in {@code addresses} is handed to {@code cudaBinding} (ND4J's
+   * affinity manager on the CUDA backend), or, on a CPU backend ({@code cudaBinding} null), only
+   * reported.
+   */
+  static int bind(String[] addresses, String backend, IntConsumer cudaBinding, String task) {
+    int device = device(addresses);
+    if (cudaBinding != null) {
+      cudaBinding.accept(device);
     }
     if (ANNOUNCED.add(device + "/" + backend)) {
-      if (cuda) {
-        LOG.info("Graft: task {} (partition {}) bound to GPU {} by Spark's assignment", task.taskAttemptId(), task.partitionId(), device);
+      if (cudaBinding != null) {
+        LOG.info("Graft: {} bound to GPU {} by Spark's assignment", task, device);
       } else {
-        LOG.warn("Graft: task {} (partition {}) was assigned GPU {} by Spark, but this build's ND4J backend is {} (CPU): it trains on "
-            + "the CPU. Build with -Pcuda for GPU executors.", task.taskAttemptId(), task.partitionId(), device, backend);
+        LOG.warn("Graft: {} was assigned GPU {} by Spark, but this build's ND4J backend is {} (CPU): it trains on "
+            + "the CPU. Build with -Pcuda for GPU executors.", task, device, backend);
       }
     }
-    return OptionalInt.of(device);
+    return device;
   }
 
   /** The one CUDA device in a task's GPU addresses. */

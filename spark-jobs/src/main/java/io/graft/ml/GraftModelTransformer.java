@@ -7,6 +7,7 @@ import io.graft.store.Storage;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -331,7 +332,7 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
       meta.put("uid", stage.uid());
       ObjectNode set = meta.putObject("paramMap");
       ObjectNode defaults = meta.putObject("defaultParamMap");
-      for (org.apache.spark.ml.param.Param<?> p : stage.params()) {
+      for (Param<?> p : stage.params()) {
         if (stage.isSet(p)) {
           set.set(p.name(), JSON.valueToTree(stage.getOrDefault(p)));
         } else if (stage.hasDefault(p)) {
@@ -343,7 +344,7 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
         MultiLayerNetwork net = stage.network();
         storage.writeAtomically(new Path(path, MODEL_FILE), out -> ModelSerializer.writeModel(net, out, false));
       } catch (IOException e) {
-        throw new java.io.UncheckedIOException("Cannot save Graft model stage to " + path, e);
+        throw new UncheckedIOException("Cannot save Graft model stage to " + path, e);
       }
     }
   }
@@ -364,12 +365,12 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
         GraftModelTransformer t = new GraftModelTransformer(meta.path("uid").asText(), net.getLayerWiseConfigurations().toJson(),
             net.params().dup());
         meta.path("paramMap").fields().forEachRemaining(e -> {
-          org.apache.spark.ml.param.Param<Object> p = t.getParam(e.getKey());
+          Param<Object> p = t.getParam(e.getKey());
           t.set(p, e.getValue().isInt() ? (Object) e.getValue().asInt() : e.getValue().asText());
         });
         return t;
       } catch (IOException e) {
-        throw new java.io.UncheckedIOException("Cannot load Graft model stage from " + path, e);
+        throw new UncheckedIOException("Cannot load Graft model stage from " + path, e);
       }
     }
   }

@@ -11,6 +11,8 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * {@code graft predict}: Parquet in, Parquet out through {@link GraftModelTransformer}. The output
@@ -44,8 +46,8 @@ public final class PredictJob {
     GraftModelTransformer t = GraftModelTransformer.fromModel(storage, r.model()).setFeaturesCol(r.featuresCol());
     try {
       t.setEmbeddingLayer(r.embeddingLayer());
-      t.transformSchema(new org.apache.spark.sql.types.StructType().add(r.featuresCol(),
-          org.apache.spark.sql.types.DataTypes.createArrayType(org.apache.spark.sql.types.DataTypes.FloatType)));
+      t.transformSchema(new StructType().add(r.featuresCol(),
+          DataTypes.createArrayType(DataTypes.FloatType)));
     } catch (IllegalArgumentException e) {
       throw new ConfigException("Cannot predict: " + e.getMessage());
     }

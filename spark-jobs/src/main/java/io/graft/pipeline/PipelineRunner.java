@@ -23,7 +23,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -50,7 +52,7 @@ public final class PipelineRunner {
 
     @Override
     public String toString() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 
@@ -169,7 +171,7 @@ public final class PipelineRunner {
     for (String k : keys.keySet()) {
       String a = before.get(k);
       String b = now.get(k);
-      if (java.util.Objects.equals(a, b)) {
+      if (Objects.equals(a, b)) {
         continue;
       }
       if ((a != null && a.contains("@")) || (b != null && b.contains("@"))) {

@@ -2,6 +2,9 @@ package io.graft.spark;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.input_file_name;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.rand;
+import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.size;
 
 import io.graft.data.BadRecordPolicy;
@@ -9,8 +12,10 @@ import io.graft.data.DataException;
 import io.graft.data.Manifest;
 import io.graft.store.Storage;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Function;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -18,6 +23,7 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -85,7 +91,7 @@ public final class GraftDatasets {
    * @throws DataException naming the dataset, the count and the first bad row's file, under fail
    */
   public static Checked checkFeatures(Loaded data, int numFeatures, BadRecordPolicy policy) {
-    return checkRows(data, badWidth(numFeatures), org.apache.spark.sql.functions.lit(0),
+    return checkRows(data, badWidth(numFeatures), lit(0),
         r -> "has " + r.getInt(1) + " features, the model takes " + numFeatures, null, "has no usable rows", policy);
   }
 
@@ -134,7 +140,7 @@ public final class GraftDatasets {
    * {@code bad}, fails naming the first one's file ({@code describe} sees file, width and
    * {@code shown}) or skips them, keeps the rest (and only those matching {@code keep} when set).
    */
-  private static Checked checkRows(Loaded data, Column bad, Column shown, java.util.function.Function<Row, String> describe, Column keep,
+  private static Checked checkRows(Loaded data, Column bad, Column shown, Function<Row, String> describe, Column keep,
       String noneLeft, BadRecordPolicy policy) {
     Dataset<Row> badRows = data.rows().withColumn("_file", input_file_name()).filter(bad);
     List<Row> first = badRows.select(col("_file"), size(col(FEATURES)).as("_width"), shown).limit(1).collectAsList();
@@ -202,7 +208,7 @@ public final class GraftDatasets {
     }
 
     private DataSet toDataSet(float[] features, int[] labels, int n) {
-      float[] f = n == batchSize ? features.clone() : java.util.Arrays.copyOf(features, n * numFeatures);
+      float[] f = n == batchSize ? features.clone() : Arrays.copyOf(features, n * numFeatures);
       INDArray x = Nd4j.create(f, new long[] {n, numFeatures}, 'c');
       INDArray y = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, n, numClasses);
       for (int i = 0; i < n; i++) {
@@ -223,13 +229,13 @@ public final class GraftDatasets {
     if (maxRows <= 0) {
       return rows;
     }
-    return rows.orderBy(org.apache.spark.sql.functions.rand(seed)).limit((int) Math.min(Integer.MAX_VALUE, maxRows));
+    return rows.orderBy(rand(seed)).limit((int) Math.min(Integer.MAX_VALUE, maxRows));
   }
 
   /** A stratified subset: {@code perClass} rows of each label, drawn at random with {@code seed}. */
   public static Dataset<Row> stratified(Dataset<Row> rows, int perClass, long seed) {
-    return rows.withColumn("_r", org.apache.spark.sql.functions.row_number().over(
-            org.apache.spark.sql.expressions.Window.partitionBy(col(LABEL)).orderBy(org.apache.spark.sql.functions.rand(seed))))
+    return rows.withColumn("_r", row_number().over(
+            Window.partitionBy(col(LABEL)).orderBy(rand(seed))))
         .filter(col("_r").leq(perClass)).drop("_r");
   }
 

@@ -3,7 +3,9 @@ package io.graft.spark;
 import io.graft.config.ConfigException;
 import java.io.File;
 import java.io.IOException;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.CommonConfigurationKeysPublic;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.apache.spark.SparkConf;
 import org.slf4j.Logger;
@@ -27,7 +29,7 @@ public final class GraftKerberos {
   static final String PRINCIPAL = "spark.kerberos.principal";
   static final String KEYTAB = "spark.kerberos.keytab";
   static final String RENEWER = "spark.hadoop.yarn.resourcemanager.principal";
-  private static final String AUTHENTICATION = "spark.hadoop." + org.apache.hadoop.fs.CommonConfigurationKeysPublic.HADOOP_SECURITY_AUTHENTICATION;
+  private static final String AUTHENTICATION = "spark.hadoop." + CommonConfigurationKeysPublic.HADOOP_SECURITY_AUTHENTICATION;
 
   private GraftKerberos() {}
 
@@ -39,7 +41,7 @@ public final class GraftKerberos {
    * @throws ConfigException naming the missing key, the missing keytab, the failed login or the
    *     missing ticket
    */
-  public static void login(java.util.Map<String, String> extra) {
+  public static void login(Map<String, String> extra) {
     SparkConf conf = new SparkConf(true);
     extra.forEach(conf::set);
     login(conf);

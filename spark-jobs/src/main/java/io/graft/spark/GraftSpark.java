@@ -1,9 +1,13 @@
 package io.graft.spark;
 
+import io.graft.config.ConfigException;
+import io.graft.engine.TaskGpu;
 import io.graft.model.OneDnn;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,7 +62,7 @@ public final class GraftSpark {
     // one ND4J / oneDNN thread per task core (after --spark-conf, which may set spark.task.cpus): more
     // only oversubscribes the executor's cores
     conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", conf.get("spark.task.cpus", "1"));
-    io.graft.engine.TaskGpu.checkConf(conf);
+    TaskGpu.checkConf(conf);
     standaloneSecret(conf);
     GraftKerberos.sparkSettings(conf);
     plugin(conf);
@@ -70,7 +74,7 @@ public final class GraftSpark {
   /** Adds {@link GraftPlugin} to the user's {@code spark.plugins}, if any. */
   static void plugin(SparkConf conf) {
     String plugins = conf.get("spark.plugins", "");
-    if (!java.util.Arrays.asList(plugins.split("\\s*,\\s*")).contains(GraftPlugin.class.getName())) {
+    if (!Arrays.asList(plugins.split("\\s*,\\s*")).contains(GraftPlugin.class.getName())) {
       conf.set("spark.plugins", plugins.isBlank() ? GraftPlugin.class.getName() : plugins + "," + GraftPlugin.class.getName());
     }
   }
@@ -91,7 +95,7 @@ public final class GraftSpark {
     }
     String secret = System.getenv(SECRET_ENV);
     if (secret == null || secret.isBlank()) {
-      throw new io.graft.config.ConfigException("spark.authenticate is on for the standalone master " + conf.get("spark.master")
+      throw new ConfigException("spark.authenticate is on for the standalone master " + conf.get("spark.master")
           + " but no secret was given: pass graft-submit --secret-file FILE (the secret the master and workers run with)");
     }
     conf.set("spark.authenticate.secret", secret);
@@ -103,13 +107,13 @@ public final class GraftSpark {
    * (an executor with 8 cores and 1 GPU runs one GPU task at a time). Falls back to the default
    * parallelism while no executor has registered.
    */
-  public static int slots(org.apache.spark.SparkContext sc) {
+  public static int slots(SparkContext sc) {
     int n = concurrentTasks(sc);
     return n > 0 ? n : sc.defaultParallelism();
   }
 
   /** Tasks the executors registered now can run at once (0 while none has registered). */
-  public static int concurrentTasks(org.apache.spark.SparkContext sc) {
+  public static int concurrentTasks(SparkContext sc) {
     // private[spark] in Scala, public in the bytecode: the number Spark's barrier scheduling checks against
     return sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
   }

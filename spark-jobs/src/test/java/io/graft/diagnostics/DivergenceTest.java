@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.graft.config.ConfigException;
+import io.graft.spark.GraftDatasets;
 import io.graft.store.Storage;
 import io.graft.surgery.Surgery;
 import io.graft.testing.SparkTests;
@@ -33,7 +34,7 @@ class DivergenceTest {
   @Test
   void aDatasetAgainstAShuffledSplitOfItselfIsNearZeroAndAlwaysInRange() {
     Dataset<Row> mnist = LayerFeatures.extract(spark,
-        io.graft.spark.GraftDatasets.read(spark, storage, SparkTests.mnistTest(), "test").rows(), LayerFeatures.raw()).cache();
+        GraftDatasets.read(spark, storage, SparkTests.mnistTest(), "test").rows(), LayerFeatures.raw()).cache();
     for (long seed : new long[] {1, 2, 3}) {
       Dataset<Row>[] halves = mnist.randomSplit(new double[] {0.5, 0.5}, seed);
       ProxyADistance.Result r = ProxyADistance.compute(halves[0], halves[1], quick(seed));

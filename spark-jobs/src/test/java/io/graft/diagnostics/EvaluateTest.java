@@ -12,6 +12,7 @@ import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,7 +37,7 @@ class EvaluateTest {
       }
       diagonal += o.confusion()[a][a];
       EvaluateJob.ClassMetrics c = o.classes().get(a);
-      assertThat(c.support()).isEqualTo(java.util.Arrays.stream(o.confusion()[a]).sum());
+      assertThat(c.support()).isEqualTo(Arrays.stream(o.confusion()[a]).sum());
       assertThat(c.recall()).isCloseTo((double) o.confusion()[a][a] / c.support(), offset(1e-9));
       assertThat(c.precision()).isCloseTo(predictedA == 0 ? 0 : (double) o.confusion()[a][a] / predictedA, offset(1e-9));
     }

@@ -20,6 +20,7 @@ import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,7 +56,7 @@ class NegativeTransferTest {
     String shuffled = work.resolve("mnist-shuffled").toUri().toString();
     spark.read().parquet(SparkTests.mnistTrain()).withColumn(GraftDatasets.LABEL, floor(rand(11).multiply(10)).cast("int"))
         .write().parquet(shuffled);
-    Files.copy(Path.of(java.net.URI.create(SparkTests.mnistTrain())).resolve("_manifest.json"),
+    Files.copy(Path.of(URI.create(SparkTests.mnistTrain())).resolve("_manifest.json"),
         work.resolve("mnist-shuffled/_manifest.json"));
     String source = work.resolve("source-shuffled").toUri().toString();
     PretrainJob.run(ConfigLoader.load(null, List.of("data.train=" + shuffled, "data.test=" + SparkTests.mnistTest(),

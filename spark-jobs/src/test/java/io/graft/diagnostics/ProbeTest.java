@@ -13,6 +13,7 @@ import io.graft.testing.SparkTests;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.BiFunction;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
@@ -51,7 +52,7 @@ class ProbeTest {
     MultiLayerNetwork net = Surgery.load(storage, SparkTests.lenetSource()).network();
     // conv1, bn1, pool1, conv2, bn2, pool2, dense1, output
     List<String> names = Surgery.layerNames(net);
-    java.util.function.BiFunction<String, Double, ProbeJob.LayerProbe> p = (n, a) -> new ProbeJob.LayerProbe(n, names.indexOf(n), 10, a, 0, 0);
+    BiFunction<String, Double, ProbeJob.LayerProbe> p = (n, a) -> new ProbeJob.LayerProbe(n, names.indexOf(n), 10, a, 0, 0);
     ProbeJob.LayerProbe raw = new ProbeJob.LayerProbe("input", -1, 784, 0.70, 0, 0);
 
     ProbeJob.Recommendation top = ProbeJob.recommend(List.of(raw, p.apply("pool1", 0.75), p.apply("pool2", 0.80), p.apply("dense1", 0.805)),

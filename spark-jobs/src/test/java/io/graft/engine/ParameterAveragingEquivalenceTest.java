@@ -14,7 +14,9 @@ import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -49,9 +51,9 @@ class ParameterAveragingEquivalenceTest {
         TrainingConfig.Sync.AUTO);
     var master = ParameterAveraging.trainingMaster(t, 1, dir.resolve("export").toUri().toString(), 7L);
     if (!saveUpdater) {
-      master = new org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster.Builder(1, 32)
+      master = new ParameterAveragingTrainingMaster.Builder(1, 32)
           .batchSizePerWorker(32).averagingFrequency(1).workerPrefetchNumBatches(0).storageLevel(null)
-          .rddTrainingApproach(org.deeplearning4j.spark.api.RDDTrainingApproach.Direct).build();
+          .rddTrainingApproach(RDDTrainingApproach.Direct).build();
     }
     SparkDl4jMultiLayer spark = new SparkDl4jMultiLayer(sc, freshNet(), master);
     for (DataSet ds : batches) {

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 
@@ -26,6 +28,18 @@ class TaskGpuTest {
         .hasMessageContaining("given 2 GPUs 0,1").hasMessageContaining("spark.task.resource.gpu.amount=1");
     assertThatThrownBy(() -> TaskGpu.device(new String[] {"GPU-5f2a"})).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("'GPU-5f2a'").hasMessageContaining("discover-gpus.sh");
+  }
+
+  @Test
+  void onCudaTheTasksThreadIsBoundToItsDeviceAndOnTheCpuBackendNothingIsBound() {
+    List<Integer> bound = new ArrayList<>();
+    assertThat(TaskGpu.bind(new String[] {"1"}, "JCublasBackend", bound::add, "task 7 (partition 1)")).isEqualTo(1);
+    assertThat(TaskGpu.bind(new String[] {"0"}, "JCublasBackend", bound::add, "task 8 (partition 0)")).isZero();
+    assertThat(bound).as("devices handed to ND4J's affinity manager").containsExactly(1, 0);
+    assertThat(TaskGpu.bind(new String[] {"1"}, "CpuBackend", null, "task 9 (partition 1)")).isEqualTo(1);
+    assertThatThrownBy(() -> TaskGpu.bind(new String[] {"0", "1"}, "JCublasBackend", bound::add, "task 10 (partition 0)"))
+        .hasMessageContaining("given 2 GPUs");
+    assertThat(bound).as("nothing bound for a refused assignment").containsExactly(1, 0);
   }
 
   @Test

@@ -8,6 +8,9 @@ import io.graft.cli.GraftCli;
 import io.graft.config.ConfigLoader;
 import io.graft.data.ImportFormat;
 import io.graft.data.Manifest;
+import io.graft.data.image.ImageEncoder;
+import io.graft.engine.JobOptions;
+import io.graft.jobs.export.ImageExportJob;
 import io.graft.jobs.importer.ImportConfig;
 import io.graft.jobs.importer.ImportJob;
 import io.graft.jobs.pretrain.PretrainConfig;
@@ -18,13 +21,19 @@ import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
 import io.graft.testing.TestData;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -56,7 +65,7 @@ class MiniDfsRoundTripTest {
   void importPretrainAndModelRoundTripThroughHdfs() throws Exception {
     SparkSession spark = SparkTests.spark();
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
-    FileSystem fs = FileSystem.get(java.net.URI.create(hdfs), spark.sparkContext().hadoopConfiguration());
+    FileSystem fs = FileSystem.get(URI.create(hdfs), spark.sparkContext().hadoopConfiguration());
     Path raw = TestData.raw("mnist");
     for (String f : List.of("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")) {
       fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(raw.resolve(f).toUri()), new org.apache.hadoop.fs.Path(hdfs + "/raw/mnist/" + f));
@@ -72,7 +81,7 @@ class MiniDfsRoundTripTest {
     String output = hdfs + "/graft/models/mlp";
     PretrainConfig config = ConfigLoader.load(null, List.of("data.train=" + dataset, "model.architecture=mlp", "model.hidden=[64]",
         "training.epochs=2", "training.batchSizePerWorker=32", "optimizer.learningRate=0.003", "output=" + output), PretrainConfig.class);
-    PretrainJob.Result r = PretrainJob.run(config, spark, io.graft.engine.JobOptions.quiet());
+    PretrainJob.Result r = PretrainJob.run(config, spark, JobOptions.quiet());
     assertThat(r.testAccuracy()).isGreaterThan(0.8);
 
     MultiLayerNetwork net;
@@ -93,8 +102,8 @@ class MiniDfsRoundTripTest {
   void imageFilesOnHdfsImportThroughTheCliToHdfsPixelForPixel() throws Exception {
     SparkSession spark = SparkTests.spark();
     String images = hdfs + "/raw/mnist-png";
-    io.graft.jobs.export.ImageExportJob.run(new io.graft.jobs.export.ImageExportJob.Spec(SparkTests.mnistTest(), images,
-        io.graft.jobs.export.ImageExportJob.Layout.FOLDER, io.graft.data.image.ImageEncoder.Encoding.PNG, 300, 1, false, 1), spark, s -> {});
+    ImageExportJob.run(new ImageExportJob.Spec(SparkTests.mnistTest(), images,
+        ImageExportJob.Layout.FOLDER, ImageEncoder.Encoding.PNG, 300, 1, false, 1), spark, s -> {});
     String dataset = hdfs + "/graft/mnist-png";
     assertThat(GraftCli.run("import", "--format", "image-folder", "--input", images, "--output", dataset)).isEqualTo(GraftCli.EXIT_BAD_INPUT);
     assertThat(GraftCli.run("import", "--format", "image-folder", "--input", images, "--output", dataset, "--on-bad-record", "skip")).isZero();
@@ -102,11 +111,11 @@ class MiniDfsRoundTripTest {
     assertThat(m.rowCount()).isEqualTo(300);
     assertThat(m.skippedRows()).isEqualTo(1);
     assertThat(m.sources().get(0).uri()).isEqualTo(images);
-    java.util.function.Function<org.apache.spark.sql.Dataset<org.apache.spark.sql.Row>, java.util.Map<String, Long>> pixels = d -> d
+    Function<Dataset<Row>, Map<String, Long>> pixels = d -> d
         .selectExpr("concat(label, ':', cast(features as string)) as k").groupBy("k").count().collectAsList().stream()
-        .collect(java.util.stream.Collectors.toMap(r -> r.getString(0), r -> r.getLong(1)));
-    org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> all = spark.read().parquet(SparkTests.mnistTest());
-    org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> first = spark.createDataFrame(
+        .collect(Collectors.toMap(r -> r.getString(0), r -> r.getLong(1)));
+    Dataset<Row> all = spark.read().parquet(SparkTests.mnistTest());
+    Dataset<Row> first = spark.createDataFrame(
         all.javaRDD().zipWithIndex().filter(t -> t._2() < 300).map(t -> t._1()), all.schema());
     assertThat(pixels.apply(spark.read().parquet(dataset))).isEqualTo(pixels.apply(first));
   }
@@ -115,7 +124,7 @@ class MiniDfsRoundTripTest {
   void aPipelineWithItsRootOnHdfsLocksThereSkipsOnRerunAndPublishes() throws Exception {
     SparkSession spark = SparkTests.spark();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    FileSystem fs = FileSystem.get(java.net.URI.create(hdfs), conf);
+    FileSystem fs = FileSystem.get(URI.create(hdfs), conf);
     fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(TestData.raw("digits").resolve("digits.csv.gz").toUri()),
         new org.apache.hadoop.fs.Path(hdfs + "/raw/digits/digits.csv.gz"));
     Path file = Files.writeString(base.resolve("hdfs-pipeline.yaml"), """

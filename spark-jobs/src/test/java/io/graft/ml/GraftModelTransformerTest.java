@@ -15,9 +15,11 @@ import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.assertj.core.data.Offset;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,11 +58,11 @@ class GraftModelTransformerTest {
       double[] p = ((Vector) r.get(3)).toArray();
       double[] e = ((Vector) r.get(4)).toArray();
       for (int k = 0; k < 10; k++) {
-        assertThat(p[k]).isCloseTo(expected.getDouble(i, k), org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(p[k]).isCloseTo(expected.getDouble(i, k), Offset.offset(1e-6));
       }
       assertThat(e).hasSize(64);
       for (int k = 0; k < 64; k++) {
-        assertThat(e[k]).isCloseTo(dense.getDouble(i, k), org.assertj.core.data.Offset.offset(1e-5));
+        assertThat(e[k]).isCloseTo(dense.getDouble(i, k), Offset.offset(1e-5));
       }
     }
   }
@@ -82,11 +84,11 @@ class GraftModelTransformerTest {
   @Test
   void badColumnsAndLayersAreNamed() {
     GraftModelTransformer t = GraftModelTransformer.fromModel(storage, SparkTests.lenetSource());
-    assertThatThrownBy(() -> t.copy(new org.apache.spark.ml.param.ParamMap()).setFeaturesCol("pixels").transform(rows(5)))
+    assertThatThrownBy(() -> t.copy(new ParamMap()).setFeaturesCol("pixels").transform(rows(5)))
         .isInstanceOf(IllegalArgumentException.class).hasMessage("featuresCol 'pixels' not found (columns: features, label)");
-    assertThatThrownBy(() -> t.copy(new org.apache.spark.ml.param.ParamMap()).setEmbeddingLayer("dense9").transform(rows(5)))
+    assertThatThrownBy(() -> t.copy(new ParamMap()).setEmbeddingLayer("dense9").transform(rows(5)))
         .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("embeddingLayer 'dense9' not found in model (layers: conv1, ");
-    assertThatThrownBy(() -> t.copy(new org.apache.spark.ml.param.ParamMap()).setFeaturesCol("label").transform(rows(5)))
+    assertThatThrownBy(() -> t.copy(new ParamMap()).setFeaturesCol("label").transform(rows(5)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("featuresCol 'label' is int; expected array<float>, array<double> or vector");
   }

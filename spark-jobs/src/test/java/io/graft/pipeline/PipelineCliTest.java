@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -95,7 +96,7 @@ class PipelineCliTest {
     Path fashion = TestData.raw("fashion-mnist");
     PipelineSpec spec = PipelineSpec.read(Path.of(System.getProperty("user.dir")).resolveSibling("deploy/pipelines/nightly.yaml"))
         .withRoot(dir.resolve("nightly").toString())
-        .withOverrides(java.util.List.of("source-train.input=" + mnist.resolve("train-images-idx3-ubyte"),
+        .withOverrides(List.of("source-train.input=" + mnist.resolve("train-images-idx3-ubyte"),
             "source-test.input=" + mnist.resolve("t10k-images-idx3-ubyte"), "target-train.input=" + fashion.resolve("train-images-idx3-ubyte.gz"),
             "target-test.input=" + fashion.resolve("t10k-images-idx3-ubyte.gz")));
     Storage storage = new Storage(new Configuration());

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.graft.config.ConfigException;
 import io.graft.model.OneDnn;
 import io.graft.testing.SparkTests;
+import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 
@@ -32,15 +33,15 @@ class GraftSparkTest {
 
   @Test
   void executorsGetOneNd4jThreadPerTaskCoreEvenWhenTaskCpusComesFromSparkConf() {
-    assertThat(GraftSpark.conf("t", "local[1]", java.util.Map.of("spark.task.cpus", "2")).get("spark.executorEnv.OMP_NUM_THREADS"))
+    assertThat(GraftSpark.conf("t", "local[1]", Map.of("spark.task.cpus", "2")).get("spark.executorEnv.OMP_NUM_THREADS"))
         .isEqualTo("2");
-    assertThat(GraftSpark.conf("t", "local[1]", java.util.Map.of("spark.executorEnv.OMP_NUM_THREADS", "4"))
+    assertThat(GraftSpark.conf("t", "local[1]", Map.of("spark.executorEnv.OMP_NUM_THREADS", "4"))
         .get("spark.executorEnv.OMP_NUM_THREADS")).isEqualTo("4");
   }
 
   @Test
   void aBadOneDnnSettingIsRefusedBeforeSparkStarts() {
-    assertThatThrownBy(() -> GraftSpark.session("graft-tests", "local[1]", java.util.Map.of(OneDnn.SETTING, "maybe")))
+    assertThatThrownBy(() -> GraftSpark.session("graft-tests", "local[1]", Map.of(OneDnn.SETTING, "maybe")))
         .isInstanceOf(ConfigException.class)
         .hasMessage("spark.graft.onednn must be auto, on or off, cannot be: maybe");
     assertThat(System.getProperty(OneDnn.HELPERS_DISABLE)).isEqualTo("false");

@@ -1,8 +1,12 @@
 package io.graft.testing;
 
+import io.graft.config.ConfigLoader;
 import io.graft.data.ImportFormat;
+import io.graft.engine.JobOptions;
 import io.graft.jobs.importer.ImportConfig;
 import io.graft.jobs.importer.ImportJob;
+import io.graft.jobs.pretrain.PretrainConfig;
+import io.graft.jobs.pretrain.PretrainJob;
 import io.graft.spark.GraftSpark;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -50,11 +56,11 @@ public final class SparkTests {
   public static synchronized String lenetSource() {
     if (lenetSource == null) {
       String out = work().resolve("lenet-bn-source").toUri().toString();
-      io.graft.jobs.pretrain.PretrainConfig config = io.graft.config.ConfigLoader.load(null, List.of("data.train=" + mnistTrain(),
+      PretrainConfig config = ConfigLoader.load(null, List.of("data.train=" + mnistTrain(),
           "data.test=" + mnistTest(), "model.architecture=lenet", "model.batchNorm=true", "model.convChannels=[8, 16]", "model.dense=64",
-          "training.epochs=1", "training.batchSizePerWorker=32", "output=" + out), io.graft.jobs.pretrain.PretrainConfig.class);
+          "training.epochs=1", "training.batchSizePerWorker=32", "output=" + out), PretrainConfig.class);
       try {
-        io.graft.jobs.pretrain.PretrainJob.run(config, spark(), io.graft.engine.JobOptions.quiet());
+        PretrainJob.run(config, spark(), JobOptions.quiet());
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
@@ -97,15 +103,15 @@ public final class SparkTests {
    * HDFS on loopback: a NameNode and {@code dataNodes} DataNodes (replication capped at that count)
    * storing under {@code base}, every port chosen free; {@code shutdown()} it when done.
    */
-  public static org.apache.hadoop.hdfs.MiniDFSCluster miniDfs(Path base, int dataNodes) throws IOException {
-    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
-    conf.set(org.apache.hadoop.hdfs.MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.toAbsolutePath().toString());
+  public static MiniDFSCluster miniDfs(Path base, int dataNodes) throws IOException {
+    Configuration conf = new Configuration();
+    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.toAbsolutePath().toString());
     for (String key : List.of("dfs.namenode.rpc-address", "dfs.namenode.http-address", "dfs.datanode.address", "dfs.datanode.http.address",
         "dfs.datanode.ipc.address")) {
       conf.set(key, "127.0.0.1:0");
     }
     conf.setInt("dfs.replication", Math.min(3, dataNodes));
-    org.apache.hadoop.hdfs.MiniDFSCluster cluster = new org.apache.hadoop.hdfs.MiniDFSCluster.Builder(conf).numDataNodes(dataNodes).build();
+    MiniDFSCluster cluster = new MiniDFSCluster.Builder(conf).numDataNodes(dataNodes).build();
     cluster.waitActive();
     return cluster;
   }

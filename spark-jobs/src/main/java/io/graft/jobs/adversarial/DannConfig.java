@@ -6,6 +6,7 @@ import io.graft.config.ConfigException;
 import io.graft.config.OptimizerConfig;
 import io.graft.config.TrainingConfig;
 import io.graft.model.ModelConfig;
+import java.io.Serializable;
 
 /**
  * {@code graft dann}'s configuration: labelled source, unlabelled target, the trunk and the
@@ -54,7 +55,7 @@ public record DannConfig(Domain source, Domain target, ModelConfig model, String
    * @param domainHidden width of the domain classifier's hidden layer (0: a linear classifier)
    */
   public record Adversarial(double lambda, double gamma, double annealA, double annealB, int domainHidden)
-      implements java.io.Serializable {
+      implements Serializable {
     @JsonCreator
     public Adversarial(@JsonProperty("lambda") Double lambda, @JsonProperty("gamma") Double gamma,
         @JsonProperty("annealA") Double annealA, @JsonProperty("annealB") Double annealB,

@@ -182,6 +182,9 @@ public final class DannJob {
             m.put("target_loss", t.get(0).loss());
             // Balanced over the two domains, so chance is 50% however many held-out rows each has.
             m.put("domain_accuracy", (s.get(1).accuracy() + t.get(1).accuracy()) / 2);
+            // Per domain too: a head that calls every row one domain scores 1 and 0 here, 0.5 above.
+            m.put("source_domain_accuracy", s.get(1).accuracy());
+            m.put("target_domain_accuracy", t.get(1).accuracy());
             m.put("domain_loss", (s.get(1).loss() + t.get(1).loss()) / 2);
             m.put("lambda", fit.lastKnobs().reversal());
             m.put("learning_rate", fit.lastKnobs().learningRate());
@@ -214,7 +217,8 @@ public final class DannJob {
       provenance.put("pretrained", config.pretrained());
     }
     Map<String, Object> metrics = new LinkedHashMap<>();
-    for (String k : List.of("source_accuracy", "target_accuracy", "domain_accuracy", "source_loss", "target_loss", "domain_loss", "lambda")) {
+    for (String k : List.of("source_accuracy", "target_accuracy", "domain_accuracy", "source_domain_accuracy",
+        "target_domain_accuracy", "source_loss", "target_loss", "domain_loss", "lambda")) {
       metrics.put(k, last.get(k));
     }
     metrics.put("rounds", rounds);

@@ -1,6 +1,7 @@
 package io.graft.jobs.bench;
 
 import io.graft.config.ConfigLoader;
+import io.graft.engine.JobOptions;
 import io.graft.jobs.finetune.FinetuneConfig;
 import io.graft.jobs.finetune.FinetuneJob;
 import java.nio.file.Files;
@@ -9,12 +10,14 @@ import io.graft.diagnostics.Verdict;
 import io.graft.diagnostics.VerdictJob;
 import io.graft.store.Storage;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -74,7 +77,7 @@ public final class FinetuneBenchmark {
         Path out = spec.work().resolve(strategy + "-s" + seed);
         runs.add(out);
         FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, out, "strategy=" + strategy), spark,
-            io.graft.engine.JobOptions.quiet());
+            JobOptions.quiet());
         acc.add(r.testAccuracy());
         wall.add(r.wallSeconds());
         trainable = String.join(" → ", r.stages().stream().map(s -> String.format(Locale.ROOT, "%,d", s.trainableParameters()))
@@ -95,7 +98,7 @@ public final class FinetuneBenchmark {
     String[][] variants = {{"true", "graft", "auto"}, {"false", "graft", "auto"}, {"false", "dl4j-spark", "auto"}, {"true", "graft", "steps"}};
     for (int v = 0; spec.cacheTiming() && v < variants.length; v++) {
       FinetuneJob.Result r = FinetuneJob.run(config(spec, seed, spec.work().resolve("cache-timing"), "stages=[{name: head, trainFrom: head, epochs: " + spec.epochs()
-          + ", cacheFeatures: " + variants[v][0] + "}]", "training.engine=" + variants[v][1], "training.sync=" + variants[v][2]), spark, io.graft.engine.JobOptions.quiet());
+          + ", cacheFeatures: " + variants[v][0] + "}]", "training.engine=" + variants[v][1], "training.sync=" + variants[v][2]), spark, JobOptions.quiet());
       roundSeconds[v] = r.stages().get(0).meanRoundSeconds();
       if (v == 0) {
         featurize = r.stages().get(0).featurizeSeconds();
@@ -107,7 +110,7 @@ public final class FinetuneBenchmark {
     Files.createDirectories(spec.report().toAbsolutePath().getParent());
     Path tmp = spec.report().resolveSibling("." + spec.report().getFileName() + ".tmp");
     Files.writeString(tmp, md);
-    Files.move(tmp, spec.report(), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    Files.move(tmp, spec.report(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     log.accept(md);
     return rows;
   }
@@ -119,7 +122,7 @@ public final class FinetuneBenchmark {
    */
   static List<Row> verdicts(Spec spec, List<Row> rows, Consumer<String> log) throws Exception {
     Row scratch = rows.stream().filter(r -> r.strategy().equals("scratch")).findFirst().orElse(null);
-    Storage storage = new Storage(new org.apache.hadoop.conf.Configuration());
+    Storage storage = new Storage(new Configuration());
     List<String> inputs = new ArrayList<>();
     rows.forEach(r -> r.runs().forEach(p -> inputs.add(p.toUri().toString())));
     List<Row> out = new ArrayList<>();

@@ -12,9 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -82,8 +84,8 @@ public final class DemoJob {
     try (InputStream in = storage.open(storage.path(modelZip))) {
       net = ModelSerializer.restoreMultiLayerNetwork(in, false);
     }
-    org.apache.hadoop.fs.Path img = storage.path(images);
-    org.apache.hadoop.fs.Path lab = storage.path(labels);
+    Path img = storage.path(images);
+    Path lab = storage.path(labels);
     IdxReader.Pair headers = IdxReader.inspect(storage, img, lab);
     List<Example> rows = IdxReader.read(storage, img, lab, headers, 0, headers.images().count(), 255f);
     int numFeatures = rows.get(0).features().length;
@@ -91,7 +93,7 @@ public final class DemoJob {
     for (int start = 0; start < rows.size(); start += 1000) {
       int end = Math.min(rows.size(), start + 1000);
       float[] x = new float[(end - start) * numFeatures];
-      INDArray y = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, end - start, 10);
+      INDArray y = Nd4j.zeros(DataType.FLOAT, end - start, 10);
       for (int i = start; i < end; i++) {
         System.arraycopy(rows.get(i).features(), 0, x, (i - start) * numFeatures, numFeatures);
         y.putScalar(i - start, rows.get(i).label(), 1f);

@@ -12,6 +12,7 @@ import io.graft.config.TrainingConfig;
 import io.graft.data.Augmentation;
 import io.graft.engine.AugmentBatch;
 import io.graft.data.Manifest;
+import io.graft.engine.BroadcastNetwork;
 import io.graft.engine.Checkpoints;
 import io.graft.engine.DistributedEvaluator;
 import io.graft.engine.ProgressReporter;
@@ -32,6 +33,8 @@ import io.graft.surgery.AdapterLayer;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -103,7 +106,7 @@ public final class FinetuneJob {
     Surgery.Source source = Surgery.load(storage, config.source());
     long inputs = Surgery.inputSize(source.network());
     if (inputs > 0 && inputs != train.numFeatures()) {
-      throw new ConfigException("Cannot fine-tune: the target's features are " + java.util.Arrays.toString(train.featureShape()) + " ("
+      throw new ConfigException("Cannot fine-tune: the target's features are " + Arrays.toString(train.featureShape()) + " ("
           + train.numFeatures() + " values) but model " + config.source() + " takes " + inputs + " inputs");
     }
     List<Surgery.AddedLayer> added = config.surgery().addLayers().stream()
@@ -402,14 +405,14 @@ public final class FinetuneJob {
 
   /** The frozen base's outputs (the inputs of layer {@code k}) for every minibatch, computed on the executors. */
   static JavaRDD<DataSet> featurize(JavaSparkContext sc, MultiLayerNetwork net, int k, JavaRDD<DataSet> batches) {
-    return batches.mapPartitions(new Featurize(io.graft.engine.BroadcastNetwork.of(sc, net), k));
+    return batches.mapPartitions(new Featurize(BroadcastNetwork.of(sc, net), k));
   }
 
   static final class Featurize implements FlatMapFunction<Iterator<DataSet>, DataSet> {
-    private final io.graft.engine.BroadcastNetwork shipped;
+    private final BroadcastNetwork shipped;
     private final int k;
 
-    Featurize(io.graft.engine.BroadcastNetwork shipped, int k) {
+    Featurize(BroadcastNetwork shipped, int k) {
       this.shipped = shipped;
       this.k = k;
     }
@@ -417,7 +420,7 @@ public final class FinetuneJob {
     @Override
     public Iterator<DataSet> call(Iterator<DataSet> batches) {
       if (!batches.hasNext()) {
-        return java.util.Collections.emptyIterator();
+        return Collections.emptyIterator();
       }
       MultiLayerNetwork net = shipped.network();
       List<DataSet> out = new ArrayList<>();

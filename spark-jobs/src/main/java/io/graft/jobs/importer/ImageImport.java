@@ -33,6 +33,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -99,7 +100,7 @@ final class ImageImport {
         table = spark.read().parquet(input.toString());
         columns = TableColumns.of(table, config.input(), options.imageColumn(), options.labelColumn());
         if (columns.stringLabel()) {
-          List<String> distinct = table.select(columns.label()).distinct().limit(100_001).as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
+          List<String> distinct = table.select(columns.label()).distinct().limit(100_001).as(Encoders.STRING()).collectAsList();
           classNames = ImageSources.labelNames(distinct.stream().map(String::valueOf).toList(), config.classNames());
           classNames = classNames == null ? List.of() : classNames;
         } else {

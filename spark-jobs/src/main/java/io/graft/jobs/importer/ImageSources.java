@@ -1,6 +1,7 @@
 package io.graft.jobs.importer;
 
 import io.graft.config.ConfigException;
+import io.graft.data.BadRecordException;
 import io.graft.data.image.ImageDecoder;
 import io.graft.store.SerializableConf;
 import io.graft.store.Storage;
@@ -286,32 +287,32 @@ final class ImageSources {
     }
 
     /** The decoded pixels of one row's image. */
-    ImageDecoder.Pixels pixels(Row row, String location) throws io.graft.data.BadRecordException {
+    ImageDecoder.Pixels pixels(Row row, String location) throws BadRecordException {
       if (!struct) {
         byte[] bytes = row.getAs(image);
         if (bytes == null) {
-          throw new io.graft.data.BadRecordException(location, "no image (null)");
+          throw new BadRecordException(location, "no image (null)");
         }
         return ImageDecoder.read(bytes, location);
       }
       Row s = row.getAs(image);
       if (s == null) {
-        throw new io.graft.data.BadRecordException(location, "no image (null)");
+        throw new BadRecordException(location, "no image (null)");
       }
       return structPixels(s, location);
     }
 
     /** Spark's image struct: 8-bit rows of BGR(A) or grey bytes (OpenCV modes CV_8UC1, CV_8UC3, CV_8UC4). */
-    static ImageDecoder.Pixels structPixels(Row s, String location) throws io.graft.data.BadRecordException {
+    static ImageDecoder.Pixels structPixels(Row s, String location) throws BadRecordException {
       int h = s.getAs("height");
       int w = s.getAs("width");
       int n = s.getAs("nChannels");
       byte[] data = s.getAs("data");
       if (h <= 0 || w <= 0 || data == null) {
-        throw new io.graft.data.BadRecordException(location, "image struct has no pixels (height " + h + ", width " + w + ")");
+        throw new BadRecordException(location, "image struct has no pixels (height " + h + ", width " + w + ")");
       }
       if ((n != 1 && n != 3 && n != 4) || data.length != h * w * n) {
-        throw new io.graft.data.BadRecordException(location, "image struct with " + n + " channels and " + data.length + " bytes for " + h + "x" + w
+        throw new BadRecordException(location, "image struct with " + n + " channels and " + data.length + " bytes for " + h + "x" + w
             + " is not 8-bit grey, BGR or BGRA");
       }
       int channels = n == 1 ? 1 : 3;

@@ -1,6 +1,7 @@
 package io.graft.jobs.importer;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.graft.config.ConfigException;
@@ -34,6 +35,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.io.LongWritable;
@@ -44,7 +46,10 @@ import org.apache.hadoop.mapreduce.lib.input.TextInputFormat;
 import org.apache.spark.api.java.JavaNewHadoopRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.api.java.function.Function;
 import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -309,7 +314,7 @@ public final class ImportJob {
     if (line == null) {
       throw new DataException("CSV input " + file + " has no data lines");
     }
-    int columns = line.split(java.util.regex.Pattern.quote(config.delimiter()), -1).length;
+    int columns = line.split(Pattern.quote(config.delimiter()), -1).length;
     if (columns < 2) {
       throw new DataException("CSV input " + file + " line 1 has " + columns + " column(s); need features and a label (--delimiter is '"
           + config.delimiter() + "')");
@@ -355,7 +360,7 @@ public final class ImportJob {
     }
   }
 
-  static final class ParseLine implements org.apache.spark.api.java.function.Function<Line, Parsed> {
+  static final class ParseLine implements Function<Line, Parsed> {
     private final RowParsers.LineParser parser;
 
     ParseLine(RowParsers.LineParser parser) {
@@ -373,7 +378,7 @@ public final class ImportJob {
   }
 
   /** Checks width, label range and finiteness of every parsed row. */
-  static final class CheckRow implements org.apache.spark.api.java.function.Function<Parsed, Parsed> {
+  static final class CheckRow implements Function<Parsed, Parsed> {
     private final int numFeatures;
     private final int numClasses;
 
@@ -400,7 +405,7 @@ public final class ImportJob {
   }
 
   /** Reads one range of an IDX pair on an executor. */
-  static final class ReadIdxRange implements org.apache.spark.api.java.function.FlatMapFunction<int[], Parsed> {
+  static final class ReadIdxRange implements FlatMapFunction<int[], Parsed> {
     private final SerializableConf conf;
     private final String images;
     private final String labels;
@@ -477,7 +482,7 @@ public final class ImportJob {
       while (p.nextToken() == JsonToken.START_OBJECT) {
         out.add(readReview(p, name + "[" + (row++) + "]"));
       }
-    } catch (com.fasterxml.jackson.core.JsonParseException e) {
+    } catch (JsonParseException e) {
       throw new DataException("Corrupt JSON in " + name + " at line " + e.getLocation().getLineNr() + ": " + e.getOriginalMessage());
     }
   }
@@ -497,10 +502,10 @@ public final class ImportJob {
     return new String[] {text, label, location};
   }
 
-  static final class FeaturiseReview implements org.apache.spark.api.java.function.Function<String[], Parsed> {
-    private final org.apache.spark.broadcast.Broadcast<TextFeaturizer> featurizer;
+  static final class FeaturiseReview implements Function<String[], Parsed> {
+    private final Broadcast<TextFeaturizer> featurizer;
 
-    FeaturiseReview(org.apache.spark.broadcast.Broadcast<TextFeaturizer> featurizer) {
+    FeaturiseReview(Broadcast<TextFeaturizer> featurizer) {
       this.featurizer = featurizer;
     }
 
@@ -526,7 +531,7 @@ public final class ImportJob {
     }
   }
 
-  static final class ToRow implements org.apache.spark.api.java.function.Function<Example, Row> {
+  static final class ToRow implements Function<Example, Row> {
     private final String domain;
     private final String task;
 

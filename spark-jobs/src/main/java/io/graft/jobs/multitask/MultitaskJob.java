@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.adapt.SharedTrunk;
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
+import io.graft.data.DataException;
 import io.graft.data.Manifest;
 import io.graft.engine.Checkpoints;
 import io.graft.engine.GraphEvaluator;
@@ -24,6 +25,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.function.Consumer;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -149,7 +151,7 @@ public final class MultitaskJob {
     for (int i = 0; i < k; i++) {
       rows[i] = counts.getOrDefault(i, 0L);
       if (rows[i] == 0) {
-        throw new io.graft.data.DataException("Task '" + names[i] + "' has no training rows left (" + config.tasks().get(i).train() + ")");
+        throw new DataException("Task '" + names[i] + "' has no training rows left (" + config.tasks().get(i).train() + ")");
       }
     }
     double[] sampling = config.samplingWeights(rows);
@@ -169,7 +171,7 @@ public final class MultitaskJob {
     }
     int rounds = training.epochs();
     SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed).sync(training.sync());
-    String evalKey = "multitask-eval-" + java.util.UUID.randomUUID();
+    String evalKey = "multitask-eval-" + UUID.randomUUID();
     ComputationGraph trained = graph;
     JavaRDD<TaskRow> rowsForBatches = trainRows;
     try {

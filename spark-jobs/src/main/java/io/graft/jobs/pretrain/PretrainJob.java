@@ -25,9 +25,11 @@ import io.graft.store.Storage;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.hadoop.fs.Path;
@@ -61,9 +63,9 @@ public final class PretrainJob {
     System.exit(io.graft.cli.GraftCli.runCommand("pretrain", args));
   }
 
-  /** What a finished run produced. */
+  /** What a finished run produced; {@code engine} is the averaging that trained it: {@code graft} or {@code dl4j-spark}. */
   public record Result(String output, double testAccuracy, double testLoss, int rounds, int resumedFromRound,
-      List<RoundMetrics> history, long trainRows, long testRows, double probeAccuracyAtInit) {}
+      List<RoundMetrics> history, long trainRows, long testRows, double probeAccuracyAtInit, String engine) {}
 
   /**
    * Everything checked on the driver before Spark does any work.
@@ -89,7 +91,7 @@ public final class PretrainJob {
     }
     if (config.augmentation().enabled() && train.featureShape().length != 2 && train.featureShape().length != 3) {
       throw new ConfigException("augmentation needs image-shaped features ([channels, height, width]); dataset " + config.data().train()
-          + " has feature shape " + java.util.Arrays.toString(train.featureShape()));
+          + " has feature shape " + Arrays.toString(train.featureShape()));
     }
     MultiLayerConfiguration conf = objective.selfSupervised()
         ? Architectures.selfSupervised(config.model(), train.featureShape(), objective, unitRange(train), config.optimizer(),
@@ -184,6 +186,7 @@ public final class PretrainJob {
     listeners.addAll(options.listeners());
     int rounds = training.epochs();
     LinearProbe probe = null;
+    String engine;
     double probeAtInit = Double.NaN;
     try {
       Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate = data.evaluate();
@@ -204,6 +207,7 @@ public final class PretrainJob {
             + "minibatches to its batch size, which can separate the two views of an example");
         spec = spec.withGraftAveraging();
       }
+      engine = spec.graftAveraging() ? "graft" : "dl4j-spark";
       network = RoundLoop.run(spark, network, data.trainForRound(), trainCount, evaluate, spec, listeners, null);
     } finally {
       if (probe != null) {
@@ -251,7 +255,7 @@ public final class PretrainJob {
       model.put("classNames", plan.train().classNames());
     }
     provenance.put("model", model);
-    provenance.put("cluster", Map.of("master", spark.sparkContext().master(), "workers", workers));
+    provenance.put("cluster", Map.of("master", spark.sparkContext().master(), "workers", workers, "engine", engine));
     provenance.write(storage, plan.output());
     plan.checkpoints().delete();
     if (storage.exists(work)) {
@@ -263,7 +267,7 @@ public final class PretrainJob {
         : String.format("test accuracy %.2f%%", 100 * last.evalAccuracy());
     log.accept(String.format("pretrain: %s after %d rounds; model written to %s", headline, rounds, new Path(plan.output(), MODEL_FILE)));
     return new Result(plan.output().toString(), last.evalAccuracy(), last.evalLoss(), rounds, startRound, history, trainCount, testCount,
-        probeAtInit);
+        probeAtInit, engine);
   }
 
   /**
@@ -379,7 +383,7 @@ public final class PretrainJob {
   /** {@code evaluate} plus the linear probe after every {@code every} rounds and the last. */
   private static Function<MultiLayerNetwork, DistributedEvaluator.Result> withProbe(Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate,
       LinearProbe probe, int layer, int every, int startRound, int lastRound) {
-    java.util.concurrent.atomic.AtomicInteger round = new java.util.concurrent.atomic.AtomicInteger(startRound);
+    AtomicInteger round = new AtomicInteger(startRound);
     return net -> {
       DistributedEvaluator.Result r = evaluate.apply(net);
       int current = round.incrementAndGet();

@@ -5,10 +5,12 @@ import io.graft.engine.BroadcastNetwork;
 import io.graft.selfsup.Corruption;
 import io.graft.selfsup.NtXentLoss;
 import io.graft.selfsup.Objective;
+import io.graft.spark.GraftDatasets;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -41,7 +43,7 @@ final class SelfSupervisedData {
 
   /** The feature rows as float arrays (what the per-round batch builder reads). */
   static JavaRDD<float[]> featureArrays(Dataset<Row> rows) {
-    return rows.select(io.graft.spark.GraftDatasets.FEATURES).javaRDD().map(r -> {
+    return rows.select(GraftDatasets.FEATURES).javaRDD().map(r -> {
       List<Float> f = r.getList(0);
       float[] x = new float[f.size()];
       for (int j = 0; j < x.length; j++) {
@@ -184,7 +186,7 @@ final class SelfSupervisedData {
 
   /** The figures a self-supervised round adds to {@code metrics.jsonl}. */
   static Map<String, Double> extra(Scores scores, double probeAccuracy) {
-    Map<String, Double> m = new java.util.LinkedHashMap<>();
+    Map<String, Double> m = new LinkedHashMap<>();
     if (!Double.isNaN(scores.pairAccuracy())) {
       m.put("pair_accuracy", scores.pairAccuracy());
     }

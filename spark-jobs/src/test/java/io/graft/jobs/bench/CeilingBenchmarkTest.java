@@ -2,12 +2,16 @@ package io.graft.jobs.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.graft.cli.GraftCli;
 import io.graft.model.OneDnn;
 import io.graft.testing.SparkTests;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,8 +30,8 @@ class CeilingBenchmarkTest {
     assertThat(r.rows()).extracting(CeilingBenchmark.Row::layers).containsExactly("DL4J built-in", "oneDNN", "dense");
     for (CeilingBenchmark.Row row : r.rows()) {
       assertThat(row.gflops()).isCloseTo(row.samplesPerSecond() * (row.layers().equals("dense") ? r.head() : r.lenet()).training() / 1e9,
-          org.assertj.core.data.Offset.offset(1e-9));
-      assertThat(row.shareOfPeak()).isCloseTo(row.gflops() / r.peakGflops(), org.assertj.core.data.Offset.offset(1e-12));
+          Offset.offset(1e-9));
+      assertThat(row.shareOfPeak()).isCloseTo(row.gflops() / r.peakGflops(), Offset.offset(1e-12));
     }
     String md = Files.readString(report);
     assertThat(md).contains("| LeNet | oneDNN | 64 |", "| LeNet | DL4J built-in | 64 |", "dense head (800→500→10)", "256 rows of");
@@ -38,12 +42,12 @@ class CeilingBenchmarkTest {
 
   @Test
   void aMinibatchLargerThanTheRowsIsRefusedBeforeAnyWork() {
-    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
-    java.io.PrintStream saved = System.err;
-    System.setErr(new java.io.PrintStream(err, true));
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream saved = System.err;
+    System.setErr(new PrintStream(err, true));
     try {
-      assertThat(io.graft.cli.GraftCli.run("bench-ceiling", "--train", "file:/nowhere", "--rows", "128", "--batch", "64,256", "--report",
-          work.resolve("c.md").toString())).isEqualTo(io.graft.cli.GraftCli.EXIT_BAD_INPUT);
+      assertThat(GraftCli.run("bench-ceiling", "--train", "file:/nowhere", "--rows", "128", "--batch", "64,256", "--report",
+          work.resolve("c.md").toString())).isEqualTo(GraftCli.EXIT_BAD_INPUT);
     } finally {
       System.setErr(saved);
     }

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.graft.config.ConfigException;
 import io.graft.config.ConfigLoader;
 import io.graft.data.ImportFormat;
+import io.graft.engine.JobOptions;
+import io.graft.engine.MetricsLog;
 import io.graft.engine.RoundMetrics;
 import io.graft.jobs.importer.ImportConfig;
 import io.graft.jobs.importer.ImportJob;
@@ -23,11 +25,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
+import org.assertj.core.data.Offset;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 class FinetuneJobTest {
   final SparkSession spark = SparkTests.spark();
@@ -42,8 +48,8 @@ class FinetuneJobTest {
     return ConfigLoader.load(null, sets, FinetuneConfig.class);
   }
 
-  private static io.graft.engine.JobOptions quiet() {
-    return io.graft.engine.JobOptions.quiet();
+  private static JobOptions quiet() {
+    return JobOptions.quiet();
   }
 
   private MultiLayerNetwork load(Path zip) throws Exception {
@@ -96,7 +102,7 @@ class FinetuneJobTest {
     for (int l = 1; l <= numGroups; l++) {
       String name = groups.get(l - 1);
       double ratio = disc.get(name) / uniform.get(name);
-      assertThat(ratio).as(name).isCloseTo(Math.pow(0.5, numGroups - l), org.assertj.core.data.Offset.offset(1e-3 * Math.pow(0.5, numGroups - l)));
+      assertThat(ratio).as(name).isCloseTo(Math.pow(0.5, numGroups - l), Offset.offset(1e-3 * Math.pow(0.5, numGroups - l)));
     }
   }
 
@@ -114,7 +120,7 @@ class FinetuneJobTest {
       int i = Surgery.indexOf(after, layer, "test");
       INDArray delta = after.getLayer(i).params().sub(before.getLayer(i).params());
       if (layer.startsWith("bn")) {
-        delta = delta.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, delta.length() / 2)); // gamma, beta: the gradient-trained half
+        delta = delta.get(NDArrayIndex.interval(0, delta.length() / 2)); // gamma, beta: the gradient-trained half
       }
       norms.put(layer, delta.norm2Number().doubleValue());
     }
@@ -125,7 +131,7 @@ class FinetuneJobTest {
   void adaptersStartAsTheIdentityAndTrainOnlyAFewParameters() throws Exception {
     MultiLayerNetwork source = Surgery.load(storage, SparkTests.lenetSource()).network();
     MultiLayerNetwork adapted = Surgery.insertAdapters(source, List.of("dense1"), 8, 1L);
-    INDArray x = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 16, 784);
+    INDArray x = Nd4j.rand(DataType.FLOAT, 16, 784);
     assertThat(adapted.output(x)).isEqualTo(source.output(x));
 
     String out = dir.resolve("adapters").toUri().toString();
@@ -142,7 +148,7 @@ class FinetuneJobTest {
   void earlyStoppingKeepsTheBestRoundsModel() throws Exception {
     String out = dir.resolve("early").toUri().toString();
     Map<Integer, INDArray> paramsByRound = new HashMap<>();
-    io.graft.engine.JobOptions capture = quiet().withListener((m, net) -> paramsByRound.put(m.round(), net.params().dup()));
+    JobOptions capture = quiet().withListener((m, net) -> paramsByRound.put(m.round(), net.params().dup()));
     FinetuneJob.Result r = FinetuneJob.run(config(out, "stages=[{name: all, trainFrom: all, epochs: 6, cacheFeatures: false, learningRate: 0.02}]",
         "earlyStopping.patience=2"), spark, capture);
     double bestVal = r.history().stream().mapToDouble(RoundMetrics::evalAccuracy).max().orElseThrow();
@@ -165,7 +171,7 @@ class FinetuneJobTest {
     JsonNode prov = Provenance.read(storage, storage.path(out));
     assertThat(prov.at("/source/provenance/job").asText()).isEqualTo("pretrain");
     assertThat(prov.at("/metrics/test_accuracy").asDouble()).isEqualTo(r.testAccuracy());
-    assertThat(io.graft.engine.MetricsLog.read(storage, storage.path(out)).get(0).get("stage").asText()).isEqualTo("head");
+    assertThat(MetricsLog.read(storage, storage.path(out)).get(0).get("stage").asText()).isEqualTo("head");
   }
 
   @Test
@@ -189,7 +195,7 @@ class FinetuneJobTest {
     String out = dir.resolve("aug").toUri().toString();
     List<String> lines = new ArrayList<>();
     FinetuneJob.Result r = FinetuneJob.run(config(out, "strategy=feature-extraction", "epochs=1", "augmentation.shift=2",
-        "augmentation.rotation=10"), spark, new io.graft.engine.JobOptions(false, List.of(), lines::add));
+        "augmentation.rotation=10"), spark, new JobOptions(false, List.of(), lines::add));
     assertThat(r.stages().get(0).cachedFeatures()).isFalse();
     assertThat(lines).contains("stage head: augmentation changes the inputs every round, so the frozen base's outputs cannot be cached; "
         + "training through the frozen base");

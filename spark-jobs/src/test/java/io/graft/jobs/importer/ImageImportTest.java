@@ -13,6 +13,7 @@ import io.graft.data.image.ImageFit;
 import io.graft.jobs.export.ImageExportJob;
 import io.graft.jobs.export.ImageExportJob.Layout;
 import io.graft.testing.SparkTests;
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,6 +24,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,7 +87,7 @@ class ImageImportTest {
     assertThat(m.featureShape()).containsExactly(1, 28, 28);
     assertThat(m.classNames()).containsExactly("0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
     assertThat(m.normalisation().channelMean()).hasSize(1);
-    assertThat(m.normalisation().channelMean()[0]).isCloseTo(m.normalisation().mean(), org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(m.normalisation().channelMean()[0]).isCloseTo(m.normalisation().mean(), Offset.offset(1e-9));
     assertThat(m.sources().get(0).files()).isEqualTo(ROWS + 1);
     assertThat(m.importRun().files()).isEqualTo(ROWS + 1);
     assertThat(m.importRun().host()).contains("cores");
@@ -188,7 +190,7 @@ class ImageImportTest {
     List<String> lines = new ArrayList<>();
     String base = dir.resolve("png-folder").toString();
     for (int k = 0; k < 3; k++) {
-      for (String f : new java.io.File(base, Integer.toString(k)).list()) {
+      for (String f : new File(base, Integer.toString(k)).list()) {
         lines.add(base + "/" + k + "/" + f + "," + List.of("zero", "one", "two").get(k));
       }
     }

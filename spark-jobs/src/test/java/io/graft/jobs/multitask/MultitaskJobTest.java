@@ -3,14 +3,17 @@ package io.graft.jobs.multitask;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.graft.adapt.SharedTrunk;
 import io.graft.config.ConfigLoader;
 import io.graft.engine.JobOptions;
+import io.graft.engine.SyncAveraging;
 import io.graft.spark.TaskRows;
 import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -21,6 +24,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 class MultitaskJobTest {
   private static MultitaskConfig config(String output, String... overrides) {
@@ -63,7 +67,7 @@ class MultitaskJobTest {
   void eachTasksWeightScalesItsGradientContributionProportionally() throws Exception {
     ComputationGraph graph = MultitaskJob.plan(config(SparkTests.work().resolve("multitask-grad").toString()),
         new Storage(new Configuration()), false).graph();
-    java.util.Random rng = new java.util.Random(4);
+    Random rng = new Random(4);
     List<TaskRows.TaskRow> rows = new ArrayList<>();
     int[] headOf = new int[12];
     for (int i = 0; i < 12; i++) {
@@ -85,18 +89,18 @@ class MultitaskJobTest {
     assertClose(g11, g10.add(g01));
     // Each head's own parameters get gradient from its own task only, scaled by its weight.
     long trunk = 0;
-    for (String layer : io.graft.adapt.SharedTrunk.trunkLayers(graph)) {
+    for (String layer : SharedTrunk.trunkLayers(graph)) {
       trunk += graph.getLayer(layer).numParams();
     }
     long digits = graph.getLayer("digits").numParams();
-    INDArray digitsHead = g31.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(trunk, trunk + digits));
-    assertClose(digitsHead, g10.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(trunk, trunk + digits)).mul(3));
-    assertThat(g01.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(trunk, trunk + digits)).amaxNumber().doubleValue()).isZero();
+    INDArray digitsHead = g31.get(NDArrayIndex.interval(trunk, trunk + digits));
+    assertClose(digitsHead, g10.get(NDArrayIndex.interval(trunk, trunk + digits)).mul(3));
+    assertThat(g01.get(NDArrayIndex.interval(trunk, trunk + digits)).amaxNumber().doubleValue()).isZero();
   }
 
   private static INDArray gradient(ComputationGraph graph, List<TaskRows.TaskRow> rows, int[] headOf, double w0, double w1) {
     MultiDataSet batch = TaskRows.batch(rows, new int[] {10, 10}, headOf, -1, null);
-    io.graft.engine.SyncAveraging.applyKnobs(graph, new io.graft.engine.SyncAveraging.Knobs(Double.NaN, Double.NaN, new double[] {w0, w1}));
+    SyncAveraging.applyKnobs(graph, new SyncAveraging.Knobs(Double.NaN, Double.NaN, new double[] {w0, w1}));
     graph.setInputs(batch.getFeatures());
     graph.setLabels(batch.getLabels());
     graph.setLayerMaskArrays(null, batch.getLabelsMaskArrays());

@@ -10,6 +10,8 @@ import io.graft.data.DataException;
 import io.graft.data.ImportFormat;
 import io.graft.data.Manifest;
 import io.graft.engine.Checkpoints;
+import io.graft.engine.JobOptions;
+import io.graft.engine.MetricsLog;
 import io.graft.engine.RoundMetrics;
 import io.graft.jobs.importer.ImportConfig;
 import io.graft.jobs.importer.ImportJob;
@@ -19,6 +21,7 @@ import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
 import io.graft.testing.TestData;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,8 +48,8 @@ class PretrainJobTest {
     return ConfigLoader.load(null, sets, PretrainConfig.class);
   }
 
-  private static io.graft.engine.JobOptions quiet() {
-    return io.graft.engine.JobOptions.quiet();
+  private static JobOptions quiet() {
+    return JobOptions.quiet();
   }
 
   @Test
@@ -59,7 +62,7 @@ class PretrainJobTest {
     assertThat(Files.list(dir.resolve("mlp")).map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(".crc")))
         .containsExactlyInAnyOrder("model.zip", "metrics.jsonl", "provenance.json");
 
-    List<JsonNode> metrics = io.graft.engine.MetricsLog.read(storage, storage.path(out));
+    List<JsonNode> metrics = MetricsLog.read(storage, storage.path(out));
     assertThat(metrics).hasSize(2);
     assertThat(metrics.get(1).get("test_accuracy").asDouble()).isEqualTo(r.testAccuracy());
     assertThat(metrics.get(0).has("samples_per_s")).isTrue();
@@ -87,7 +90,7 @@ class PretrainJobTest {
   void resumeAfterDriverDeathContinuesFromTheCheckpointRound() throws Exception {
     String out = dir.resolve("resumed").toUri().toString();
     List<Integer> firstRun = new ArrayList<>();
-    io.graft.engine.JobOptions dying = quiet().withListener((m, net) -> {
+    JobOptions dying = quiet().withListener((m, net) -> {
       firstRun.add(m.round());
       if (m.round() == 2) {
         throw new IllegalStateException("simulated driver death");
@@ -105,7 +108,7 @@ class PretrainJobTest {
     assertThat(r.resumedFromRound()).isEqualTo(2);
     assertThat(r.history()).extracting(RoundMetrics::round).containsExactly(1, 2, 3);
     assertThat(r.testAccuracy()).isGreaterThan(0.85);
-    assertThat(io.graft.engine.MetricsLog.read(storage, storage.path(out))).hasSize(3);
+    assertThat(MetricsLog.read(storage, storage.path(out))).hasSize(3);
     assertThat(dir.resolve("resumed/_checkpoint")).doesNotExist();
   }
 
@@ -129,7 +132,7 @@ class PretrainJobTest {
   void labelsOutsideTheModelsClassesFailOrAreSkippedAndCounted() throws Exception {
     // A dataset whose manifest claims 5 classes while its rows hold MNIST's ten digits.
     Path copy = dir.resolve("five");
-    try (var files = Files.list(Path.of(java.net.URI.create(SparkTests.mnistTest())))) {
+    try (var files = Files.list(Path.of(URI.create(SparkTests.mnistTest())))) {
       Files.createDirectories(copy);
       for (Path f : files.toList()) {
         Files.copy(f, copy.resolve(f.getFileName()));

@@ -1,0 +1,12 @@
+/**
+ * The training engine every job runs on: the round loops ({@link io.graft.engine.RoundLoop} for
+ * single networks, on dl4j-spark's parameter averaging or Graft's own;
+ * {@link io.graft.engine.GraphRoundLoop} for shared-trunk graphs), Graft's own parameter
+ * averaging ({@link io.graft.engine.SyncAveraging}), distributed evaluation
+ * ({@link io.graft.engine.DistributedEvaluator}, {@link io.graft.engine.GraphEvaluator}), and what
+ * a round leaves behind: checkpoints ({@link io.graft.engine.Checkpoints}), {@code metrics.jsonl}
+ * ({@link io.graft.engine.MetricsLog}) and the hooks of {@link io.graft.engine.RoundListener}. It
+ * depends on {@code io.graft.spark} and the {@code common} module, never on the job packages or
+ * the command line.
+ */
+package io.graft.engine;
