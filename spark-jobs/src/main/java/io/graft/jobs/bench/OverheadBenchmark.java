@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
@@ -25,7 +26,8 @@ import org.nd4j.linalg.dataset.DataSet;
 /**
  * {@code graft bench-overhead}: what distributed pre-training costs against plain single-JVM DL4J
  * on the same cores. The same LeNet, the same rows (the first {@code rows} of the dataset; the
- * next tenth scores every variant) and the same minibatch size are trained three ways in one run: DL4J's own {@code fit} in the driver JVM (no Spark), {@code graft pretrain} on
+ * next tenth scores every variant) and the same minibatch size are trained three ways in one run:
+ * DL4J's own {@code fit} in the driver JVM (no Spark), {@code graft pretrain} on
  * dl4j-spark's ParameterAveragingTrainingMaster, and on Graft's averaging (barrier rounds). Each
  * Spark run trains {@code epochs} rounds and its last round is timed (the first includes one-off
  * work: dl4j-spark's export of the batches, network creation on the executors).
@@ -89,12 +91,8 @@ public final class OverheadBenchmark {
       single = singleSamples / ((System.nanoTime() - t0) / 1e9);
       log.accept(String.format(Locale.ROOT, "[bench] single-JVM DL4J fit, epoch %d: %.0f samples/s", epoch, single));
     }
-    List<DataSet> testBatches = GraftDatasets.miniBatches(spark.read().parquet(test).coalesce(1), 256, m.numFeatures(), m.numClasses())
-        .collect();
-    Evaluation eval = new Evaluation(m.numClasses());
-    for (DataSet b : testBatches) {
-      eval.eval(b.getLabels(), net.output(b.getFeatures(), false));
-    }
+    Evaluation eval = net.evaluate(new ListDataSetIterator<>(GraftDatasets.miniBatches(spark.read().parquet(test).coalesce(1), 256,
+        m.numFeatures(), m.numClasses()).collect()));
     Variant singleJvm = new Variant("single-JVM DL4J `fit`, no Spark", "none", singleSamples, single, eval.accuracy());
 
     Variant dl4j = sparkVariant("`graft pretrain`, dl4j-spark ParameterAveragingTrainingMaster", base, spark, log);
