@@ -126,8 +126,8 @@ class SyncAveragingTest {
     INDArray p1 = steps.network().params();
     INDArray p2 = barrier.network().params();
     assertThat(SyncAveraging.checksum(p2)).as("bit for bit").isEqualTo(SyncAveraging.checksum(p1));
-    assertThat(SyncAveraging.checksum(SyncAveraging.updaterState(barrier.network())))
-        .isEqualTo(SyncAveraging.checksum(SyncAveraging.updaterState(steps.network())));
+    assertThat(SyncAveraging.checksum(AveragingStep.updaterState(barrier.network())))
+        .isEqualTo(SyncAveraging.checksum(AveragingStep.updaterState(steps.network())));
     assertThat(barrierLog).extracting(SyncAveraging.Step::workers).containsExactly(2, 1, 2, 1);
     assertThat(barrierLog).extracting(SyncAveraging.Step::iteration).isEqualTo(stepLog.stream().map(SyncAveraging.Step::iteration).toList());
     assertThat(relativeDifference(p1, freshNet().params())).as("training moved the weights").isGreaterThan(0.01);
@@ -140,9 +140,9 @@ class SyncAveragingTest {
         + "failed barrier ResultStage. Most recent failure reason: Stage failed because barrier task ResultTask(15, 0) finished "
         + "unsuccessfully.\nExecutorLostFailure (executor 0 exited unrelated to the running tasks) Reason: worker lost: 127.0.0.1:35521 "
         + "got disassociated\nDriver stacktrace:"));
-    assertThat(SyncAveraging.lostExecutor(lost)).isEqualTo("an executor (worker lost: 127.0.0.1:35521 got disassociated)");
+    assertThat(BarrierRounds.lostExecutor(lost)).isEqualTo("an executor (worker lost: 127.0.0.1:35521 got disassociated)");
     // a task that failed on its own is not a lost executor: the round fails with it
-    assertThat(SyncAveraging.lostExecutor(new org.apache.spark.SparkException("Job aborted due to stage failure: Task 0 in stage 3.0 failed "
+    assertThat(BarrierRounds.lostExecutor(new org.apache.spark.SparkException("Job aborted due to stage failure: Task 0 in stage 3.0 failed "
         + "4 times, most recent failure: java.lang.IllegalStateException: bad minibatch"))).isNull();
   }
 }

@@ -2,7 +2,6 @@ package io.graft.jobs.importer;
 
 import io.graft.config.ConfigException;
 import io.graft.data.BadRecordException;
-import io.graft.data.BadRecordPolicy;
 import io.graft.data.DataException;
 import io.graft.data.Example;
 import io.graft.data.ImportFormat;
@@ -17,12 +16,10 @@ import io.graft.spark.GraftSpark;
 import io.graft.store.SerializableConf;
 import io.graft.store.Storage;
 import java.io.IOException;
-import java.io.Serializable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -31,11 +28,9 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
@@ -88,7 +83,7 @@ final class ImageImport {
             .flatMap(new ImageSources.ListClassFolder(conf, input.toString(), classNames));
       }
       case IMAGE_LIST -> {
-        JavaRDD<ImportJob.Line> lines = ImportJob.lines(jsc, input.toString(), config.header());
+        JavaRDD<TextLines.Line> lines = TextLines.lines(jsc, input.toString(), config.header());
         List<String> distinct = lines.map(l -> String.valueOf(ImageSources.listLabel(l.text()))).distinct().take(100_001);
         ConfigException.require(distinct.size() <= 100_000, "image-list %s has more than 100000 distinct labels", config.input());
         List<String> names = ImageSources.labelNames(distinct, config.classNames());
@@ -185,7 +180,7 @@ final class ImageImport {
       double decoded = (System.nanoTime() - started) / 1e9;
       JavaRDD<Example> written = spark.read().parquet(staging.toString()).select(GraftDatasets.FEATURES, GraftDatasets.LABEL).javaRDD()
           .map(r -> new Example(floats(r.getList(0)), r.getInt(1), null));
-      ImportJob.Stats stats = written.treeAggregate(new ImportJob.Stats(numFeatures), ImportJob.Stats::add, ImportJob.Stats::merge, 2);
+      ImportStats stats = written.treeAggregate(new ImportStats(numFeatures), ImportStats::add, ImportStats::merge, 2);
       long skipped = listed - stats.count;
       if (skipped > 0) {
         List<String> examples = firstBad.value();
@@ -298,7 +293,7 @@ final class ImageImport {
   private static Ref firstRef(ImportConfig config, Storage storage, JavaRDD<Ref> refs) throws IOException {
     if (config.format() == ImportFormat.IMAGE_LIST) {
       Path list = storage.path(config.input());
-      String line = ImportJob.firstDataLine(storage, list, config.header());
+      String line = TextLines.firstDataLine(storage, list, config.header());
       if (line == null) {
         throw new DataException("image-list " + config.input() + " has no lines");
       }

@@ -38,7 +38,6 @@ import org.apache.spark.sql.types.IntegerType;
 import org.apache.spark.sql.types.LongType;
 import org.apache.spark.sql.types.ShortType;
 import org.apache.spark.sql.types.StringType;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -197,7 +196,7 @@ final class ImageSources {
   }
 
   /** Resolves one {@code path,label} line of an image list against the list's folder. */
-  static final class ParseListLine implements Function<ImportJob.Line, Ref> {
+  static final class ParseListLine implements Function<TextLines.Line, Ref> {
     private final String base;
     private final List<String> names;
 
@@ -207,7 +206,7 @@ final class ImageSources {
     }
 
     @Override
-    public Ref call(ImportJob.Line line) {
+    public Ref call(TextLines.Line line) {
       String text = line.text().trim();
       int comma = text.lastIndexOf(',');
       if (comma <= 0) {
