@@ -5,6 +5,7 @@
 #   deploy/local-cluster/hdfs.sh start [--datanodes 2] [--replication 2] [--port 9000] [--http-port 9870] [--dir DIR] [--kerberos]
 #   deploy/local-cluster/hdfs.sh status|stop [--dir DIR]
 #   deploy/local-cluster/hdfs.sh stop-datanode I [--dir DIR]     (kill -9 DataNode I, to try a failure)
+#   deploy/local-cluster/hdfs.sh start-datanode I [--dir DIR]    (start it again on its data; waits until it is live)
 # then: hdfs://127.0.0.1:9000/... in any Graft URI, e.g. --conf spark.hadoop.fs.defaultFS=hdfs://127.0.0.1:9000
 # start formats a new filesystem under DIR (default ${TMPDIR:-/tmp}/graft-local-hdfs; an existing one
 # is kept) and waits until every DataNode is live. NameNode UI: http://127.0.0.1:9870.
@@ -21,7 +22,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$root/deploy/local-cluster/lib.sh"
 cmd="${1:-}"; shift || true
 datanodes=2; replication=2; port=9000; http=9870; dir="${TMPDIR:-/tmp}/graft-local-hdfs"; which=""; kerberos=false
-if [[ "$cmd" == stop-datanode ]]; then which="${1:-}"; shift || true; fi
+if [[ "$cmd" == stop-datanode || "$cmd" == start-datanode ]]; then which="${1:-}"; shift || true; fi
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --datanodes) datanodes="$2"; shift 2 ;;
@@ -41,6 +42,12 @@ live() { # live DataNodes the NameNode reports (its JMX page)
     | tr ',' '\n' | sed -n 's/.*"NumLiveDataNodes" *: *\([0-9]*\).*/\1/p' | head -1
 }
 
+live_addresses() { # the transfer address of each live DataNode, one per line
+  [[ -f "$dir/http.port" ]] && http="$(cat "$dir/http.port")"
+  curl -sf "http://127.0.0.1:$http/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo" 2>/dev/null \
+    | grep -o '\\"xferaddr\\":\\"[^\\]*' | sed 's/.*"//' || true
+}
+
 realm=EXAMPLE.COM # MiniKdc's default (org.name EXAMPLE, org.domain COM)
 
 kdc() { # starts MiniKdc; prints the JVM option that points Kerberos at its krb5.conf
@@ -48,7 +55,7 @@ kdc() { # starts MiniKdc; prints the JVM option that points Kerberos at its krb5
   mkdir -p "$dir/kdc"
   rm -f "$dir/kdc/krb5.conf" "$kt"
   : >"$dir/kdc/minikdc.properties" # MiniKdc's defaults: realm EXAMPLE.COM on localhost, a free port
-  nohup "$java" -Xmx128m -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$cp" org.apache.hadoop.minikdc.MiniKdc \
+  nohup "$java" -Xmx128m "${daemon_jvm[@]}" -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$cp" org.apache.hadoop.minikdc.MiniKdc \
     "$dir/kdc" "$dir/kdc/minikdc.properties" "$kt" hdfs/localhost HTTP/localhost graft >"$dir/kdc.log" 2>&1 &
   echo $! >"$dir/kdc.pid"
   for _ in $(seq 1 60); do
@@ -92,7 +99,7 @@ start() {
     "dfs.datanode.hostname=127.0.0.1" "dfs.client.use.datanode.hostname=true" "dfs.namenode.safemode.extension=0" \
     "dfs.heartbeat.interval=1" "dfs.namenode.heartbeat.recheck-interval=5000" "${secure[@]}"
   echo "$http" >"$dir/http.port"
-  local jvm=(-Dlog4j2.configurationFile="$dir/log4j2.properties" "${krb[@]}" -cp "$cp")
+  local jvm=("${daemon_jvm[@]}" -Dlog4j2.configurationFile="$dir/log4j2.properties" "${krb[@]}" -cp "$cp")
   if [[ ! -d "$dir/name/current" ]]; then
     "$java" -Xmx256m "${jvm[@]}" org.apache.hadoop.hdfs.server.namenode.NameNode -format -nonInteractive >"$dir/format.log" 2>&1 \
       || { echo "hdfs: formatting failed; see $dir/format.log" >&2; stop; exit 1; }
@@ -100,9 +107,7 @@ start() {
   nohup "$java" -Xmx384m "${jvm[@]}" org.apache.hadoop.hdfs.server.namenode.NameNode >"$dir/namenode.log" 2>&1 &
   echo $! >"$dir/namenode.pid"
   for i in $(seq 1 "$datanodes"); do
-    nohup "$java" -Xmx256m "${jvm[@]}" org.apache.hadoop.hdfs.server.datanode.DataNode "-Ddfs.datanode.data.dir=$dir/data-$i" \
-      >"$dir/datanode-$i.log" 2>&1 &
-    echo $! >"$dir/datanode-$i.pid"
+    launch_datanode "$java" "$i" "${jvm[@]}"
   done
   for _ in $(seq 1 120); do
     if [[ "$(live)" == "$datanodes" ]]; then
@@ -126,6 +131,37 @@ stop() {
   echo "hdfs: stopped"
 }
 
+launch_datanode() { # launch_datanode JAVA I JVM-OPTIONS...: DataNode I on DIR/data-I, in the background
+  local java="$1" i="$2"; shift 2
+  nohup "$java" -Xmx256m "$@" org.apache.hadoop.hdfs.server.datanode.DataNode "-Ddfs.datanode.data.dir=$dir/data-$i" \
+    >>"$dir/datanode-$i.log" 2>&1 &
+  echo $! >"$dir/datanode-$i.pid"
+}
+
+start_datanode() {
+  [[ -n "$which" && -d "$dir/data-$which" ]] || { echo "hdfs: no DataNode $which under $dir" >&2; exit 2; }
+  alive "$dir/namenode.pid" || { echo "hdfs: the NameNode under $dir is not running" >&2; exit 2; }
+  alive "$dir/datanode-$which.pid" && { echo "hdfs: DataNode $which is already running" >&2; exit 2; }
+  local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" cp krb=()
+  cp="$(minicluster_classpath hdfs "$dir")"
+  [[ -f "$dir/kdc/krb5.conf" ]] && krb=("-Djava.security.krb5.conf=$dir/kdc/krb5.conf")
+  local before
+  before="$(live_addresses)"
+  launch_datanode "$java" "$which" "${daemon_jvm[@]}" -Dlog4j2.configurationFile="$dir/log4j2.properties" "${krb[@]}" -cp "$cp"
+  # live once the NameNode lists a transfer address it did not list before (the killed process may
+  # still count as live until its heartbeats are missed; the new one listens on a new port)
+  for _ in $(seq 1 120); do
+    if live_addresses | grep -qvxF -e "${before:-none}"; then
+      echo "hdfs: DataNode $which live again ($(live) live)"
+      return 0
+    fi
+    alive "$dir/datanode-$which.pid" || break
+    sleep 1
+  done
+  echo "hdfs: DataNode $which not live within 120 s; see $dir/datanode-$which.log" >&2
+  exit 1
+}
+
 stop_datanode() {
   [[ -n "$which" && -f "$dir/datanode-$which.pid" ]] || { echo "hdfs: no DataNode $which under $dir" >&2; exit 2; }
   kill -9 "$(cat "$dir/datanode-$which.pid")" 2>/dev/null || true
@@ -146,5 +182,6 @@ case "$cmd" in
   stop) stop ;;
   status) status ;;
   stop-datanode) stop_datanode ;;
-  *) echo "usage: $0 start|stop|status|stop-datanode I [--datanodes N] [--replication R] [--port P] [--http-port P] [--dir DIR] [--kerberos]" >&2; exit 2 ;;
+  start-datanode) start_datanode ;;
+  *) echo "usage: $0 start|stop|status|stop-datanode I|start-datanode I [--datanodes N] [--replication R] [--port P] [--http-port P] [--dir DIR] [--kerberos]" >&2; exit 2 ;;
 esac

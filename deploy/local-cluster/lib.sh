@@ -1,5 +1,10 @@
 # Shared by the local-cluster scripts (sourced, not run).
 
+# The daemons' JVM options: C1 only and the serial collector. They are small, idle between requests
+# and share the machine with the jobs they serve: C2's compiler threads and a parallel collector's
+# would take CPU from the jobs for no gain (GRAFT_DAEMON_JAVA_OPTS replaces them).
+daemon_jvm=(${GRAFT_DAEMON_JAVA_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC})
+
 # alive PIDFILE: the process in PIDFILE runs
 alive() {
   [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null

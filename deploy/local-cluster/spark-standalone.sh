@@ -75,7 +75,7 @@ start() {
     security="-Dspark.authenticate=true -Dspark.network.crypto.enabled=true"
   fi
   # shellcheck disable=SC2086
-  nohup "$java" $opens -Xmx512m $security -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.master.Master \
+  nohup "$java" $opens -Xmx512m "${daemon_jvm[@]}" $security -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.master.Master \
     --host 127.0.0.1 --port "$port" --webui-port "$ui" >"$dir/master.log" 2>&1 &
   echo $! >"$dir/master.pid"
   echo "$ui" >"$dir/ui.port"
@@ -90,7 +90,7 @@ start() {
       resources="-Dspark.worker.resource.gpu.amount=$gpus -Dspark.worker.resourcesFile=$dir/worker-$i/resources.json"
     fi
     # shellcheck disable=SC2086
-    nohup "$java" $opens -Xmx512m $resources $security -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.worker.Worker \
+    nohup "$java" $opens -Xmx512m "${daemon_jvm[@]}" $resources $security -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.worker.Worker \
       --host 127.0.0.1 --cores "$cores" --memory "$memory" --webui-port 0 --work-dir "$dir/worker-$i" \
       "spark://127.0.0.1:$port" >"$dir/worker-$i.log" 2>&1 &
     echo $! >"$dir/worker-$i.pid"

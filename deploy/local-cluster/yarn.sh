@@ -64,9 +64,9 @@ start() {
     --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
     --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
     --add-opens=java.base/sun.nio.ch=ALL-UNNAMED)
-  nohup "$java" "${opens[@]}" -Xmx512m -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$cp" org.apache.hadoop.yarn.server.resourcemanager.ResourceManager >"$dir/resourcemanager.log" 2>&1 &
+  nohup "$java" "${opens[@]}" "${daemon_jvm[@]}" -Xmx512m -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$cp" org.apache.hadoop.yarn.server.resourcemanager.ResourceManager >"$dir/resourcemanager.log" 2>&1 &
   echo $! >"$dir/resourcemanager.pid"
-  nohup "$java" "${opens[@]}" -Xmx384m -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$cp" org.apache.hadoop.yarn.server.nodemanager.NodeManager >"$dir/nodemanager.log" 2>&1 &
+  nohup "$java" "${opens[@]}" "${daemon_jvm[@]}" -Xmx384m -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$cp" org.apache.hadoop.yarn.server.nodemanager.NodeManager >"$dir/nodemanager.log" 2>&1 &
   echo $! >"$dir/nodemanager.pid"
   for _ in $(seq 1 120); do
     if [[ "$(nodes)" == 1 ]]; then

@@ -88,7 +88,7 @@ final class BarrierRounds {
             + first.checksum + ")");
       }
     }
-    return new Outcome(first.end, first.losses, first.stepsPlanned, first.steps.isEmpty() ? Knobs.NONE : first.lastKnobs, first.steps);
+    return new Outcome(first.end, first.losses, first.stepsPlanned, first.lastKnobs, first.steps);
   }
 
   /**

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * ResourceManager and a NodeManager started by {@code deploy/local-cluster/yarn.sh} (separate
  * JVMs; Spark's application master and both executors run in YARN containers the NodeManager
  * launches). There is no Spark distribution here: graft-submit ships the Maven-resolved Spark jars
- * to the containers itself. The filesystem is the local one (one machine).
+ * to the containers itself. The filesystem is the local one (one machine). Import and pre-training
+ * run as the two stages of one pipeline: one application, one set of containers.
  */
 class YarnClusterIT {
   @TempDir static Path work;
@@ -50,24 +51,34 @@ class YarnClusterIT {
   @Test
   void importAndPretrainRunInYarnContainersThroughTheShippedConfig() throws Exception {
     Path mnist = TestData.raw("mnist");
-    Path train = work.resolve("data/train");
-    Path model = work.resolve("models/mlp");
+    Path refusedOut = work.resolve("refused");
     // without the cluster's configuration Spark refuses before any work, naming what is missing
     Result noConf = Commands.run(work, 120, Map.of(), submitCommand("import", "--format", "idx", "--input",
-        mnist.resolve("train-images-idx3-ubyte").toUri().toString(), "--output", train.toUri().toString(), "--num-classes", "10"));
+        mnist.resolve("train-images-idx3-ubyte").toUri().toString(), "--output", refusedOut.toUri().toString(), "--num-classes", "10"));
     assertThat(noConf.exit()).as(noConf.output()).isNotZero();
     assertThat(noConf.output()).contains("either HADOOP_CONF_DIR or YARN_CONF_DIR must be set");
-    assertThat(train).doesNotExist();
+    assertThat(refusedOut).doesNotExist();
 
-    Result imported = submit("import", "--format", "idx", "--input", mnist.resolve("train-images-idx3-ubyte").toUri().toString(), "--output",
-        train.toUri().toString(), "--num-classes", "10", "--limit", "3000");
-    assertThat(imported.exit()).as(imported.output()).isZero();
-
-    // no test set: pretrain holds 10 % of the rows out
-    Result trained = submit("pretrain", "--set", "data.train=" + train.toUri(), "--set", "model.architecture=mlp", "--set",
-        "model.hidden=[64]", "--set", "training.epochs=2", "--set", "training.batchSizePerWorker=32", "--set", "training.engine=graft", "--set",
-        "output=" + model.toUri());
+    // import and pretrain as one pipeline: one YARN application (its stages share the application's executors)
+    Path root = work.resolve("pipeline");
+    Path pipeline = Files.writeString(work.resolve("yarn.yaml"), """
+        name: yarn
+        stages:
+          - {name: train, type: import, args: {format: idx, input: "%s", num-classes: 10, limit: 3000}, publish: data/train}
+          - name: pretrain
+            type: pretrain
+            config:
+              data: {train: "${train}"}
+              model: {architecture: mlp, hidden: [64]}
+              training: {epochs: 2, batchSizePerWorker: 32, engine: graft}
+            publish: models/mlp
+        """.formatted(mnist.resolve("train-images-idx3-ubyte").toUri()));
+    Result trained = submit("pipeline", "run", pipeline.toString(), "--root", root.toUri().toString());
     assertThat(trained.exit()).as(trained.output()).isZero();
+    Path train = root.resolve("data/train");
+    Path model = root.resolve("models/mlp");
+    assertThat(train.resolve("_manifest.json")).exists();
+    // no test set: pretrain holds 10 % of the rows out
     assertThat(trained.output()).contains("[pretrain] round 2/2");
     JsonNode prov = new ObjectMapper().readTree(model.resolve("provenance.json").toFile());
     assertThat(prov.at("/cluster/master").asText()).isEqualTo("yarn");
@@ -83,11 +94,11 @@ class YarnClusterIT {
 
     // the executors were YARN containers of the NodeManager, each set up by GraftPlugin before its first task
     List<String> executorLogs = Commands.executorLogsWithGraftPlugin(yarnDir.resolve("logs")).stream().map(Path::toString).toList();
-    // two executors for each of the two applications (import, pretrain)
+    // two executors for the one application
     Map<String, Long> perApplication = executorLogs.stream()
         .collect(Collectors.groupingBy(p -> p.replaceAll(".*/(application_[0-9_]+)/.*", "$1"), TreeMap::new,
             Collectors.counting()));
-    assertThat(perApplication.values()).as("executor containers per application under %s", yarnDir).containsExactly(2L, 2L);
+    assertThat(perApplication.values()).as("executor containers per application under %s", yarnDir).containsExactly(2L);
   }
 
   private static String script() {

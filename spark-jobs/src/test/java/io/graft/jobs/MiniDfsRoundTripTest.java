@@ -102,13 +102,14 @@ class MiniDfsRoundTripTest {
   void imageFilesOnHdfsImportThroughTheCliToHdfsPixelForPixel() throws Exception {
     SparkSession spark = SparkTests.spark();
     String images = hdfs + "/raw/mnist-png";
+    // 80 files: each small file written to the in-JVM HDFS waits about 0.2 s for its DataNode's ack
     ImageExportJob.run(new ImageExportJob.Spec(SparkTests.mnistTest(), images,
-        ImageExportJob.Layout.FOLDER, ImageEncoder.Encoding.PNG, 300, 1, false, 1), spark, s -> {});
+        ImageExportJob.Layout.FOLDER, ImageEncoder.Encoding.PNG, 80, 1, false, 1), spark, s -> {});
     String dataset = hdfs + "/graft/mnist-png";
     assertThat(GraftCli.run("import", "--format", "image-folder", "--input", images, "--output", dataset)).isEqualTo(GraftCli.EXIT_BAD_INPUT);
     assertThat(GraftCli.run("import", "--format", "image-folder", "--input", images, "--output", dataset, "--on-bad-record", "skip")).isZero();
     Manifest m = Manifest.read(new Storage(spark.sparkContext().hadoopConfiguration()), new org.apache.hadoop.fs.Path(dataset));
-    assertThat(m.rowCount()).isEqualTo(300);
+    assertThat(m.rowCount()).isEqualTo(80);
     assertThat(m.skippedRows()).isEqualTo(1);
     assertThat(m.sources().get(0).uri()).isEqualTo(images);
     Function<Dataset<Row>, Map<String, Long>> pixels = d -> d
@@ -116,7 +117,7 @@ class MiniDfsRoundTripTest {
         .collect(Collectors.toMap(r -> r.getString(0), r -> r.getLong(1)));
     Dataset<Row> all = spark.read().parquet(SparkTests.mnistTest());
     Dataset<Row> first = spark.createDataFrame(
-        all.javaRDD().zipWithIndex().filter(t -> t._2() < 300).map(t -> t._1()), all.schema());
+        all.javaRDD().zipWithIndex().filter(t -> t._2() < 80).map(t -> t._1()), all.schema());
     assertThat(pixels.apply(spark.read().parquet(dataset))).isEqualTo(pixels.apply(first));
   }
 
