@@ -3,9 +3,7 @@ package io.graft.cli;
 import io.graft.engine.JobOptions;
 import io.graft.jobs.adversarial.DannConfig;
 import io.graft.jobs.adversarial.DannJob;
-import io.graft.store.Storage;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -23,7 +21,7 @@ final class DannCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     DannConfig cfg = options.load(DannConfig.class);
-    DannJob.validate(cfg, new Storage(new Configuration()), options.resume);
+    DannJob.validate(cfg, spark.storage("graft dann"), options.resume);
     DannJob.Result r = DannJob.run(cfg, spark.session("graft dann"), JobOptions.defaults().withResume(options.resume));
     System.out.printf("target_accuracy=%.4f source_accuracy=%.4f domain_accuracy=%.4f%n", r.targetAccuracy(), r.sourceAccuracy(),
         r.domainAccuracy());

@@ -54,7 +54,7 @@ final class DiagnosticsCommands {
     public Integer call() throws Exception {
       ProxyADistance.Options opts = new ProxyADistance.Options(grid == null ? ProxyADistance.DEFAULT_GRID : grid, bootstrap, 100, seed);
       DivergenceJob.Request r = new DivergenceJob.Request(source, target, model, layer, maxRows, label, out, opts);
-      DivergenceJob.validate(r, new Storage(new Configuration()));
+      DivergenceJob.validate(r, spark.storage("graft divergence"));
       DivergenceJob.Output o = DivergenceJob.run(r, spark.session("graft divergence"));
       ProxyADistance.Result res = o.result();
       System.out.printf("a_distance=%.4f ci95=[%.4f, %.4f] error=%.4f regParam=%g rows_per_domain=%d test_rows=%d features=%s%n",
@@ -98,7 +98,7 @@ final class DiagnosticsCommands {
     public Integer call() throws Exception {
       ProbeJob.Request r = new ProbeJob.Request(model, target, test, labelsPerClass, maxTestRows, layers, tolerance,
           grid == null ? new double[] {1e-3, 1e-2, 1e-1} : grid, maxIter, seed, out, writeConfig);
-      ProbeJob.validate(r, new Storage(new Configuration()));
+      ProbeJob.validate(r, spark.storage("graft probe"));
       ProbeJob.Output o = ProbeJob.run(r, spark.session("graft probe"), System.err::println);
       System.out.printf("%-12s %8s %9s%n", "layer", "width", "accuracy");
       for (ProbeJob.LayerProbe p : o.layers()) {
@@ -132,7 +132,7 @@ final class DiagnosticsCommands {
     @Override
     public Integer call() throws Exception {
       EvaluateJob.Request r = new EvaluateJob.Request(model, data, out, BadRecordPolicy.valueOf(onBadRecord.toUpperCase()));
-      EvaluateJob.validate(r, new Storage(new Configuration()));
+      EvaluateJob.validate(r, spark.storage("graft evaluate"));
       EvaluateJob.Output o = EvaluateJob.run(r, spark.session("graft evaluate"));
       System.out.printf("accuracy=%.4f loss=%.4f macro_f1=%.4f rows=%d%n", o.accuracy(), o.loss(), o.macroF1(), o.rows());
       System.out.printf("%-16s %9s %9s %9s %8s%n", "class", "precision", "recall", "f1", "support");
@@ -209,7 +209,7 @@ final class DiagnosticsCommands {
     @Override
     public Integer call() throws Exception {
       PredictJob.Request r = new PredictJob.Request(model, data, out, featuresCol, embeddingLayer, overwrite);
-      PredictJob.validate(r, new Storage(new Configuration()));
+      PredictJob.validate(r, spark.storage("graft predict"));
       PredictJob.Result res = PredictJob.run(r, spark.session("graft predict"));
       System.out.printf("rows=%d out=%s%n", res.rows(), res.out());
       return GraftCli.EXIT_OK;

@@ -1,11 +1,10 @@
 package io.graft.cli;
 
 import io.graft.engine.JobOptions;
+import io.graft.engine.ParameterAveraging;
 import io.graft.jobs.finetune.FinetuneConfig;
 import io.graft.jobs.finetune.FinetuneJob;
-import io.graft.store.Storage;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -23,7 +22,9 @@ final class FinetuneCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     FinetuneConfig cfg = options.load(FinetuneConfig.class);
-    FinetuneJob.validate(cfg, new Storage(new Configuration()), options.resume);
+    // dl4j-spark's limits and the paths, checked against the configuration the session will start with, before it starts
+    ParameterAveraging.requireSupported(cfg.training(), spark.conf("graft finetune"), spark.hadoopConf("graft finetune"));
+    FinetuneJob.validate(cfg, spark.storage("graft finetune"), options.resume);
     FinetuneJob.Result r = FinetuneJob.run(cfg, spark.session("graft finetune"), JobOptions.defaults().withResume(options.resume));
     System.out.printf("test_accuracy=%.4f%n", r.testAccuracy());
     return GraftCli.EXIT_OK;

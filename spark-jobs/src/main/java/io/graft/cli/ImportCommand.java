@@ -6,11 +6,9 @@ import io.graft.data.ImportFormat;
 import io.graft.data.image.ImageFit;
 import io.graft.jobs.importer.ImportConfig;
 import io.graft.jobs.importer.ImportJob;
-import io.graft.store.Storage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -124,7 +122,7 @@ final class ImportCommand implements Callable<Integer> {
     ImportConfig config = new ImportConfig(format, input, labels, output, numClasses, classNames, domain, task, textDim,
         delimiter, header, csvLabel, numFeatures, onBadRecord, limit, partitions, parseSize(resize), pad, embeddings, embeddingVocab,
         imageOptions);
-    ImportJob.validate(config, new Storage(new Configuration()));
+    ImportJob.validate(config, spark.storage("graft import"));
     ImportJob.run(config, spark.session("graft import"), line -> System.out.println("[import] " + line));
     return GraftCli.EXIT_OK;
   }

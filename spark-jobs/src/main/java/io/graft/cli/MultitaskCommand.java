@@ -3,9 +3,7 @@ package io.graft.cli;
 import io.graft.engine.JobOptions;
 import io.graft.jobs.multitask.MultitaskConfig;
 import io.graft.jobs.multitask.MultitaskJob;
-import io.graft.store.Storage;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -23,7 +21,7 @@ final class MultitaskCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     MultitaskConfig cfg = options.load(MultitaskConfig.class);
-    MultitaskJob.validate(cfg, new Storage(new Configuration()), options.resume);
+    MultitaskJob.validate(cfg, spark.storage("graft multitask"), options.resume);
     MultitaskJob.Result r = MultitaskJob.run(cfg, spark.session("graft multitask"), JobOptions.defaults().withResume(options.resume));
     r.accuracy().forEach((task, acc) -> System.out.printf("%s_accuracy=%.4f%n", task, acc));
     return GraftCli.EXIT_OK;

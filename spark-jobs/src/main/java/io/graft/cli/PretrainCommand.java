@@ -1,12 +1,11 @@
 package io.graft.cli;
 
 import io.graft.engine.JobOptions;
+import io.graft.engine.ParameterAveraging;
 import io.graft.engine.RoundMetrics;
 import io.graft.jobs.pretrain.PretrainConfig;
 import io.graft.jobs.pretrain.PretrainJob;
-import io.graft.store.Storage;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -24,7 +23,9 @@ final class PretrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PretrainConfig cfg = options.load(PretrainConfig.class);
-    PretrainJob.validate(cfg, new Storage(new Configuration()), options.resume);
+    // dl4j-spark's limits and the paths, checked against the configuration the session will start with, before it starts
+    ParameterAveraging.requireSupported(cfg.training(), spark.conf("graft pretrain"), spark.hadoopConf("graft pretrain"));
+    PretrainJob.validate(cfg, spark.storage("graft pretrain"), options.resume);
     PretrainJob.Result result = PretrainJob.run(cfg, spark.session("graft pretrain"), JobOptions.defaults().withResume(options.resume));
     if (!Double.isNaN(result.testAccuracy())) {
       System.out.printf("test_accuracy=%.4f%n", result.testAccuracy());

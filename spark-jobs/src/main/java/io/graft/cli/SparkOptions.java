@@ -1,8 +1,11 @@
 package io.graft.cli;
 
 import io.graft.spark.GraftSpark;
+import io.graft.store.Storage;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Option;
 
@@ -15,7 +18,27 @@ public final class SparkOptions {
   @Option(names = "--spark-conf", paramLabel = "KEY=VALUE", description = "Extra Spark setting; repeatable.")
   Map<String, String> sparkConf = new LinkedHashMap<>();
 
+  private SparkConf conf;
+
+  /** The configuration the command's session will start with, built once (it checks the settings and logs). */
+  SparkConf conf(String appName) {
+    if (conf == null) {
+      conf = GraftSpark.conf(appName, master, sparkConf);
+    }
+    return conf;
+  }
+
+  /** The Hadoop configuration of that session, for checks before Spark starts. */
+  Configuration hadoopConf(String appName) {
+    return GraftSpark.hadoopConf(conf(appName));
+  }
+
+  /** Storage on {@link #hadoopConf}: a command's paths checked before Spark starts mean what they will mean to the job. */
+  Storage storage(String appName) {
+    return new Storage(hadoopConf(appName));
+  }
+
   SparkSession session(String appName) {
-    return GraftSpark.session(appName, master, sparkConf);
+    return GraftSpark.session(conf(appName));
   }
 }

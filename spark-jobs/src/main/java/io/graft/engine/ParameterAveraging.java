@@ -3,6 +3,7 @@ package io.graft.engine;
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
 import io.graft.spark.GraftSpark;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -36,13 +37,20 @@ public final class ParameterAveraging {
    * @throws ConfigException naming the setting and the ways out
    */
   public static void requireSupported(TrainingConfig t, SparkContext sc) {
-    requireGpuCapable(t, sc.getConf());
-    if (t.engine() != TrainingConfig.Engine.DL4J_SPARK || t.approach() != TrainingConfig.Approach.EXPORT || sc.isLocal()) {
+    requireSupported(t, sc.getConf(), sc.hadoopConfiguration());
+  }
+
+  /** {@link #requireSupported(TrainingConfig, SparkContext)} before Spark starts: from the configuration it will start with. */
+  public static void requireSupported(TrainingConfig t, SparkConf conf, Configuration hadoop) {
+    requireGpuCapable(t, conf);
+    String master = conf.get("spark.master", "local[*]");
+    if (t.engine() != TrainingConfig.Engine.DL4J_SPARK || t.approach() != TrainingConfig.Approach.EXPORT || master.equals("local")
+        || master.startsWith("local[")) { // as SparkContext.isLocal: local-cluster[...] is a cluster
       return;
     }
-    String defaultFs = sc.hadoopConfiguration().get("fs.defaultFS", "file:///");
+    String defaultFs = hadoop.get("fs.defaultFS", "file:///");
     if (defaultFs.startsWith("file:")) {
-      throw new ConfigException("training.approach export on a cluster (" + sc.master() + ") needs a shared default "
+      throw new ConfigException("training.approach export on a cluster (" + master + ") needs a shared default "
           + "filesystem, but fs.defaultFS is " + defaultFs + ": pass --conf spark.hadoop.fs.defaultFS=hdfs://NAMENODE:PORT, or set "
           + "training.engine=graft or training.approach=direct");
     }

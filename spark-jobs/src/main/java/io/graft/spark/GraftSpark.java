@@ -6,11 +6,13 @@ import io.graft.model.OneDnn;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 
 /**
  * Creates the SparkSession every job runs in. With no master given (and none from
@@ -31,11 +33,30 @@ public final class GraftSpark {
    * @param extra {@code --spark-conf key=value} settings, applied last
    */
   public static SparkSession session(String appName, String master, Map<String, String> extra) {
-    return SparkSession.builder().config(conf(appName, master, extra)).getOrCreate();
+    return session(conf(appName, master, extra));
+  }
+
+  /** Returns the active session or builds one from {@code conf} (from {@link #conf}). */
+  public static SparkSession session(SparkConf conf) {
+    return SparkSession.builder().config(conf).getOrCreate();
+  }
+
+  /**
+   * The Hadoop configuration a session started from {@code conf} has: the {@code *-site.xml} files
+   * on the classpath ({@code HADOOP_CONF_DIR}) and every {@code spark.hadoop.*} setting, as Spark
+   * copies them. A command checks its paths with it before Spark starts, so that a bare path means
+   * the same filesystem to the check as to the job ({@code --conf spark.hadoop.fs.defaultFS=hdfs://...}).
+   */
+  public static Configuration hadoopConf(SparkConf conf) {
+    Configuration hadoop = new Configuration();
+    for (Tuple2<String, String> setting : conf.getAllWithPrefix("spark.hadoop.")) {
+      hadoop.set(setting._1(), setting._2());
+    }
+    return hadoop;
   }
 
   /** The configuration {@link #session} starts Spark with (and this JVM's oneDNN setting); refuses what Graft cannot honour. */
-  static SparkConf conf(String appName, String master, Map<String, String> extra) {
+  public static SparkConf conf(String appName, String master, Map<String, String> extra) {
     SparkConf conf = new SparkConf(true);
     if (master != null && !master.isBlank()) {
       conf.setMaster(master);

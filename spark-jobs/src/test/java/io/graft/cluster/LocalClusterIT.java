@@ -111,11 +111,14 @@ class LocalClusterIT {
   void importAndPretrainThroughGraftSubmitOnHdfs() throws Exception {
     importData();
 
-    String[] pretrain = mlpPretrain("/graft/models/mlp", 2, "dl4j-spark");
-    // dl4j-spark's Export approach refuses a local default filesystem on a cluster; Graft says so before training
+    // bare paths: on the default filesystem the submit names, for Graft's checks before Spark starts as for the job
+    String[] pretrain = mlpPretrainOn("", "/graft/models/mlp", 2, "dl4j-spark");
+    // dl4j-spark's Export approach refuses a local default filesystem on a cluster; Graft says so before Spark starts
+    long appsBefore = registeredApps();
     Result refused = submit(false, pretrain);
     assertThat(refused.exit()).as(refused.output()).isEqualTo(2);
     assertThat(refused.output()).contains("graft: error: training.approach export on a cluster (" + master + ") needs a shared default filesystem");
+    assertThat(registeredApps()).as("applications the master registered").isEqualTo(appsBefore);
 
     Result trained = submit(true, pretrain);
     assertThat(trained.exit()).as(trained.output()).isZero();
@@ -274,9 +277,19 @@ class LocalClusterIT {
 
   /** pretrain of a 64-unit MLP on the imported MNIST rows with 2 workers. */
   private static String[] mlpPretrain(String output, int epochs, String engine) {
-    return new String[] {"pretrain", "--set", "data.train=" + nn + "/graft/mnist/train", "--set", "data.test=" + nn + "/graft/mnist/test",
+    return mlpPretrainOn(nn, output, epochs, engine);
+  }
+
+  /** {@link #mlpPretrain} with its paths under {@code fs} (empty: bare paths, on the default filesystem). */
+  private static String[] mlpPretrainOn(String fs, String output, int epochs, String engine) {
+    return new String[] {"pretrain", "--set", "data.train=" + fs + "/graft/mnist/train", "--set", "data.test=" + fs + "/graft/mnist/test",
         "--set", "model.architecture=mlp", "--set", "model.hidden=[64]", "--set", "training.epochs=" + epochs, "--set",
-        "training.batchSizePerWorker=32", "--set", "training.engine=" + engine, "--set", "output=" + nn + output};
+        "training.batchSizePerWorker=32", "--set", "training.engine=" + engine, "--set", "output=" + fs + output};
+  }
+
+  /** Applications the standalone master has registered so far (its log). */
+  private static long registeredApps() throws IOException {
+    return Files.readString(clusterDir.resolve("master.log")).lines().filter(l -> l.contains("Registering app")).count();
   }
 
   private static JsonNode provenance(String model) throws IOException {
