@@ -19,8 +19,12 @@ public final class SparkOptions {
   Map<String, String> sparkConf = new LinkedHashMap<>();
 
   private SparkConf conf;
+  private Configuration hadoop;
 
-  /** The configuration the command's session will start with, built once (it checks the settings and logs). */
+  /**
+   * The configuration the command's session will start with, built once (it checks the settings and
+   * logs): the first call's {@code appName} names the application.
+   */
   SparkConf conf(String appName) {
     if (conf == null) {
       conf = GraftSpark.conf(appName, master, sparkConf);
@@ -28,9 +32,12 @@ public final class SparkOptions {
     return conf;
   }
 
-  /** The Hadoop configuration of that session, for checks before Spark starts. */
+  /** The Hadoop configuration of that session (built once, like {@link #conf}), for checks before Spark starts. */
   Configuration hadoopConf(String appName) {
-    return GraftSpark.hadoopConf(conf(appName));
+    if (hadoop == null) {
+      hadoop = GraftSpark.hadoopConf(conf(appName));
+    }
+    return hadoop;
   }
 
   /** Storage on {@link #hadoopConf}: a command's paths checked before Spark starts mean what they will mean to the job. */
