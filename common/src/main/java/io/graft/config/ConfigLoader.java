@@ -79,6 +79,18 @@ public final class ConfigLoader {
 
   /** Binds a tree to the record type, turning Jackson's errors into one-line messages. */
   public static <T> T bind(JsonNode tree, Class<T> type, String source) {
+    UnusedKeys unused = type.getAnnotation(UnusedKeys.class);
+    if (unused != null) {
+      for (String key : unused.value()) {
+        JsonNode node = tree;
+        for (String part : key.split("\\.")) {
+          node = node == null ? null : node.get(part);
+        }
+        if (node != null) {
+          throw new ConfigException("Config key '" + key + "' in " + source + " is not used here: " + unused.reason());
+        }
+      }
+    }
     try {
       return YAML.treeToValue(tree, type);
     } catch (UnrecognizedPropertyException e) {

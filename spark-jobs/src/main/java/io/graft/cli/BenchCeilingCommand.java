@@ -1,5 +1,6 @@
 package io.graft.cli;
 
+import io.graft.jobs.SparkOptions;
 import io.graft.jobs.bench.CeilingBenchmark;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.graft.cli;
 
+import io.graft.jobs.SparkOptions;
 import io.graft.jobs.bench.OverheadBenchmark;
 import io.graft.platform.Host;
 import java.nio.file.Files;

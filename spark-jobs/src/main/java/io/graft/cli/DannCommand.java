@@ -1,6 +1,7 @@
 package io.graft.cli;
 
-import io.graft.engine.JobOptions;
+import io.graft.jobs.ConfigArgs;
+import io.graft.jobs.SparkOptions;
 import io.graft.jobs.adversarial.DannConfig;
 import io.graft.jobs.adversarial.DannJob;
 import java.util.concurrent.Callable;
@@ -13,18 +14,13 @@ import picocli.CommandLine.Mixin;
         "Writes model.zip (target-ready classifier), graph.zip, metrics.jsonl and provenance.json; checkpoints every round."})
 final class DannCommand implements Callable<Integer> {
   @Mixin
-  ConfigOptions options;
+  ConfigArgs<DannConfig> options = new ConfigArgs<>(DannConfig.class);
 
   @Mixin
   SparkOptions spark;
 
   @Override
   public Integer call() throws Exception {
-    DannConfig cfg = options.load(DannConfig.class);
-    DannJob.validate(cfg, spark.storage("graft dann"), options.resume);
-    DannJob.Result r = DannJob.run(cfg, spark.session("graft dann"), JobOptions.defaults().withResume(options.resume));
-    System.out.printf("target_accuracy=%.4f source_accuracy=%.4f domain_accuracy=%.4f%n", r.targetAccuracy(), r.sourceAccuracy(),
-        r.domainAccuracy());
-    return GraftCli.EXIT_OK;
+    return DannJob.JOB.launch(options, spark);
   }
 }

@@ -1,13 +1,12 @@
 package io.graft.cli;
 
+import io.graft.jobs.SparkOptions;
 import io.graft.jobs.demo.DemoJob;
 import io.graft.pipeline.PipelineLock;
 import io.graft.pipeline.PipelineRunner;
-import io.graft.store.Storage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -46,7 +45,7 @@ final class DemoCommand implements Callable<Integer> {
         line -> System.out.println("[demo] " + line));
     DemoJob.Result r;
     try {
-      r = DemoJob.run(new DemoJob.DemoConfig(out, all), new Storage(new Configuration()), options);
+      r = DemoJob.run(new DemoJob.DemoConfig(out, all), spark.storage("graft demo"), options);
     } catch (PipelineLock.HeldException e) {
       System.err.println("graft: lock held: " + e.getMessage());
       return GraftCli.EXIT_LOCK_HELD;

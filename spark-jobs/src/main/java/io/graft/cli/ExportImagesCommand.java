@@ -2,6 +2,7 @@ package io.graft.cli;
 
 import io.graft.config.ConfigException;
 import io.graft.data.image.ImageEncoder.Encoding;
+import io.graft.jobs.SparkOptions;
 import io.graft.jobs.export.ImageExportJob;
 import java.util.Locale;
 import java.util.concurrent.Callable;

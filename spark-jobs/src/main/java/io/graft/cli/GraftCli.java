@@ -1,6 +1,9 @@
 package io.graft.cli;
 
 import io.graft.config.ConfigException;
+import io.graft.jobs.ExitStatus;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.SparkOptions;
 import io.graft.spark.GraftKerberos;
 import io.graft.store.Provenance;
 import java.io.PrintWriter;
@@ -8,8 +11,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code graft} command line. Each subcommand parses its options into a config record and
- * calls one job's {@code run}. Bad input (unknown key, missing path, wrong schema) exits with
+ * The {@code graft} command line. Each job's subcommand parses the job's options and launches it
+ * ({@link io.graft.jobs.Job#launch}). Bad input (unknown key, missing path, wrong schema) exits with
  * status 2 and one line naming it; any other failure exits 1.
  */
 @Command(name = "graft", mixinStandardHelpOptions = true, versionProvider = GraftCli.Version.class,
@@ -20,13 +23,13 @@ import picocli.CommandLine.Command;
         DiagnosticsCommands.VerdictCommand.class, DiagnosticsCommands.Predict.class, DiagnosticsCommands.Report.class, PipelineCommand.class,
         BenchOverheadCommand.class, BenchCeilingCommand.class, ExportImagesCommand.class, CommandLine.HelpCommand.class})
 public final class GraftCli {
-  public static final int EXIT_OK = 0;
-  public static final int EXIT_FAILED = 1;
-  public static final int EXIT_BAD_INPUT = 2;
+  public static final int EXIT_OK = ExitStatus.OK;
+  public static final int EXIT_FAILED = ExitStatus.FAILED;
+  public static final int EXIT_BAD_INPUT = ExitStatus.BAD_INPUT;
   /** {@code --fail-on-negative-transfer} and the verdict was negative. */
-  public static final int EXIT_NEGATIVE_TRANSFER = 3;
+  public static final int EXIT_NEGATIVE_TRANSFER = ExitStatus.NEGATIVE_TRANSFER;
   /** {@code pipeline run}: another live run holds the pipeline root's lock; retry later. */
-  public static final int EXIT_LOCK_HELD = 4;
+  public static final int EXIT_LOCK_HELD = ExitStatus.LOCK_HELD;
 
   public static void main(String[] args) {
     System.exit(run(args));
@@ -36,23 +39,6 @@ public final class GraftCli {
   public static int run(String... args) {
     CommandLine cli = commandLine();
     return cli.execute(args);
-  }
-
-  /** Runs one command with its arguments (the job classes' {@code main}, for {@code spark-submit --class}). */
-  public static int runCommand(String command, String... args) {
-    String[] all = new String[args.length + 1];
-    all[0] = command;
-    System.arraycopy(args, 0, all, 1, args.length);
-    return run(all);
-  }
-
-  /**
-   * Parses a command line without running it (a pipeline checks its stages' options this way).
-   *
-   * @throws CommandLine.ParameterException naming the unknown or missing option
-   */
-  public static void parse(String... args) {
-    commandLine().parseArgs(args);
   }
 
   static CommandLine commandLine() {
@@ -66,19 +52,7 @@ public final class GraftCli {
       }
       return new CommandLine.RunLast().execute(parseResult);
     });
-    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-      PrintWriter err = commandLine.getErr();
-      ConfigException bad = findConfigException(e);
-      if (bad != null) {
-        err.println("graft: error: " + bad.getMessage());
-        err.flush();
-        return EXIT_BAD_INPUT;
-      }
-      err.println("graft: failed: " + e);
-      e.printStackTrace(err);
-      err.flush();
-      return EXIT_FAILED;
-    });
+    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> JobMain.failure(e, commandLine.getErr()));
     cli.setParameterExceptionHandler((e, args) -> {
       PrintWriter err = e.getCommandLine().getErr();
       err.println("graft: error: " + e.getMessage());
@@ -103,22 +77,9 @@ public final class GraftCli {
     }
     for (CommandLine.Model.CommandSpec mixin : last.commandSpec().mixins().values()) {
       if (mixin.userObject() instanceof SparkOptions options) {
-        GraftKerberos.login(options.sparkConf);
+        GraftKerberos.login(options.extra());
       }
     }
-  }
-
-  /** Spark wraps driver-side exceptions; the config error inside is what the user needs. */
-  static ConfigException findConfigException(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof ConfigException ce) {
-        return ce;
-      }
-      if (c.getCause() == c) {
-        break;
-      }
-    }
-    return null;
   }
 
   static final class Version implements CommandLine.IVersionProvider {

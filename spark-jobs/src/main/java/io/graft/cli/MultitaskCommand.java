@@ -1,6 +1,7 @@
 package io.graft.cli;
 
-import io.graft.engine.JobOptions;
+import io.graft.jobs.ConfigArgs;
+import io.graft.jobs.SparkOptions;
 import io.graft.jobs.multitask.MultitaskConfig;
 import io.graft.jobs.multitask.MultitaskJob;
 import java.util.concurrent.Callable;
@@ -13,17 +14,13 @@ import picocli.CommandLine.Mixin;
         "Writes model.zip (all heads), tasks/NAME/model.zip (single-task models), metrics.jsonl, provenance.json."})
 final class MultitaskCommand implements Callable<Integer> {
   @Mixin
-  ConfigOptions options;
+  ConfigArgs<MultitaskConfig> options = new ConfigArgs<>(MultitaskConfig.class);
 
   @Mixin
   SparkOptions spark;
 
   @Override
   public Integer call() throws Exception {
-    MultitaskConfig cfg = options.load(MultitaskConfig.class);
-    MultitaskJob.validate(cfg, spark.storage("graft multitask"), options.resume);
-    MultitaskJob.Result r = MultitaskJob.run(cfg, spark.session("graft multitask"), JobOptions.defaults().withResume(options.resume));
-    r.accuracy().forEach((task, acc) -> System.out.printf("%s_accuracy=%.4f%n", task, acc));
-    return GraftCli.EXIT_OK;
+    return MultitaskJob.JOB.launch(options, spark);
   }
 }

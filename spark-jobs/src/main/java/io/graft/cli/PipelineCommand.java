@@ -1,6 +1,7 @@
 package io.graft.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.graft.jobs.SparkOptions;
 import io.graft.pipeline.PipelineLock;
 import io.graft.pipeline.PipelinePlan;
 import io.graft.pipeline.PipelineRunner;
@@ -12,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,10 +36,14 @@ final class PipelineCommand {
         description = "Override a stage setting, e.g. --set finetune.training.epochs=2 or --set mnist.limit=1000; repeatable.")
     List<String> overrides = new ArrayList<>();
 
-    /** Reads and plans the file (one-line errors for a bad file) and returns its runner. */
-    PipelineRunner runner() {
-      Storage storage = new Storage(new Configuration());
-      return new PipelineRunner(PipelinePlan.build(PipelineSpec.read(file).withRoot(root).withOverrides(overrides), storage), storage);
+    /**
+     * Reads and plans the file (one-line errors for a bad file) and returns its runner, on the
+     * storage of the session {@code spark} describes (so a bare path means what it will mean to the stages).
+     */
+    PipelineRunner runner(SparkOptions spark) {
+      PipelineSpec spec = PipelineSpec.read(file).withRoot(root).withOverrides(overrides);
+      Storage storage = spark.storage("graft pipeline " + spec.name());
+      return new PipelineRunner(PipelinePlan.build(spec, storage), storage);
     }
   }
 
@@ -62,7 +66,7 @@ final class PipelineCommand {
 
     @Override
     public Integer call() throws Exception {
-      PipelineRunner runner = pipeline.runner();
+      PipelineRunner runner = pipeline.runner(spark);
       PipelinePlan plan = runner.plan();
       PipelineRunner.Options options = PipelineRunner.Options.defaults(() -> spark.session("graft pipeline " + plan.spec().name()),
           line -> System.out.println("[pipeline] " + line)).withStaleAfter(Duration.ofSeconds(staleAfter));
@@ -88,9 +92,12 @@ final class PipelineCommand {
     @Mixin
     FileOptions pipeline;
 
+    @Mixin
+    SparkOptions spark;
+
     @Override
     public Integer call() throws Exception {
-      PipelineRunner runner = pipeline.runner();
+      PipelineRunner runner = pipeline.runner(spark);
       runner.validate();
       List<String[]> rows = new ArrayList<>();
       rows.add(new String[] {"stage", "action", "key", "why"});
@@ -109,9 +116,12 @@ final class PipelineCommand {
     @Mixin
     FileOptions pipeline;
 
+    @Mixin
+    SparkOptions spark;
+
     @Override
     public Integer call() throws Exception {
-      PipelineRunner runner = pipeline.runner();
+      PipelineRunner runner = pipeline.runner(spark);
       List<String[]> rows = new ArrayList<>();
       rows.add(new String[] {"stage", "state", "finished", "seconds", "metrics"});
       for (PipelineRunner.Decision d : runner.decide()) {

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.graft.config.ConfigException;
 import io.graft.data.Manifest;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Provenance;
@@ -11,6 +14,7 @@ import io.graft.store.Storage;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -33,8 +37,13 @@ public final class DivergenceJob {
     return v;
   }
 
+  /** {@code graft divergence}: the datasets, their widths and the model's layer checked before Spark starts. */
+  public static final Job<Request> JOB = Job.withArgs("divergence", DivergenceArgs::new,
+      (request, env, resume) -> validate(request, env.storage()), (request, context) -> run(request, context.spark()));
+
+  /** Entry point for {@code spark-submit --class io.graft.diagnostics.DivergenceJob}: the options of {@code graft divergence}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("divergence", args));
+    System.exit(JobMain.run(JOB, args));
   }
 
   /**
@@ -58,7 +67,14 @@ public final class DivergenceJob {
 
   /** The measurement as written to JSON. */
   public record Output(String kind, String label, String source, String target, String model, String features,
-      ProxyADistance.Result result, Map<String, Object> versions) {}
+      ProxyADistance.Result result, Map<String, Object> versions) implements JobResult {
+    @Override
+    public List<String> lines() {
+      return List.of(String.format("a_distance=%.4f ci95=[%.4f, %.4f] error=%.4f regParam=%g rows_per_domain=%d test_rows=%d features=%s",
+          result.aDistance(), result.lower(), result.upper(), result.error(), result.regParam(), result.rowsPerDomain(), result.testRows(),
+          features));
+    }
+  }
 
   /** What the driver checks before Spark reads a row. */
   record Plan(Manifest source, Manifest target, LayerFeatures.View view, long rowsPerDomain) {}

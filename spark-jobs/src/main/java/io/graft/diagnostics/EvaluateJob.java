@@ -4,6 +4,9 @@ import io.graft.config.ConfigException;
 import io.graft.data.BadRecordPolicy;
 import io.graft.data.Manifest;
 import io.graft.engine.DistributedEvaluator;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Storage;
@@ -25,8 +28,13 @@ import org.nd4j.evaluation.classification.Evaluation;
 public final class EvaluateJob {
   private EvaluateJob() {}
 
+  /** {@code graft evaluate}: the dataset, the model and their widths checked before Spark starts. */
+  public static final Job<Request> JOB = Job.withArgs("evaluate", EvaluateArgs::new,
+      (request, env, resume) -> validate(request, env.storage()), (request, context) -> run(request, context.spark()));
+
+  /** Entry point for {@code spark-submit --class io.graft.diagnostics.EvaluateJob}: the options of {@code graft evaluate}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("evaluate", args));
+    System.exit(JobMain.run(JOB, args));
   }
 
   public record Request(String model, String data, String out, BadRecordPolicy onBadRecord) {
@@ -42,7 +50,26 @@ public final class EvaluateJob {
 
   /** Written to JSON. */
   public record Output(String kind, String model, String data, long rows, double accuracy, double loss, double macroF1,
-      List<ClassMetrics> classes, long[][] confusion, Map<String, Object> versions) {}
+      List<ClassMetrics> classes, long[][] confusion, Map<String, Object> versions) implements JobResult {
+    @Override
+    public List<String> lines() {
+      List<String> lines = new ArrayList<>();
+      lines.add(String.format("accuracy=%.4f loss=%.4f macro_f1=%.4f rows=%d", accuracy, loss, macroF1, rows));
+      lines.add(String.format("%-16s %9s %9s %9s %8s", "class", "precision", "recall", "f1", "support"));
+      for (ClassMetrics c : classes) {
+        lines.add(String.format("%-16s %9.4f %9.4f %9.4f %8d", c.name(), c.precision(), c.recall(), c.f1(), c.support()));
+      }
+      lines.add("confusion matrix (rows: actual, columns: predicted):");
+      for (long[] row : confusion) {
+        StringBuilder line = new StringBuilder();
+        for (long v : row) {
+          line.append(String.format("%6d", v));
+        }
+        lines.add(line.toString());
+      }
+      return lines;
+    }
+  }
 
   record Plan(MultiLayerNetwork network, Manifest manifest, int numClasses) {}
 

@@ -7,6 +7,9 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import io.graft.config.ConfigException;
 import io.graft.data.Manifest;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Storage;
@@ -45,8 +48,19 @@ public final class ProbeJob {
 
   private ProbeJob() {}
 
+  /** {@code graft probe}: the datasets, the model and its layers checked before Spark starts. */
+  public static final Job<Request> JOB = Job.withArgs("probe", ProbeArgs::new, (request, env, resume) -> validate(request, env.storage()),
+      (request, context) -> {
+        Output output = run(request, context.spark(), context.log());
+        if (request.writeConfig() != null) {
+          context.log().accept("fine-tune config written to " + request.writeConfig());
+        }
+        return output;
+      });
+
+  /** Entry point for {@code spark-submit --class io.graft.diagnostics.ProbeJob}: the options of {@code graft probe}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("probe", args));
+    System.exit(JobMain.run(JOB, args));
   }
 
   /**
@@ -76,7 +90,21 @@ public final class ProbeJob {
 
   /** Written to JSON. */
   public record Output(String kind, String model, String target, String test, int labelsPerClass, long trainRows, long testRows,
-      List<LayerProbe> layers, Recommendation recommendation, Map<String, Object> versions) {}
+      List<LayerProbe> layers, Recommendation recommendation, Map<String, Object> versions) implements JobResult {
+    @Override
+    public List<String> lines() {
+      List<String> lines = new ArrayList<>();
+      lines.add(String.format("%-12s %8s %9s", "layer", "width", "accuracy"));
+      for (LayerProbe p : layers) {
+        lines.add(String.format("%-12s %8d %8.2f%%", p.layer(), p.width(), 100 * p.accuracy()));
+      }
+      Recommendation rec = recommendation;
+      lines.add(String.format("recommendation: %s; freeze through %s (%d layers), train from %s, alpha %.2f", rec.strategy(),
+          rec.freezeThrough() == null ? "nothing" : "'" + rec.freezeThrough() + "'", rec.frozenLayers(), rec.trainFrom(), rec.alpha()));
+      rec.reasoning().forEach(line -> lines.add("  - " + line));
+      return lines;
+    }
+  }
 
   record Plan(Manifest train, Manifest test, MultiLayerNetwork network, List<LayerFeatures.View> views) {}
 

@@ -3,6 +3,8 @@ package io.graft.diagnostics;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.config.ConfigException;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobResult;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
 import java.awt.Color;
@@ -56,7 +58,16 @@ public final class ReportJob {
     }
   }
 
-  public record Result(String out, int runs, int charts) {}
+  /** {@code graft report}: reads run folders and diagnostics files only, no Spark. */
+  public static final Job<Request> JOB = Job.<Request>withArgs("report", ReportArgs::new, (request, env, resume) -> {},
+      (request, context) -> run(request, context.env().storage())).withoutSpark();
+
+  public record Result(String out, int runs, int charts) implements JobResult {
+    @Override
+    public List<String> lines() {
+      return List.of(String.format("report=%s runs=%d charts=%d", out, runs, charts));
+    }
+  }
 
   /** A training run: its name, provenance and per-round metrics. */
   record Run(String name, String path, JsonNode provenance, List<JsonNode> rounds) {

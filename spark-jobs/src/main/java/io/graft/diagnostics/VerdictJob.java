@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.graft.config.ConfigException;
 import io.graft.diagnostics.Verdict.Outcome;
+import io.graft.jobs.ExitStatus;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
 import java.io.IOException;
@@ -20,8 +24,31 @@ import org.apache.hadoop.fs.Path;
 public final class VerdictJob {
   private VerdictJob() {}
 
+  /** {@code graft verdict}: reads run folders only, no Spark. */
+  public static final Job<Gate> JOB = Job.<Gate>withArgs("verdict", VerdictArgs::new, (gate, env, resume) -> {},
+      (gate, context) -> new Decided(run(gate.request(), context.env().storage()), gate.failOnNegative())).withoutSpark();
+
+  /** Entry point for {@code spark-submit --class io.graft.diagnostics.VerdictJob}: the options of {@code graft verdict}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("verdict", args));
+    System.exit(JobMain.run(JOB, args));
+  }
+
+  /** A verdict to reach, and whether a negative one fails the command (exit status 3). */
+  public record Gate(Request request, boolean failOnNegative) {}
+
+  /** A verdict reached, as the command reports it. */
+  public record Decided(Output output, boolean failOnNegative) implements JobResult {
+    @Override
+    public List<String> lines() {
+      Verdict v = output.verdict();
+      return List.of(String.format("verdict=%s metric=%s difference=%+.4f p=%.4g hedges_g=%s", v.outcome(), v.metric(), v.difference(),
+          v.pValue(), v.hedgesG() == null ? "n/a" : String.format("%.2f", v.hedgesG())), v.summary());
+    }
+
+    @Override
+    public int exitStatus() {
+      return failOnNegative && negative(output) ? ExitStatus.NEGATIVE_TRANSFER : ExitStatus.OK;
+    }
   }
 
   /**

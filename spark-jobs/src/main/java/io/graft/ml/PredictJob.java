@@ -2,10 +2,14 @@ package io.graft.ml;
 
 import io.graft.config.ConfigException;
 import io.graft.data.Manifest;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Storage;
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.List;
 import java.util.UUID;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
@@ -22,8 +26,13 @@ import org.apache.spark.sql.types.StructType;
 public final class PredictJob {
   private PredictJob() {}
 
+  /** {@code graft predict}: the model, the layer, the output and the feature width checked before Spark starts. */
+  public static final Job<Request> JOB = Job.withArgs("predict", PredictArgs::new, (request, env, resume) -> validate(request, env.storage()),
+      (request, context) -> run(request, context.spark()));
+
+  /** Entry point for {@code spark-submit --class io.graft.ml.PredictJob}: the options of {@code graft predict}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("predict", args));
+    System.exit(JobMain.run(JOB, args));
   }
 
   public record Request(String model, String data, String out, String featuresCol, String embeddingLayer, boolean overwrite) {
@@ -36,7 +45,12 @@ public final class PredictJob {
     }
   }
 
-  public record Result(String out, long rows) {}
+  public record Result(String out, long rows) implements JobResult {
+    @Override
+    public List<String> lines() {
+      return List.of(String.format("rows=%d out=%s", rows, out));
+    }
+  }
 
   /** Checks the model, the layer, the output and (for Graft datasets) the feature width before Spark reads a row. */
   static GraftModelTransformer plan(Request r, Storage storage) throws IOException {

@@ -5,23 +5,34 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.graft.cli.GraftCli;
 import io.graft.config.ConfigException;
-import io.graft.config.ConfigLoader;
+import io.graft.diagnostics.DivergenceJob;
+import io.graft.diagnostics.EvaluateJob;
+import io.graft.diagnostics.ProbeJob;
+import io.graft.diagnostics.ReportJob;
+import io.graft.diagnostics.VerdictJob;
 import io.graft.engine.Checkpoints;
-import io.graft.jobs.adversarial.DannConfig;
-import io.graft.jobs.finetune.FinetuneConfig;
-import io.graft.jobs.multitask.MultitaskConfig;
-import io.graft.jobs.pretrain.PretrainConfig;
+import io.graft.jobs.ExitStatus;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobContext;
+import io.graft.jobs.JobEnv;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
+import io.graft.jobs.adversarial.DannJob;
+import io.graft.jobs.finetune.FinetuneJob;
+import io.graft.jobs.importer.FetchDataJob;
+import io.graft.jobs.importer.ImportJob;
+import io.graft.jobs.multitask.MultitaskJob;
+import io.graft.jobs.pretrain.PretrainJob;
+import io.graft.ml.PredictJob;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -29,17 +40,19 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 
 /**
  * Runs a {@link PipelinePlan}: under the root's lock, each instance in order is skipped (its
  * folder holds a done marker with the same key), resumed (its folder holds a checkpoint from a run
- * that died) or run, through the same {@code graft} command a person would type. An instance is
- * done only when its command succeeded and its marker ({@value #MARKER}) is written atomically; a
+ * that died) or run, through its stage type's {@link Job} (the contract {@code graft COMMAND} runs too).
+ * An instance is done only when its job succeeded and its marker ({@value #MARKER}) is written atomically; a
  * failed instance blocks what reads it, and independent stages still run.
  */
 public final class PipelineRunner {
@@ -64,10 +77,10 @@ public final class PipelineRunner {
    *
    * @param runId names the run in the lock, the markers and the summary
    * @param staleAfter a lock without a heartbeat this long is taken over
-   * @param spark called once, before the first stage that needs Spark
+   * @param spark the session, asked for once, before the first stage that needs Spark
    */
-  public record Options(String runId, Duration staleAfter, Runnable spark, Consumer<String> log) {
-    public static Options defaults(Runnable spark, Consumer<String> log) {
+  public record Options(String runId, Duration staleAfter, Supplier<SparkSession> spark, Consumer<String> log) {
+    public static Options defaults(Supplier<SparkSession> spark, Consumer<String> log) {
       return new Options(Instant.now().toString().replaceAll("[:.]", "-") + "-" + UUID.randomUUID().toString().substring(0, 8),
           Duration.ofMinutes(10), spark, log);
     }
@@ -84,11 +97,6 @@ public final class PipelineRunner {
   private final Storage storage;
   private final Map<String, List<JsonNode>> finishedByStage = new HashMap<>();
 
-  /** {@code spark-submit --class io.graft.pipeline.PipelineRunner app.jar run pipeline.yaml}. */
-  public static void main(String[] args) {
-    System.exit(GraftCli.runCommand("pipeline", args));
-  }
-
   public PipelineRunner(PipelinePlan plan, Storage storage) {
     this.plan = plan;
     this.storage = storage;
@@ -102,25 +110,42 @@ public final class PipelineRunner {
     return storage;
   }
 
-  /** Binds every config stage to its job's config and parses every command's options, before anything runs. */
+  /** Binds every stage's settings to its job's config (a config stage's keys, an args stage's options), before anything runs. */
   public void validate() {
     for (PipelinePlan.Instance i : plan.instances()) {
-      String where = "stage '" + i.name() + "'";
-      if (i.type().configured()) {
-        try {
-          ConfigLoader.bind(i.settings(), configClass(i.type()), where + " config");
-        } catch (PipelineException e) {
-          throw e;
-        } catch (ConfigException e) {
-          throw new PipelineException(e.getMessage().contains(where) ? e.getMessage() : where + ": " + e.getMessage(), e);
-        }
-      } else {
-        try {
-          GraftCli.parse(argv(i, false, null).toArray(String[]::new));
-        } catch (CommandLine.ParameterException e) {
-          throw new PipelineException(where + ": " + e.getMessage() + " (a stage's args are its command's options, without --)");
-        }
-      }
+      bind(i);
+    }
+  }
+
+  /** The job that runs a stage type. */
+  static Job<?> job(StageType type) {
+    return switch (type) {
+      case FETCH_DATA -> FetchDataJob.JOB;
+      case IMPORT -> ImportJob.JOB;
+      case PRETRAIN -> PretrainJob.JOB;
+      case FINETUNE -> FinetuneJob.JOB;
+      case MULTITASK -> MultitaskJob.JOB;
+      case DANN -> DannJob.JOB;
+      case DIVERGENCE -> DivergenceJob.JOB;
+      case PROBE -> ProbeJob.JOB;
+      case EVALUATE -> EvaluateJob.JOB;
+      case VERDICT -> VerdictJob.JOB;
+      case PREDICT -> PredictJob.JOB;
+      case REPORT -> ReportJob.JOB;
+    };
+  }
+
+  /** An instance's settings as its job's config, or a refusal naming the stage and the key or option. */
+  private static Object bind(PipelinePlan.Instance i) {
+    String where = "stage '" + i.name() + "'";
+    try {
+      return job(i.type()).bind(i.settings(), where + " config");
+    } catch (PipelineException e) {
+      throw e;
+    } catch (ConfigException e) {
+      throw new PipelineException(e.getMessage().contains(where) ? e.getMessage() : where + ": " + e.getMessage(), e);
+    } catch (CommandLine.ParameterException e) {
+      throw new PipelineException(where + ": " + e.getMessage() + " (a stage's args are its command's options, without --)");
     }
   }
 
@@ -251,7 +276,7 @@ public final class PipelineRunner {
     summary.put("started", started.toString());
     ArrayNode stages = summary.putArray("stages");
     Map<String, String> outcomes = new HashMap<>();
-    boolean sparkStarted = false;
+    Supplier<SparkSession> spark = once(options.spark());
     try (PipelineLock lock = PipelineLock.acquire(storage, lockFile, options.runId(), options.staleAfter(), log)) {
       log.accept("pipeline " + plan.spec().name() + ": " + plan.instances().size() + " stage runs, root " + plan.root() + ", run " + options.runId());
       for (PipelinePlan.Instance i : plan.instances()) {
@@ -283,25 +308,25 @@ public final class PipelineRunner {
           publish(i, log);
           continue;
         }
-        if (i.type().needsSpark() && !sparkStarted) {
-          options.spark().run();
-          sparkStarted = true;
+        if (i.type().needsSpark()) {
+          spark.get();
         }
         log.accept("> " + i.name() + ": " + d.action() + " (" + d.reason() + ")");
         Instant t0 = Instant.now();
         int code;
         String error = null;
         try {
-          code = execute(i, d.action() == Action.RESUME);
-        } catch (RuntimeException | IOException e) {
-          code = GraftCli.EXIT_FAILED;
-          error = e.toString();
+          code = execute(i, d.action() == Action.RESUME, spark);
+        } catch (Exception e) {
+          code = JobMain.failure(e, new PrintWriter(System.err, true));
+          ConfigException bad = JobMain.configException(e);
+          error = bad != null ? bad.getMessage() : e.toString();
         }
         double seconds = Duration.between(t0, Instant.now()).toMillis() / 1000.0;
         row.put("seconds", seconds);
         row.put("exitCode", code);
         String outcome;
-        if (code == GraftCli.EXIT_OK) {
+        if (code == ExitStatus.OK) {
           ObjectNode metrics = metrics(i);
           outcome = "negative".equals(metrics.path("verdict").asText()) ? "negative-transfer" : "done";
           writeMarker(i, options.runId(), t0, seconds, outcome, metrics, d.action() == Action.RESUME);
@@ -309,7 +334,7 @@ public final class PipelineRunner {
           publish(i, log);
         } else {
           outcome = "failed";
-          row.put("error", error != null ? error : i.type().command() + " exited " + code + " (its error is in the log above)");
+          row.put("error", error != null ? error : i.type().command() + " ended with exit status " + code);
         }
         row.put("outcome", outcome);
         outcomes.put(i.name(), outcome);
@@ -318,13 +343,13 @@ public final class PipelineRunner {
       int exit;
       String status;
       if (outcomes.values().stream().anyMatch(PipelineRunner::isFailed)) {
-        exit = GraftCli.EXIT_FAILED;
+        exit = ExitStatus.FAILED;
         status = "failed";
       } else if (outcomes.containsValue("negative-transfer")) {
-        exit = GraftCli.EXIT_NEGATIVE_TRANSFER;
+        exit = ExitStatus.NEGATIVE_TRANSFER;
         status = "negative-transfer";
       } else {
-        exit = GraftCli.EXIT_OK;
+        exit = ExitStatus.OK;
         status = "ok";
       }
       Instant finished = Instant.now();
@@ -344,74 +369,33 @@ public final class PipelineRunner {
     return "failed".equals(outcome) || "blocked".equals(outcome);
   }
 
-  /** Runs one instance through its {@code graft} command; returns the command's exit status. */
-  private int execute(PipelinePlan.Instance i, boolean resume) throws IOException {
+  /** Runs one instance through its job; returns the job's exit status. */
+  private int execute(PipelinePlan.Instance i, boolean resume, Supplier<SparkSession> spark) throws Exception {
     Path dir = storage.path(i.output());
     if (!resume && storage.exists(dir) && i.type() != StageType.FETCH_DATA) {
       storage.delete(dir);
     }
-    java.nio.file.Path config = null;
-    try {
-      if (i.type().configured()) {
-        config = Files.createTempFile("graft-stage-", ".yaml");
-        Files.writeString(config, ConfigLoader.yaml().writeValueAsString(i.settings()));
-      }
-      return GraftCli.run(argv(i, resume, config).toArray(String[]::new));
-    } finally {
-      if (config != null) {
-        Files.deleteIfExists(config);
-      }
-    }
+    return execute(job(i.type()), bind(i), resume, spark);
   }
 
-  /** The command line of an instance: its config file, or its args as options ({@code positional} last). */
-  static List<String> argv(PipelinePlan.Instance i, boolean resume, java.nio.file.Path config) {
-    List<String> argv = new ArrayList<>();
-    argv.add(i.type().command());
-    if (i.type().configured()) {
-      argv.add("--config");
-      argv.add(config == null ? "stage.yaml" : config.toString());
-      if (resume) {
-        argv.add("--resume");
-      }
-      return argv;
-    }
-    List<String> positional = new ArrayList<>();
-    Iterator<Map.Entry<String, JsonNode>> it = i.settings().fields();
-    while (it.hasNext()) {
-      Map.Entry<String, JsonNode> e = it.next();
-      JsonNode v = e.getValue();
-      if (e.getKey().equals("positional")) {
-        if (v.isArray()) {
-          v.forEach(x -> positional.add(x.asText()));
-        } else {
-          positional.add(v.asText());
-        }
-      } else if (v.isBoolean()) {
-        if (v.asBoolean()) {
-          argv.add("--" + e.getKey());
-        }
-      } else if (v.isArray()) {
-        for (JsonNode x : v) {
-          argv.add("--" + e.getKey());
-          argv.add(x.asText());
-        }
-      } else if (!v.isNull()) {
-        argv.add("--" + e.getKey());
-        argv.add(v.asText());
-      }
-    }
-    argv.addAll(positional);
-    return argv;
+  private <C> int execute(Job<C> job, Object settings, boolean resume, Supplier<SparkSession> spark) throws Exception {
+    @SuppressWarnings("unchecked") // bound by this job's own bind
+    C config = (C) settings;
+    JobEnv env = new JobEnv(job.needsSpark() ? spark.get().sparkContext().getConf() : null, storage);
+    job.validate(config, env, resume);
+    JobResult result = job.run(config, new JobContext(env, spark, resume, line -> System.out.println("[" + job.name() + "] " + line)));
+    result.lines().forEach(System.out::println);
+    return result.exitStatus();
   }
 
-  private static Class<?> configClass(StageType type) {
-    return switch (type) {
-      case PRETRAIN -> PretrainConfig.class;
-      case FINETUNE -> FinetuneConfig.class;
-      case MULTITASK -> MultitaskConfig.class;
-      case DANN -> DannConfig.class;
-      default -> throw new IllegalArgumentException(type.command());
+  /** {@code spark}, asked for once. */
+  private static Supplier<SparkSession> once(Supplier<SparkSession> spark) {
+    SparkSession[] session = {null};
+    return () -> {
+      if (session[0] == null) {
+        session[0] = spark.get();
+      }
+      return session[0];
     };
   }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import io.graft.config.ConfigException;
 import io.graft.config.OptimizerConfig;
 import io.graft.config.TrainingConfig;
+import io.graft.config.UnusedKeys;
 import io.graft.model.ModelConfig;
 import java.io.Serializable;
 
@@ -13,6 +14,8 @@ import java.io.Serializable;
  * adversarial schedule. {@code adversarial.lambda: 0} is the source-only baseline (the domain
  * classifier still trains and is reported, but no gradient reaches the trunk from it).
  */
+@UnusedKeys(value = {"training.engine", "training.approach", "training.prefetch"},
+    reason = "dann trains its two-headed graph with Graft's own averaging, which has no engine choice, export approach or prefetch; remove the key")
 public record DannConfig(Domain source, Domain target, ModelConfig model, String pretrained, Adversarial adversarial,
     OptimizerConfig optimizer, TrainingConfig training, String output) {
 

@@ -14,6 +14,9 @@ import io.graft.engine.JobOptions;
 import io.graft.engine.MetricsLog;
 import io.graft.engine.ParameterAveraging;
 import io.graft.engine.SyncAveraging;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.spark.TaskRows;
@@ -59,14 +62,24 @@ public final class DannJob {
 
   private DannJob() {}
 
+  /** {@code graft dann}. */
+  public static final Job<DannConfig> JOB = Job.configured("dann", DannConfig.class,
+      (config, env, resume) -> validate(config, env.storage(), resume), (config, context) -> run(config, context.spark(), context.options()));
+
   /** Entry point for {@code spark-submit --class io.graft.jobs.adversarial.DannJob}: the same options as {@code graft dann}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("dann", args));
+    System.exit(JobMain.run(JOB, args));
   }
 
   /** What a finished run produced. */
   public record Result(String output, double sourceAccuracy, double targetAccuracy, double domainAccuracy, int rounds,
-      List<Map<String, Object>> history) {}
+      List<Map<String, Object>> history) implements JobResult {
+    @Override
+    public List<String> lines() {
+      return List.of(String.format("target_accuracy=%.4f source_accuracy=%.4f domain_accuracy=%.4f", targetAccuracy, sourceAccuracy,
+          domainAccuracy));
+    }
+  }
 
   /** Everything checked on the driver before Spark does any work. */
   record Plan(Manifest source, Manifest target, MultiLayerNetwork trunkSource, ComputationGraph graph, Path output, Checkpoints checkpoints) {}

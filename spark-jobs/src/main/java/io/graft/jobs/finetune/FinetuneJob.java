@@ -4,24 +4,26 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.rand;
 import static org.apache.spark.sql.functions.row_number;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
 import io.graft.data.Augmentation;
-import io.graft.engine.AugmentBatch;
 import io.graft.data.Manifest;
+import io.graft.engine.AugmentBatch;
 import io.graft.engine.BroadcastNetwork;
 import io.graft.engine.Checkpoints;
 import io.graft.engine.DistributedEvaluator;
+import io.graft.engine.JobOptions;
+import io.graft.engine.MetricsLog;
+import io.graft.engine.ParameterAveraging;
 import io.graft.engine.ProgressReporter;
 import io.graft.engine.RoundListener;
 import io.graft.engine.RoundLoop;
 import io.graft.engine.RoundMetrics;
-import io.graft.engine.JobOptions;
-import io.graft.engine.ParameterAveraging;
-import io.graft.engine.MetricsLog;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.jobs.finetune.FinetuneConfig.ScheduleConfig;
 import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
 import io.graft.schedule.LrSchedule;
@@ -40,7 +42,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -51,13 +52,11 @@ import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.IUpdater;
 
 /**
@@ -71,14 +70,20 @@ import org.nd4j.linalg.learning.config.IUpdater;
  */
 public final class FinetuneJob {
   public static final String MODEL_FILE = "model.zip";
-    private static final String BEST_FILE = "best.zip";
+  private static final String BEST_FILE = "best.zip";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private FinetuneJob() {}
 
+  /** {@code graft finetune}: dl4j-spark's limits, the inputs and the surgery checked before Spark starts. */
+  public static final Job<FinetuneConfig> JOB = Job.configured("finetune", FinetuneConfig.class, (config, env, resume) -> {
+    ParameterAveraging.requireSupported(config.training(), env.sparkConf(), env.storage().conf());
+    validate(config, env.storage(), resume);
+  }, (config, context) -> run(config, context.spark(), context.options()));
+
   /** Entry point for {@code spark-submit --class io.graft.jobs.finetune.FinetuneJob}: the options of {@code graft finetune}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("finetune", args));
+    System.exit(JobMain.run(JOB, args));
   }
 
   /** A resolved stage: which layers train and at what rate. */
@@ -90,7 +95,13 @@ public final class FinetuneJob {
 
   /** What a finished run produced. */
   public record Result(String output, double testAccuracy, double testLoss, double bestValAccuracy, int bestRound,
-      List<RoundMetrics> history, List<StageReport> stages, long trainRows, long valRows, long testRows, double wallSeconds) {}
+      List<RoundMetrics> history, List<StageReport> stages, long trainRows, long valRows, long testRows, double wallSeconds)
+      implements JobResult {
+    @Override
+    public List<String> lines() {
+      return List.of(String.format("test_accuracy=%.4f", testAccuracy));
+    }
+  }
 
   /** Everything decided on the driver before Spark works. */
   record Plan(Manifest train, Manifest test, Surgery.Source source, MultiLayerNetwork base, List<Stage> stages, Path output,

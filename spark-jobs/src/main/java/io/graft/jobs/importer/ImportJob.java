@@ -4,10 +4,13 @@ import io.graft.config.ConfigException;
 import io.graft.data.BadRecordPolicy;
 import io.graft.data.DataException;
 import io.graft.data.Example;
-import io.graft.data.ImageResize;
 import io.graft.data.IdxReader;
+import io.graft.data.ImageResize;
 import io.graft.data.ImportFormat;
 import io.graft.data.Manifest;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.platform.Host;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
@@ -43,13 +46,22 @@ import scala.Tuple2;
 public final class ImportJob {
   private ImportJob() {}
 
+  /** {@code graft import}: the inputs checked before Spark starts. */
+  public static final Job<ImportConfig> JOB = Job.withArgs("import", ImportArgs::new, (config, env, resume) -> validate(config, env.storage()),
+      (config, context) -> run(config, context.spark(), context.log()));
+
   /** Entry point for {@code spark-submit --class io.graft.jobs.importer.ImportJob}: the same options as {@code graft import}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("import", args));
+    System.exit(JobMain.run(JOB, args));
   }
 
-  /** What an import wrote. */
-  public record Result(String output, Manifest manifest) {}
+  /** What an import wrote (its progress lines said what it read). */
+  public record Result(String output, Manifest manifest) implements JobResult {
+    @Override
+    public List<String> lines() {
+      return List.of();
+    }
+  }
 
   /** Checks the inputs before Spark does any work; returns the raw files (for checksums). */
   public static List<Path> validate(ImportConfig config, Storage storage) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import io.graft.config.ConfigException;
 import io.graft.config.OptimizerConfig;
 import io.graft.config.TrainingConfig;
+import io.graft.config.UnusedKeys;
 import io.graft.model.ModelConfig;
 import java.util.HashSet;
 import java.util.List;
@@ -22,6 +23,8 @@ import java.util.Set;
  *     al., 2018: weights exp(-s_i) with s_i learned between rounds, starting from log(1/weight))
  * @param headHidden width of a hidden ReLU layer in each head (0: a linear head on the trunk)
  */
+@UnusedKeys(value = {"training.engine", "training.approach", "training.prefetch", "training.maxRows"},
+    reason = "multitask trains its graph with Graft's own averaging (no engine choice, export approach or prefetch) on every task's rows (cap a task with its dataset, e.g. import --limit); remove the key")
 public record MultitaskConfig(List<Task> tasks, Sampling sampling, double temperature, Weighting weighting, int headHidden, ModelConfig model,
     String pretrained, OptimizerConfig optimizer, TrainingConfig training, String output) {
 

@@ -13,6 +13,9 @@ import io.graft.engine.JobOptions;
 import io.graft.engine.MetricsLog;
 import io.graft.engine.ParameterAveraging;
 import io.graft.engine.SyncAveraging;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.spark.TaskRows;
@@ -58,13 +61,23 @@ public final class MultitaskJob {
 
   private MultitaskJob() {}
 
+  /** {@code graft multitask}. */
+  public static final Job<MultitaskConfig> JOB = Job.configured("multitask", MultitaskConfig.class,
+      (config, env, resume) -> validate(config, env.storage(), resume), (config, context) -> run(config, context.spark(), context.options()));
+
   /** Entry point for {@code spark-submit --class io.graft.jobs.multitask.MultitaskJob}: the same options as {@code graft multitask}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("multitask", args));
+    System.exit(JobMain.run(JOB, args));
   }
 
   /** What a finished run produced: each task's held-out accuracy and final loss weight. */
-  public record Result(String output, Map<String, Double> accuracy, Map<String, Double> weights, int rounds, List<Map<String, Object>> history) {}
+  public record Result(String output, Map<String, Double> accuracy, Map<String, Double> weights, int rounds, List<Map<String, Object>> history)
+      implements JobResult {
+    @Override
+    public List<String> lines() {
+      return accuracy.entrySet().stream().map(e -> String.format("%s_accuracy=%.4f", e.getKey(), e.getValue())).toList();
+    }
+  }
 
   record Plan(List<Manifest> manifests, ComputationGraph graph, Path output, Checkpoints checkpoints) {}
 

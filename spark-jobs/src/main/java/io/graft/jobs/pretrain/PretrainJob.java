@@ -1,6 +1,5 @@
 package io.graft.jobs.pretrain;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
@@ -9,13 +8,16 @@ import io.graft.data.Manifest;
 import io.graft.engine.AugmentBatch;
 import io.graft.engine.Checkpoints;
 import io.graft.engine.DistributedEvaluator;
+import io.graft.engine.JobOptions;
+import io.graft.engine.MetricsLog;
+import io.graft.engine.ParameterAveraging;
 import io.graft.engine.ProgressReporter;
 import io.graft.engine.RoundListener;
 import io.graft.engine.RoundLoop;
 import io.graft.engine.RoundMetrics;
-import io.graft.engine.JobOptions;
-import io.graft.engine.ParameterAveraging;
-import io.graft.engine.MetricsLog;
+import io.graft.jobs.Job;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.JobResult;
 import io.graft.model.Architectures;
 import io.graft.selfsup.Objective;
 import io.graft.spark.GraftDatasets;
@@ -53,19 +55,41 @@ import org.nd4j.linalg.dataset.DataSet;
  */
 public final class PretrainJob {
   public static final String MODEL_FILE = "model.zip";
-    static final String WORK_DIR = "_work";
+  static final String WORK_DIR = "_work";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private PretrainJob() {}
 
+  /** {@code graft pretrain}: dl4j-spark's limits and the inputs checked before Spark starts. */
+  public static final Job<PretrainConfig> JOB = Job.configured("pretrain", PretrainConfig.class, (config, env, resume) -> {
+    ParameterAveraging.requireSupported(config.training(), env.sparkConf(), env.storage().conf());
+    validate(config, env.storage(), resume);
+  }, (config, context) -> run(config, context.spark(), context.options()));
+
   /** Entry point for {@code spark-submit --class io.graft.jobs.pretrain.PretrainJob}: the same options as {@code graft pretrain}. */
   public static void main(String[] args) {
-    System.exit(io.graft.cli.GraftCli.runCommand("pretrain", args));
+    System.exit(JobMain.run(JOB, args));
   }
 
   /** What a finished run produced; {@code engine} is the averaging that trained it: {@code graft} or {@code dl4j-spark}. */
   public record Result(String output, double testAccuracy, double testLoss, int rounds, int resumedFromRound,
-      List<RoundMetrics> history, long trainRows, long testRows, double probeAccuracyAtInit, String engine) {}
+      List<RoundMetrics> history, long trainRows, long testRows, double probeAccuracyAtInit, String engine) implements JobResult {
+    @Override
+    public List<String> lines() {
+      List<String> lines = new ArrayList<>();
+      if (!Double.isNaN(testAccuracy)) {
+        lines.add(String.format("test_accuracy=%.4f", testAccuracy));
+      }
+      if (!Double.isNaN(testLoss) && Double.isNaN(testAccuracy)) {
+        lines.add(String.format("test_loss=%.4f", testLoss));
+      }
+      history.get(history.size() - 1).extra().forEach((k, v) -> lines.add(String.format("%s=%.4f", k, v)));
+      if (!Double.isNaN(probeAccuracyAtInit)) {
+        lines.add(String.format("probe_accuracy_at_init=%.4f", probeAccuracyAtInit));
+      }
+      return lines;
+    }
+  }
 
   /**
    * Everything checked on the driver before Spark does any work.

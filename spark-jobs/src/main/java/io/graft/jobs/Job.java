@@ -1,0 +1,165 @@
+package io.graft.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.graft.config.ConfigLoader;
+import io.graft.store.Storage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine;
+
+/**
+ * One Graft job, as the command line, a pipeline stage and {@code spark-submit} all run it: its
+ * config (from YAML or from its command options), a check of that config against where it will
+ * run, made before any Spark work, and its body.
+ *
+ * @param <C> the config type
+ */
+public final class Job<C> {
+  /** Checks a config against where it will run; throws {@link io.graft.config.ConfigException} naming what is wrong. */
+  @FunctionalInterface
+  public interface Check<C> {
+    void check(C config, JobEnv env, boolean resume) throws IOException;
+  }
+
+  /** Runs a checked config. */
+  @FunctionalInterface
+  public interface Body<C> {
+    JobResult run(C config, JobContext context) throws Exception;
+  }
+
+  private final String name;
+  private final Class<C> configType;
+  private final Supplier<? extends JobArgs<C>> args;
+  private final boolean needsSpark;
+  private final Check<C> check;
+  private final Body<C> body;
+
+  private Job(String name, Class<C> configType, Supplier<? extends JobArgs<C>> args, boolean needsSpark, Check<C> check, Body<C> body) {
+    this.name = name;
+    this.configType = configType;
+    this.args = args;
+    this.needsSpark = needsSpark;
+    this.check = check;
+    this.body = body;
+  }
+
+  /** A job configured by YAML ({@code --config FILE --set KEY=VALUE --resume}; a stage's {@code config}). */
+  public static <C> Job<C> configured(String name, Class<C> type, Check<C> check, Body<C> body) {
+    return new Job<>(name, Objects.requireNonNull(type), () -> new ConfigArgs<>(type), true, check, body);
+  }
+
+  /** A job configured by command options ({@code graft NAME --option ...}; a stage's {@code args}). */
+  public static <C> Job<C> withArgs(String name, Supplier<? extends JobArgs<C>> args, Check<C> check, Body<C> body) {
+    return new Job<>(name, null, args, true, check, body);
+  }
+
+  /** This job, run without a Spark session (and without Spark options). */
+  public Job<C> withoutSpark() {
+    return new Job<>(name, configType, args, false, check, body);
+  }
+
+  /** The command, stage type and {@code spark-submit} main name. */
+  public String name() {
+    return name;
+  }
+
+  /** The Spark application name. */
+  public String appName() {
+    return "graft " + name;
+  }
+
+  public boolean needsSpark() {
+    return needsSpark;
+  }
+
+  /** Whether the job reads a YAML config (else its command options). */
+  public boolean configured() {
+    return configType != null;
+  }
+
+  /** A fresh options object to parse this job's command line into. */
+  public JobArgs<C> newArgs() {
+    return args.get();
+  }
+
+  /**
+   * A pipeline stage's settings as this job's config: a config job binds them as its YAML keys; an
+   * options job reads each key as its option without {@code --} ({@code positional}: the
+   * positional parameters).
+   *
+   * @param where names the settings in errors, e.g. {@code stage 'pretrain' config}
+   * @throws io.graft.config.ConfigException naming the unknown key
+   * @throws CommandLine.ParameterException naming the unknown or missing option
+   */
+  public C bind(JsonNode settings, String where) {
+    if (configured()) {
+      return ConfigLoader.bind(settings, configType, where);
+    }
+    JobArgs<C> parsed = newArgs();
+    new CommandLine(parsed).parseArgs(options(settings).toArray(String[]::new));
+    return parsed.config();
+  }
+
+  /** The command options a stage's {@code args} stand for (booleans are flags, lists repeat the option). */
+  static List<String> options(JsonNode settings) {
+    List<String> argv = new ArrayList<>();
+    List<String> positional = new ArrayList<>();
+    Iterator<Map.Entry<String, JsonNode>> it = settings.fields();
+    while (it.hasNext()) {
+      Map.Entry<String, JsonNode> e = it.next();
+      JsonNode v = e.getValue();
+      if (e.getKey().equals("positional")) {
+        if (v.isArray()) {
+          v.forEach(x -> positional.add(x.asText()));
+        } else {
+          positional.add(v.asText());
+        }
+      } else if (v.isBoolean()) {
+        if (v.asBoolean()) {
+          argv.add("--" + e.getKey());
+        }
+      } else if (v.isArray()) {
+        for (JsonNode x : v) {
+          argv.add("--" + e.getKey());
+          argv.add(x.asText());
+        }
+      } else if (!v.isNull()) {
+        argv.add("--" + e.getKey());
+        argv.add(v.asText());
+      }
+    }
+    argv.addAll(positional);
+    return argv;
+  }
+
+  /** Checks the config against where it will run, before any Spark work. */
+  public void validate(C config, JobEnv env, boolean resume) throws IOException {
+    check.check(config, env, resume);
+  }
+
+  public JobResult run(C config, JobContext context) throws Exception {
+    return body.run(config, context);
+  }
+
+  /**
+   * What {@code graft NAME} and the job's {@code main} do: read the config from the parsed options,
+   * check it, run it on the session the Spark options describe, print the result's lines.
+   *
+   * @return the exit status
+   */
+  public int launch(JobArgs<C> parsed, SparkOptions spark) throws Exception {
+    C config = parsed.config();
+    JobEnv env = needsSpark ? spark.env(appName()) : new JobEnv(null, new Storage(new Configuration()));
+    validate(config, env, parsed.resume());
+    JobResult result = run(config, new JobContext(env, () -> spark.session(appName()), parsed.resume(),
+        line -> System.out.println("[" + name + "] " + line)));
+    result.lines().forEach(System.out::println);
+    return result.exitStatus();
+  }
+}
