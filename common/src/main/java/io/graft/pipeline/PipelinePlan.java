@@ -12,11 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Deque;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -24,12 +20,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.RemoteIterator;
 
 /**
  * A pipeline made concrete: every stage expanded into its instances (one per variant and sweep
@@ -48,10 +42,6 @@ import org.apache.hadoop.fs.RemoteIterator;
  * selects instances by variant or sweep value, {@code ${stage[*]}} all; {@code ${root}} the root.
  */
 public final class PipelinePlan {
-  /** Setting names whose plain (non-reference) string values must exist before anything runs. */
-  static final Set<String> INPUT_KEYS = Set.of("train", "test", "input", "labels", "embeddings", "source", "target", "pretrained",
-      "model", "data", "target-test", "runs", "baseline", "positional");
-  static final Set<String> WATCHED_IMPORT_KEYS = Set.of("input", "labels", "embeddings");
   private static final Pattern REF = Pattern.compile("\\$\\{([A-Za-z0-9][A-Za-z0-9_-]*)(?:\\[([^\\]]*)\\])?\\}");
   private static final ObjectMapper CANONICAL = new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
@@ -98,9 +88,11 @@ public final class PipelinePlan {
   /**
    * Plans {@code spec}: checks references, cycles and input paths, and keys every instance.
    *
+   * @param inputs which settings of each stage type name existing inputs
+   *
    * @throws PipelineException naming the stage and what is wrong
    */
-  public static PipelinePlan build(PipelineSpec spec, Storage storage) {
+  public static PipelinePlan build(PipelineSpec spec, Storage storage, Function<StageType, InputKeys> inputs) {
     if (spec.root() == null || spec.root().isBlank()) {
       throw new PipelineException("Pipeline " + spec.source() + " has no root: set 'root:' in the file or pass --root");
     }
@@ -136,7 +128,7 @@ public final class PipelinePlan {
       deps.put(s.name(), d);
     }
 
-    List<String> order = topologicalOrder(spec, deps);
+    List<String> order = StageGraph.order(spec, deps);
     List<Instance> all = new ArrayList<>();
     Set<String> produced = new LinkedHashSet<>();
     for (String stageName : order) {
@@ -155,14 +147,15 @@ public final class PipelinePlan {
         material.put("type", s.type().command());
         material.set("settings", keyed);
         ObjectNode watched = material.putObject("watch");
-        for (String w : watchList(s, settings)) {
-          watched.put(w, fingerprint(storage, w, where));
+        InputKeys keys = inputs.apply(s.type());
+        for (String w : StageInputs.watchList(s, settings, keys)) {
+          watched.put(w, StageInputs.fingerprint(storage, w, where));
         }
         String key = sha256(material);
         String output0 = root + "/" + stageName + "/" + key.substring(0, 12);
         ObjectNode resolved = (ObjectNode) resolve(settings, (ref, sel) -> ref.equals("root") ? List.of(root)
             : select(expanded.get(ref), ref, sel, where).stream().map(Instance::output).toList(), where);
-        checkInputs(resolved, "", storage, where, produced);
+        StageInputs.checkInputs(resolved, keys, storage, where, produced);
         String output = injectOutput(s.type(), resolved, output0, root, storage, where);
         produced.add(output);
         mine.add(new Instance(stageName, c.name(), s.type(), c.variant(), c.assignments(), resolved, material, key, output,
@@ -257,63 +250,6 @@ public final class PipelinePlan {
     node.set(parts[parts.length - 1], value);
   }
 
-  private static List<String> topologicalOrder(PipelineSpec spec, Map<String, Set<String>> deps) {
-    List<String> order = new ArrayList<>();
-    Set<String> done = new LinkedHashSet<>();
-    while (order.size() < spec.stages().size()) {
-      boolean progressed = false;
-      for (PipelineSpec.StageSpec s : spec.stages()) {
-        if (!done.contains(s.name()) && done.containsAll(deps.get(s.name()))) {
-          order.add(s.name());
-          done.add(s.name());
-          progressed = true;
-          break;
-        }
-      }
-      if (!progressed) {
-        throw new PipelineException("Pipeline " + spec.source() + ": stages form a cycle: " + String.join(" -> ", findCycle(deps, done)));
-      }
-    }
-    return order;
-  }
-
-  private static List<String> findCycle(Map<String, Set<String>> deps, Set<String> done) {
-    for (String start : deps.keySet()) {
-      if (done.contains(start)) {
-        continue;
-      }
-      Deque<String> path = new ArrayDeque<>();
-      List<String> cycle = walk(start, deps, done, path, new LinkedHashSet<>());
-      if (cycle != null) {
-        return cycle;
-      }
-    }
-    return List.of("?");
-  }
-
-  private static List<String> walk(String node, Map<String, Set<String>> deps, Set<String> done, Deque<String> path, Set<String> seen) {
-    if (path.contains(node)) {
-      List<String> p = new ArrayList<>(path);
-      List<String> cycle = new ArrayList<>(p.subList(p.indexOf(node), p.size()));
-      cycle.add(node);
-      return cycle;
-    }
-    if (!seen.add(node) || done.contains(node)) {
-      return null;
-    }
-    path.addLast(node);
-    for (String d : deps.get(node)) {
-      List<String> c = walk(d, deps, done, path, seen);
-      if (c != null) {
-        // a dependency edge points from reader to input; print it in data-flow order
-        Collections.reverse(c);
-        return c;
-      }
-    }
-    path.removeLast();
-    return null;
-  }
-
   private static void collectRefs(JsonNode node, Set<String> into) {
     if (node.isTextual()) {
       Matcher m = REF.matcher(node.asText());
@@ -404,94 +340,6 @@ public final class PipelinePlan {
           + String.join(", ", candidates.stream().map(Instance::name).toList()) + ")");
     }
     return out;
-  }
-
-  private static List<String> watchList(PipelineSpec.StageSpec s, ObjectNode settings) {
-    List<String> out = new ArrayList<>(s.watch());
-    if (s.type() == StageType.IMPORT) {
-      for (String k : WATCHED_IMPORT_KEYS) {
-        JsonNode v = settings.get(k);
-        if (v != null && v.isTextual() && !v.asText().contains("${")) {
-          out.add(v.asText());
-        }
-      }
-    }
-    return out;
-  }
-
-  /** Size, file count and newest modification time under {@code location}. */
-  static String fingerprint(Storage storage, String location, String where) {
-    try {
-      Path p = storage.path(location);
-      if (!storage.exists(p)) {
-        throw new PipelineException(where + ": watched input not found: " + location);
-      }
-      FileStatus st = storage.status(p);
-      long files = 0;
-      long bytes = 0;
-      long newest = 0;
-      if (st.isFile()) {
-        files = 1;
-        bytes = st.getLen();
-        newest = st.getModificationTime();
-      } else {
-        RemoteIterator<LocatedFileStatus> it = storage.fs(p).listFiles(p, true);
-        while (it.hasNext()) {
-          LocatedFileStatus f = it.next();
-          files++;
-          bytes += f.getLen();
-          newest = Math.max(newest, f.getModificationTime());
-        }
-      }
-      return files + " files, " + bytes + " bytes, modified " + newest;
-    } catch (IOException e) {
-      throw new PipelineException(where + ": cannot read watched input " + location + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static void checkInputs(JsonNode node, String path, Storage storage, String where, Set<String> produced) {
-    if (node instanceof ObjectNode o) {
-      o.fields().forEachRemaining(e -> {
-        String p = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
-        JsonNode v = e.getValue();
-        if (INPUT_KEYS.contains(e.getKey()) && (v.isTextual() || v.isArray())) {
-          List<String> locations = new ArrayList<>();
-          if (v.isTextual()) {
-            locations.add(v.asText());
-          } else {
-            v.forEach(x -> {
-              if (x.isTextual()) {
-                locations.add(x.asText());
-              }
-            });
-          }
-          for (String loc : locations) {
-            requireInput(storage, loc, p, where, produced);
-          }
-        } else {
-          checkInputs(v, p, storage, where, produced);
-        }
-      });
-    } else if (node instanceof ArrayNode a) {
-      int i = 0;
-      for (JsonNode child : a) {
-        checkInputs(child, path + "[" + i++ + "]", storage, where, produced);
-      }
-    }
-  }
-
-  private static void requireInput(Storage storage, String location, String key, String where, Set<String> produced) {
-    // outputs of earlier stages need not exist yet when planning; the stage that writes them is checked instead
-    if (produced.stream().anyMatch(location::startsWith)) {
-      return;
-    }
-    try {
-      if (!storage.exists(storage.path(location))) {
-        throw new PipelineException(where + ": input '" + key + "' not found: " + location);
-      }
-    } catch (IOException e) {
-      throw new PipelineException(where + ": cannot check input '" + key + "' " + location + ": " + e.getMessage(), e);
-    }
   }
 
   /** Sets the stage's output option; returns the instance's folder. */

@@ -1,8 +1,8 @@
 package io.graft.schedule;
 
 import java.util.Objects;
-import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.nd4j.linalg.schedule.ISchedule;
+import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 /**
  * A learning-rate schedule over a stage's iterations, with linear warm-up: {@code constant},

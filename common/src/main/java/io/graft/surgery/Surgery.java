@@ -9,17 +9,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.function.IntFunction;
-import java.util.function.IntPredicate;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.dropout.Dropout;
-import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
-import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
@@ -27,7 +21,6 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
-import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
@@ -36,9 +29,6 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.IUpdater;
-import org.nd4j.linalg.learning.regularization.Regularization;
-import org.nd4j.linalg.learning.regularization.WeightDecay;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
@@ -287,67 +277,6 @@ public final class Surgery {
       }
     }
     return result;
-  }
-
-  /** How one stage trains: which layers, at which rates, with which regularisation. */
-  public record StagePlan(
-      int lowestTrainable,
-      Set<Integer> alsoTrainable,
-      IntFunction<IUpdater> updaterForLayer,
-      double weightDecay,
-      double dropout,
-      boolean freezeBatchNorm) {}
-
-  /**
-   * The network for one stage: a copy of {@code working} whose layers below
-   * {@code lowestTrainable} (and not in {@code alsoTrainable}) are frozen, and whose trainable
-   * layers each get their own updater, weight decay and dropout. Parameters are copied; the
-   * updater state starts fresh.
-   */
-  public static MultiLayerNetwork stageNetwork(MultiLayerNetwork working, StagePlan plan) {
-    MultiLayerConfiguration conf = working.getLayerWiseConfigurations().clone();
-    conf.setIterationCount(0);
-    conf.setEpochCount(0);
-    List<NeuralNetConfiguration> confs = conf.getConfs();
-    IntPredicate isTrainable = i -> i >= plan.lowestTrainable() || plan.alsoTrainable().contains(i)
-        || (inner(confs.get(i).getLayer()) instanceof BatchNormalization && !plan.freezeBatchNorm());
-    int lowestTrainable = confs.size();
-    for (int i = 0; i < confs.size(); i++) {
-      if (isTrainable.test(i)) {
-        lowestTrainable = Math.min(lowestTrainable, i);
-      }
-    }
-    for (int i = 0; i < confs.size(); i++) {
-      Layer layer = inner(confs.get(i).getLayer()).clone();
-      boolean trainable = isTrainable.test(i);
-      if (trainable) {
-        IUpdater u = plan.updaterForLayer().apply(i);
-        if (layer instanceof BaseLayer bl) {
-          bl.setIUpdater(u);
-          bl.setBiasUpdater(null);
-          List<Regularization> reg = plan.weightDecay() > 0 ? List.of(new WeightDecay(plan.weightDecay(), true)) : List.of();
-          bl.setRegularization(new ArrayList<>(reg));
-          bl.setRegularizationBias(new ArrayList<>());
-          if (plan.dropout() > 0 && layer instanceof DenseLayer) {
-            bl.setIDropout(new Dropout(1.0 - plan.dropout()));
-          }
-        } else if (layer instanceof AbstractSameDiffLayer sd) {
-          sd.setUpdater(u);
-          sd.setBiasUpdater(null);
-          List<Regularization> reg = plan.weightDecay() > 0 ? List.of(new WeightDecay(plan.weightDecay(), true)) : List.of();
-          sd.setRegularization(new ArrayList<>(reg));
-          sd.setRegularizationBias(new ArrayList<>());
-        }
-        confs.get(i).setLayer(layer);
-      } else {
-        Layer frozen = i > lowestTrainable ? new FrozenLayerWithBackprop(layer) : new FrozenLayer(layer);
-        frozen.setLayerName(layer.getLayerName());
-        confs.get(i).setLayer(frozen);
-      }
-    }
-    MultiLayerNetwork net = new MultiLayerNetwork(conf);
-    net.init(working.params().dup(), false);
-    return net;
   }
 
   /**

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.hadoop.conf.Configuration;
@@ -51,8 +52,20 @@ class PipelinePlanTest {
         """.formatted(dir.resolve("out"), raw, epochs);
   }
 
+  /** The inputs these stage types' jobs declare (spark-jobs' StageInputKeysTest checks the real ones). */
+  static InputKeys inputs(StageType type) {
+    return switch (type) {
+      case IMPORT -> new InputKeys(Set.of("input", "labels", "embeddings"), Set.of("input", "labels", "embeddings"));
+      case PRETRAIN -> new InputKeys(Set.of("data.train", "data.test"), Set.of());
+      case FINETUNE -> new InputKeys(Set.of("source", "data.train", "data.test"), Set.of());
+      case VERDICT -> new InputKeys(Set.of("runs", "baseline"), Set.of());
+      case REPORT -> new InputKeys(Set.of("positional"), Set.of());
+      default -> new InputKeys(Set.of(), Set.of());
+    };
+  }
+
   PipelinePlan plan(String yaml) {
-    return PipelinePlan.build(PipelineSpec.parse(yaml, "test.yaml"), storage);
+    return PipelinePlan.build(PipelineSpec.parse(yaml, "test.yaml"), storage, PipelinePlanTest::inputs);
   }
 
   Map<String, PipelinePlan.Instance> byName(PipelinePlan p) {
@@ -103,7 +116,7 @@ class PipelinePlanTest {
   @Test
   void overridesNameTheStage() {
     PipelineSpec spec = PipelineSpec.parse(pipeline("4"), "test.yaml").withOverrides(List.of("pretrain.training.epochs=7"));
-    PipelinePlan p = PipelinePlan.build(spec, storage);
+    PipelinePlan p = PipelinePlan.build(spec, storage, PipelinePlanTest::inputs);
     assertThat(byName(p).get("pretrain").settings().path("training").path("epochs").asInt()).isEqualTo(7);
     assertThatThrownBy(() -> PipelineSpec.parse(pipeline("4"), "test.yaml").withOverrides(List.of("pretrian.training.epochs=7")))
         .isInstanceOf(PipelineException.class)

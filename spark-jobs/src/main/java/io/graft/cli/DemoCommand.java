@@ -3,7 +3,7 @@ package io.graft.cli;
 import io.graft.jobs.SparkOptions;
 import io.graft.jobs.demo.DemoJob;
 import io.graft.pipeline.PipelineLock;
-import io.graft.pipeline.PipelineRunner;
+import io.graft.pipeline.runner.PipelineRunner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.graft.jobs.SparkOptions;
 import io.graft.pipeline.PipelineLock;
 import io.graft.pipeline.PipelinePlan;
-import io.graft.pipeline.PipelineRunner;
 import io.graft.pipeline.PipelineSpec;
+import io.graft.pipeline.runner.PipelineRunner;
 import io.graft.store.Storage;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -43,7 +43,7 @@ final class PipelineCommand {
     PipelineRunner runner(SparkOptions spark) {
       PipelineSpec spec = PipelineSpec.read(file).withRoot(root).withOverrides(overrides);
       Storage storage = spark.storage("graft pipeline " + spec.name());
-      return new PipelineRunner(PipelinePlan.build(spec, storage), storage);
+      return new PipelineRunner(PipelineRunner.plan(spec, storage), storage);
     }
   }
 

@@ -1,16 +1,17 @@
 package io.graft.diagnostics;
 
+import io.graft.config.Input;
 import io.graft.jobs.JobArgs;
 import picocli.CommandLine.Option;
 
 /** The options of {@code graft divergence} (a pipeline stage's {@code args}). */
 public final class DivergenceArgs implements JobArgs<DivergenceJob.Request> {
   @Option(names = "--source", required = true, paramLabel = "URI", description = "Source dataset (Graft Parquet).")
-  String source;
+  @Input String source;
   @Option(names = "--target", required = true, paramLabel = "URI", description = "Target dataset (Graft Parquet).")
-  String target;
+  @Input String target;
   @Option(names = "--model", paramLabel = "MODEL", description = "Compare a model's features instead of raw inputs.")
-  String model;
+  @Input String model;
   @Option(names = "--layer", paramLabel = "NAME", description = "The model's layer (default: the last below the output).")
   String layer;
   @Option(names = "--max-rows", defaultValue = "5000", description = "Rows per domain, drawn at random (default: ${DEFAULT-VALUE}).")

@@ -1,6 +1,7 @@
 package io.graft.diagnostics;
 
 import io.graft.config.ConfigException;
+import io.graft.config.Input;
 import io.graft.data.BadRecordPolicy;
 import io.graft.jobs.JobArgs;
 import java.util.Locale;
@@ -10,9 +11,9 @@ import picocli.CommandLine.Parameters;
 /** The options of {@code graft evaluate} (a pipeline stage's {@code args}; MODEL is its {@code positional}). */
 public final class EvaluateArgs implements JobArgs<EvaluateJob.Request> {
   @Parameters(paramLabel = "MODEL", description = "Model folder or zip.")
-  String model;
+  @Input String model;
   @Option(names = "--data", required = true, paramLabel = "URI")
-  String data;
+  @Input String data;
   @Option(names = "--out", paramLabel = "FILE", description = "Write the figures as JSON.")
   String out;
   @Option(names = "--on-bad-record", defaultValue = "fail", description = "fail | skip (default: ${DEFAULT-VALUE}).")

@@ -1,6 +1,7 @@
 package io.graft.diagnostics;
 
 import io.graft.config.ConfigException;
+import io.graft.engine.BroadcastNetwork;
 import io.graft.spark.GraftDatasets;
 import io.graft.surgery.Surgery;
 import java.util.ArrayList;
@@ -10,7 +11,6 @@ import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import io.graft.engine.BroadcastNetwork;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Dataset;

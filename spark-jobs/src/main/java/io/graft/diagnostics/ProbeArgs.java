@@ -1,5 +1,6 @@
 package io.graft.diagnostics;
 
+import io.graft.config.Input;
 import io.graft.jobs.JobArgs;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,11 +9,11 @@ import picocli.CommandLine.Option;
 /** The options of {@code graft probe} (a pipeline stage's {@code args}). */
 public final class ProbeArgs implements JobArgs<ProbeJob.Request> {
   @Option(names = "--model", required = true, paramLabel = "MODEL")
-  String model;
+  @Input String model;
   @Option(names = "--target", required = true, paramLabel = "URI", description = "Target training dataset (probes train on a labelled subset).")
-  String target;
+  @Input String target;
   @Option(names = "--target-test", paramLabel = "URI", description = "Target test dataset (default: hold out 30% of the subset).")
-  String test;
+  @Input String test;
   @Option(names = "--labels-per-class", defaultValue = "100", description = "Labelled rows per class for the probes (default: ${DEFAULT-VALUE}).")
   int labelsPerClass;
   @Option(names = "--max-test-rows", defaultValue = "2000")

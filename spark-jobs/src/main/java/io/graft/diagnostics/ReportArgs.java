@@ -1,5 +1,6 @@
 package io.graft.diagnostics;
 
+import io.graft.config.Input;
 import io.graft.jobs.JobArgs;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -9,7 +10,7 @@ import picocli.CommandLine.Parameters;
 public final class ReportArgs implements JobArgs<ReportJob.Request> {
   @Parameters(paramLabel = "RUN", arity = "1..*",
       description = "Run folders (provenance.json, metrics.jsonl) or JSON files from divergence, probe, verdict, evaluate.")
-  List<String> runs;
+  @Input List<String> runs;
   @Option(names = "--out", required = true, paramLabel = "FILE", description = "The HTML file to write.")
   String out;
   @Option(names = "--title", defaultValue = "Graft transfer report")

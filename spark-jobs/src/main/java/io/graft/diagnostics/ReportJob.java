@@ -19,8 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.Path;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -69,40 +67,8 @@ public final class ReportJob {
     }
   }
 
-  /** A training run: its name, provenance and per-round metrics. */
-  record Run(String name, String path, JsonNode provenance, List<JsonNode> rounds) {
-    String job() {
-      return provenance.path("job").asText("?");
-    }
-
-    /** The group a run is compared in: the strategy (fine-tuning), lambda (DANN), the task count (multi-task). */
-    String group() {
-      JsonNode c = provenance.path("config");
-      return switch (job()) {
-        case "finetune" -> c.path("stages").size() > 0 ? "finetune: custom stages" : "finetune: " + c.path("strategy").asText().toLowerCase()
-            .replace('_', '-');
-        case "dann" -> c.path("adversarial").path("lambda").asDouble() == 0 ? "dann: source-only (lambda 0)"
-            : "dann: lambda " + c.path("adversarial").path("lambda").asText();
-        case "multitask" -> "multitask: " + c.path("tasks").size() + " task(s)";
-        default -> job();
-      };
-    }
-
-    String metric() {
-      return VerdictJob.headlineMetric(provenance);
-    }
-
-    Double headline() {
-      JsonNode v = provenance.path("metrics").path(metric());
-      return v.isNumber() ? v.asDouble() : null;
-    }
-  }
-
-  /** Everything found in the inputs. */
-  record Inputs(List<Run> runs, List<JsonNode> divergences, List<JsonNode> probes, List<JsonNode> verdicts, List<JsonNode> evaluations) {}
-
   public static Result run(Request r, Storage storage) throws IOException {
-    Inputs in = read(r.inputs(), storage);
+    ReportInputs in = ReportInputs.read(r.inputs(), storage);
     ConfigException.require(!in.runs().isEmpty() || !in.divergences().isEmpty() || !in.probes().isEmpty() || !in.verdicts().isEmpty()
         || !in.evaluations().isEmpty(), "Nothing to report in %s: no provenance.json and no diagnostics JSON", r.inputs());
     int[] charts = {0};
@@ -111,75 +77,8 @@ public final class ReportJob {
     return new Result(storage.qualify(storage.path(r.out())).toString(), in.runs().size(), charts[0]);
   }
 
-  static Inputs read(List<String> inputs, Storage storage) throws IOException {
-    Inputs in = new Inputs(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
-    for (String input : inputs) {
-      Path p = storage.path(input);
-      storage.requireExists(p, "Report input");
-      if (storage.status(p).isDirectory()) {
-        Path prov = new Path(p, Provenance.FILE_NAME);
-        boolean any = false;
-        if (storage.exists(prov)) {
-          in.runs().add(new Run(p.getName(), input, Provenance.read(storage, p), rounds(storage, new Path(p, "metrics.jsonl"))));
-          any = true;
-        }
-        for (FileStatus f : storage.fs(p).listStatus(p)) {
-          String name = f.getPath().getName();
-          if (f.isFile() && name.endsWith(".json") && !name.equals(Provenance.FILE_NAME) && !name.startsWith("_")) {
-            any |= addDiagnostic(in, JSON.readTree(storage.readString(f.getPath())), null);
-          }
-        }
-        ConfigException.require(any, "Report input %s has no provenance.json and no diagnostics JSON", input);
-      } else {
-        JsonNode node;
-        try {
-          node = JSON.readTree(storage.readString(p));
-        } catch (IOException e) {
-          throw new ConfigException("Report input " + input + " is not JSON: " + e.getMessage().lines().findFirst().orElse(""));
-        }
-        ConfigException.require(addDiagnostic(in, node, input), "Report input %s is not a Graft diagnostics file (no known 'kind')", input);
-      }
-    }
-    return in;
-  }
 
-  private static boolean addDiagnostic(Inputs in, JsonNode node, String path) {
-    switch (node.path("kind").asText("")) {
-      case "divergence" -> in.divergences().add(node);
-      case "probe" -> in.probes().add(node);
-      case "verdict" -> in.verdicts().add(node);
-      case "evaluation" -> in.evaluations().add(node);
-      default -> {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static List<JsonNode> rounds(Storage storage, Path file) throws IOException {
-    List<JsonNode> out = new ArrayList<>();
-    if (storage.exists(file)) {
-      for (String line : storage.readString(file).split("\n")) {
-        if (!line.isBlank()) {
-          out.add(JSON.readTree(line));
-        }
-      }
-    }
-    return out;
-  }
-
-  /** The per-round accuracy key of a metrics line. */
-  static String accuracyKey(JsonNode round) {
-    String evalSet = round.path("eval_set").asText("");
-    for (String k : List.of(evalSet + "_accuracy", "target_accuracy", "mean_accuracy", "val_accuracy", "test_accuracy")) {
-      if (round.path(k).isNumber()) {
-        return k;
-      }
-    }
-    return null;
-  }
-
-  static String render(String title, Inputs in, int[] charts) throws IOException {
+  static String render(String title, ReportInputs in, int[] charts) throws IOException {
     StringBuilder h = new StringBuilder();
     h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>").append(esc(title)).append("</title>\n<style>")
         .append("body{font-family:system-ui,sans-serif;margin:2em auto;max-width:960px;color:#222}")
@@ -206,7 +105,7 @@ public final class ReportJob {
     }
     if (!in.runs().isEmpty()) {
       h.append("<h2>Provenance</h2>\n");
-      for (Run run : in.runs()) {
+      for (ReportInputs.Run run : in.runs()) {
         h.append("<details><summary>").append(esc(run.name())).append(" (").append(esc(run.path())).append(")</summary><pre>")
             .append(esc(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run.provenance()))).append("</pre></details>\n");
       }
@@ -217,10 +116,10 @@ public final class ReportJob {
     return h.toString();
   }
 
-  private static void runsSection(StringBuilder h, List<Run> runs, int[] charts) throws IOException {
+  private static void runsSection(StringBuilder h, List<ReportInputs.Run> runs, int[] charts) throws IOException {
     h.append("<h2>Runs</h2>\n<table><tr><th>run</th><th>job</th><th>group</th><th>metric</th><th>value</th><th>rounds</th><th>wall s</th>")
         .append("<th>verdict</th></tr>\n");
-    for (Run run : runs) {
+    for (ReportInputs.Run run : runs) {
       Double v = run.headline();
       JsonNode verdict = run.provenance().path("verdict");
       h.append("<tr><td>").append(esc(run.name())).append("</td><td>").append(esc(run.job())).append("</td><td>").append(esc(run.group()))
@@ -243,7 +142,7 @@ public final class ReportJob {
     boolean byGroup = runs.stream().filter(r -> !r.rounds().isEmpty()).count() > 8;
     Map<String, Color> groupColors = new LinkedHashMap<>();
     Map<String, Integer> seen = new LinkedHashMap<>();
-    for (Run run : runs) {
+    for (ReportInputs.Run run : runs) {
       if (run.rounds().isEmpty()) {
         continue;
       }
@@ -255,7 +154,7 @@ public final class ReportJob {
       List<Double> l = new ArrayList<>();
       List<Double> xa = new ArrayList<>();
       List<Double> a = new ArrayList<>();
-      String key = accuracyKey(run.rounds().get(run.rounds().size() - 1));
+      String key = ReportInputs.accuracyKey(run.rounds().get(run.rounds().size() - 1));
       for (JsonNode m : run.rounds()) {
         if (m.path("train_loss").isNumber()) {
           x.add(m.path("round").asDouble());
@@ -282,7 +181,7 @@ public final class ReportJob {
     Map<String, List<Double>> groups = new LinkedHashMap<>();
     Set<String> metrics = new LinkedHashSet<>();
     Set<String> jobs = new LinkedHashSet<>();
-    for (Run run : runs) {
+    for (ReportInputs.Run run : runs) {
       if (run.headline() != null) {
         metrics.add(run.metric());
         jobs.add(run.job());
@@ -290,7 +189,7 @@ public final class ReportJob {
     }
     // One job and one metric (a benchmark's runs): short bar labels, the metric on the axis.
     boolean uniform = metrics.size() == 1 && jobs.size() == 1;
-    for (Run run : runs) {
+    for (ReportInputs.Run run : runs) {
       if (run.headline() != null) {
         String name = uniform ? run.group().replaceFirst("^" + Pattern.quote(run.job()) + ": ", "")
             : run.group() + " [" + run.metric() + "]";

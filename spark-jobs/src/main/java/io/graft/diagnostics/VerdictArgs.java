@@ -1,5 +1,6 @@
 package io.graft.diagnostics;
 
+import io.graft.config.Input;
 import io.graft.jobs.JobArgs;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -7,9 +8,9 @@ import picocli.CommandLine.Option;
 /** The options of {@code graft verdict} (a pipeline stage's {@code args}). */
 public final class VerdictArgs implements JobArgs<VerdictJob.Gate> {
   @Option(names = "--runs", required = true, split = ",", paramLabel = "DIR", description = "Transfer runs (one per seed).")
-  List<String> runs;
+  @Input List<String> runs;
   @Option(names = "--baseline", required = true, split = ",", paramLabel = "DIR", description = "Baseline runs (one per seed).")
-  List<String> baseline;
+  @Input List<String> baseline;
   @Option(names = "--metric", description = "Provenance metric (default: the job's: test_accuracy, target_accuracy, mean_accuracy).")
   String metric;
   @Option(names = "--significance", defaultValue = "0.05", description = "Significance level (default: ${DEFAULT-VALUE}).")

@@ -27,7 +27,6 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.api.Model;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import scala.collection.JavaConverters;
 import scala.reflect.ClassTag$;

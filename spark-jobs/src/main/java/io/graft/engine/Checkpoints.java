@@ -93,8 +93,13 @@ public final class Checkpoints {
         state.get("extra"));
   }
 
-  public MultiLayerNetwork loadNetwork(State state) throws IOException {
-    return loadNetwork(state.model());
+  /** The checkpoint's network with its updater state, as the type the job trains. */
+  public <N extends Model> N loadModel(State state, Class<N> type) throws IOException {
+    try (InputStream in = storage.open(new Path(dir, state.model()))) {
+      Model model = type == ComputationGraph.class ? ModelSerializer.restoreComputationGraph(in, true)
+          : ModelSerializer.restoreMultiLayerNetwork(in, true);
+      return type.cast(model);
+    }
   }
 
   /** Saves a side network (e.g. the best round's model) next to the checkpoint. */
@@ -106,13 +111,6 @@ public final class Checkpoints {
     Path model = new Path(dir, name);
     try (InputStream in = storage.open(model)) {
       return ModelSerializer.restoreMultiLayerNetwork(in, true);
-    }
-  }
-
-  /** Loads the checkpoint's model as a ComputationGraph (the shared-trunk stages). */
-  public ComputationGraph loadGraph(State state) throws IOException {
-    try (InputStream in = storage.open(new Path(dir, state.model()))) {
-      return ModelSerializer.restoreComputationGraph(in, true);
     }
   }
 

@@ -6,7 +6,6 @@ import io.graft.store.Storage;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.apache.hadoop.fs.Path;
 
 /**
@@ -24,15 +23,6 @@ public final class MetricsLog {
     StringBuilder sb = new StringBuilder();
     for (RoundMetrics m : history) {
       sb.append(JSON.writeValueAsString(m.toMap())).append('\n');
-    }
-    storage.writeString(new Path(output, FILE_NAME), sb.toString());
-  }
-
-  /** Writes rounds whose keys vary by job (the shared-trunk stages log per-task and per-domain figures). */
-  public static void writeMaps(Storage storage, Path output, List<? extends Map<String, Object>> history) throws IOException {
-    StringBuilder sb = new StringBuilder();
-    for (Map<String, Object> m : history) {
-      sb.append(JSON.writeValueAsString(m)).append('\n');
     }
     storage.writeString(new Path(output, FILE_NAME), sb.toString());
   }

@@ -1,22 +1,27 @@
 package io.graft.engine;
 
+import java.util.Set;
 import java.util.function.Consumer;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.api.Model;
 
-/** Prints one line per round: round k/N, losses, accuracy, throughput and the time left. */
+/**
+ * Prints one line per round: round k/N, losses, every accuracy the round measured (held-out,
+ * probe, per domain or task), the reversal strength where there is one, throughput and the time
+ * left. The other figures go to {@code metrics.jsonl} only.
+ */
 public final class ProgressReporter implements RoundListener {
-  private final String job;
+  private static final Set<String> SHOWN = Set.of("lambda");
   private final Consumer<String> out;
   private double elapsed;
   private int roundsSeen;
 
-  public ProgressReporter(String job, Consumer<String> out) {
-    this.job = job;
+  /** @param out where the lines go (the job's log, which names the job) */
+  public ProgressReporter(Consumer<String> out) {
     this.out = out;
   }
 
   @Override
-  public void onRound(RoundMetrics m, MultiLayerNetwork network) {
+  public void onRound(RoundMetrics m, Model network) {
     elapsed += m.wallSeconds();
     roundsSeen++;
     double eta = elapsed / roundsSeen * (m.rounds() - m.round());
@@ -24,10 +29,15 @@ public final class ProgressReporter implements RoundListener {
     if (!Double.isNaN(m.evalAccuracy())) {
       figures.append(String.format("  %s accuracy %.2f%%", m.evalSet(), 100 * m.evalAccuracy()));
     }
-    m.extra().forEach((k, v) -> figures.append(k.endsWith("accuracy") ? String.format("  %s %.2f%%", k.replace('_', ' '), 100 * v)
-        : String.format("  %s %.4g", k.replace('_', ' '), v)));
-    out.accept(String.format("[%s]%s round %d/%d  train loss %.4f  %s loss %.4f%s  %,.0f samples/s  %.1f s  ETA %s",
-        job, m.stage() == null ? "" : " " + m.stage() + ":", m.round(), m.rounds(), m.trainLoss(), m.evalSet(), m.evalLoss(), figures,
+    m.extra().forEach((k, v) -> {
+      if (k.endsWith("accuracy")) {
+        figures.append(String.format("  %s %.2f%%", k.replace('_', ' '), 100 * v));
+      } else if (SHOWN.contains(k)) {
+        figures.append(String.format("  %s %.4g", k.replace('_', ' '), v));
+      }
+    });
+    out.accept(String.format("%sround %d/%d  train loss %.4f  %s loss %.4f%s  %,.0f samples/s  %.1f s  ETA %s",
+        m.stage() == null ? "" : m.stage() + ": ", m.round(), m.rounds(), m.trainLoss(), m.evalSet(), m.evalLoss(), figures,
         m.samplesPerSecond(), m.wallSeconds(), formatDuration(eta)));
   }
 

@@ -9,19 +9,59 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
- * The round loop every training job runs: each round the driver's current parameters (and
- * updater state) are broadcast, the workers fit their share of the data with dl4j-spark
- * parameter averaging, the averaged network is evaluated, and listeners (progress, checkpoints,
- * metrics, early stopping) see the result. Rounds are numbered globally across stages.
+ * The round loop every training job runs: each round a {@link Trainer} fits the network on the
+ * executors (dl4j-spark's parameter averaging or Graft's own) and evaluates the averaged network,
+ * then listeners (progress, checkpoints, metrics, early stopping) see the round's
+ * {@link RoundMetrics}. Rounds are numbered globally across stages. Pre-training and fine-tuning
+ * train one {@code MultiLayerNetwork} on minibatches ({@link #run(SparkSession, MultiLayerNetwork,
+ * Function, long, Function, Spec, List, StopRule)}); the shared-trunk stages bring their own
+ * trainer for a {@code ComputationGraph}.
  */
 public final class RoundLoop {
   private RoundLoop() {}
+
+  /** One round of training and evaluation on the driver, and the network it leaves. */
+  public interface Trainer<N extends Model> extends AutoCloseable {
+    /** Trains round {@code round} on the executors, evaluates, and says what the round measured. */
+    RoundMetrics round(int round) throws Exception;
+
+    /** The network after the last round. */
+    N network();
+
+    /** Releases what the trainer cached (nothing by default). */
+    @Override
+    default void close() {}
+  }
+
+  /** Decides after a round whether to stop the stretch early (early stopping). */
+  @FunctionalInterface
+  public interface StopRule {
+    boolean stop(RoundMetrics metrics);
+  }
+
+  /** Runs rounds {@code firstRound..lastRound} and returns the trained network; the trainer is closed at the end. */
+  public static <N extends Model> N run(Trainer<N> trainer, int firstRound, int lastRound, List<RoundListener> listeners, StopRule stopRule)
+      throws Exception {
+    try (trainer) {
+      for (int round = firstRound; round <= lastRound; round++) {
+        RoundMetrics m = trainer.round(round);
+        for (RoundListener l : listeners) {
+          l.onRound(m, trainer.network());
+        }
+        if (stopRule != null && stopRule.stop(m)) {
+          break;
+        }
+      }
+      return trainer.network();
+    }
+  }
 
   /**
    * One stretch of rounds on one network.
@@ -45,16 +85,15 @@ public final class RoundLoop {
     public Spec withGraftAveraging() {
       return new Spec(job, stage, firstRound, lastRound, totalRounds, evalSet, training, workers, workDir, true);
     }
-  }
 
-  /** Decides after a round whether to stop the stretch early (early stopping). */
-  @FunctionalInterface
-  public interface StopRule {
-    boolean stop(RoundMetrics metrics);
+    String label() {
+      return stage == null ? job : job + " " + stage;
+    }
   }
 
   /**
-   * Runs rounds {@code firstRound..lastRound} and returns the trained network.
+   * Runs rounds {@code spec.firstRound..spec.lastRound} of one network on minibatches and returns
+   * the trained network.
    *
    * @param trainForRound the training minibatches of a round (the same RDD every round unless
    *     the data are augmented per round)
@@ -62,74 +101,120 @@ public final class RoundLoop {
   public static MultiLayerNetwork run(SparkSession spark, MultiLayerNetwork network, Function<Integer, JavaRDD<DataSet>> trainForRound,
       long trainCount, Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate, Spec spec, List<RoundListener> listeners,
       StopRule stopRule) throws Exception {
-    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    if (spec.graftAveraging()) {
-      return runOnGraftAveraging(spark, sc, network, trainForRound, trainCount, evaluate, spec, listeners, stopRule);
+    Trainer<MultiLayerNetwork> trainer = spec.graftAveraging()
+        ? new GraftAveraged(spark, network, trainForRound, trainCount, evaluate, spec)
+        : new Dl4jSpark(spark, network, trainForRound, trainCount, evaluate, spec);
+    return run(trainer, spec.firstRound(), spec.lastRound(), listeners, stopRule);
+  }
+
+  /**
+   * Rounds of one network on minibatches: each round names its Spark job group, fits the round's
+   * minibatches on the executors ({@link #fit}), and evaluates the averaged network.
+   */
+  private abstract static class OnMinibatches implements Trainer<MultiLayerNetwork> {
+    private final SparkSession spark;
+    private final Function<Integer, JavaRDD<DataSet>> trainForRound;
+    private final long trainCount;
+    private final Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate;
+    private final Spec spec;
+
+    OnMinibatches(SparkSession spark, Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount,
+        Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate, Spec spec) {
+      this.spark = spark;
+      this.trainForRound = trainForRound;
+      this.trainCount = trainCount;
+      this.evaluate = evaluate;
+      this.spec = spec;
     }
-    long rngSeed = spec.training().seed() + 7919L * spec.firstRound();
-    SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, network,
-        ParameterAveraging.trainingMaster(spec.training(), spec.workers(), new Path(spec.workDir(), "export").toString(), rngSeed));
-    String label = spec.stage() == null ? spec.job() : spec.job() + " " + spec.stage();
-    MultiLayerNetwork current = network;
-    for (int round = spec.firstRound(); round <= spec.lastRound(); round++) {
-      GraftSpark.jobGroup(spark, "graft-" + spec.job(), label + " round " + round + "/" + spec.totalRounds());
+
+    /** Fits one round's minibatches; {@link #network()} is the averaged network afterwards. */
+    abstract Fit fit(int round, JavaRDD<DataSet> data) throws Exception;
+
+    @Override
+    public RoundMetrics round(int round) throws Exception {
+      String name = spec.label() + " round " + round + "/" + spec.totalRounds();
+      GraftSpark.jobGroup(spark, "graft-" + spec.job(), name);
       JavaRDD<DataSet> data = trainForRound.apply(round);
-      double lr = current.getLearningRate(current.getnLayers() - 1) == null ? Double.NaN : current.getLearningRate(current.getnLayers() - 1);
+      Double lr = network().getLearningRate(network().getnLayers() - 1);
+      Fit fit = fit(round, data);
+      GraftSpark.jobGroup(spark, "graft-" + spec.job(), name + ": evaluation");
+      DistributedEvaluator.Result eval = evaluate.apply(network());
+      return new RoundMetrics(round, spec.totalRounds(), spec.stage(), spec.evalSet(), fit.trainLoss(), eval.loss(), eval.accuracy(),
+          trainCount, trainCount / fit.wallSeconds(), fit.wallSeconds(), lr == null ? Double.NaN : lr, eval.extra());
+    }
+  }
+
+  /** What fitting one round's minibatches measured. */
+  private record Fit(double trainLoss, double wallSeconds) {}
+
+  /** Rounds on dl4j-spark's ParameterAveragingTrainingMaster. */
+  private static final class Dl4jSpark extends OnMinibatches {
+    private final SparkDl4jMultiLayer sparkNet;
+    private MultiLayerNetwork current;
+
+    Dl4jSpark(SparkSession spark, MultiLayerNetwork network, Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount,
+        Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate, Spec spec) {
+      super(spark, trainForRound, trainCount, evaluate, spec);
+      long rngSeed = spec.training().seed() + 7919L * spec.firstRound();
+      this.sparkNet = new SparkDl4jMultiLayer(JavaSparkContext.fromSparkContext(spark.sparkContext()), network,
+          ParameterAveraging.trainingMaster(spec.training(), spec.workers(), new Path(spec.workDir(), "export").toString(), rngSeed));
+      this.current = network;
+    }
+
+    @Override
+    Fit fit(int round, JavaRDD<DataSet> data) {
       long t0 = System.nanoTime();
       sparkNet.fit(data);
       double wall = (System.nanoTime() - t0) / 1e9;
       current = sparkNet.getNetwork();
-      GraftSpark.jobGroup(spark, "graft-" + spec.job(), label + " round " + round + "/" + spec.totalRounds() + ": evaluation");
-      DistributedEvaluator.Result eval = evaluate.apply(current);
-      RoundMetrics m = new RoundMetrics(round, spec.totalRounds(), spec.stage(), spec.evalSet(), sparkNet.getScore(), eval.loss(),
-          eval.accuracy(), trainCount, trainCount / wall, wall, lr, eval.extra());
-      for (RoundListener l : listeners) {
-        l.onRound(m, current);
-      }
-      if (stopRule != null && stopRule.stop(m)) {
-        break;
-      }
+      return new Fit(sparkNet.getScore(), wall);
     }
-    return current;
+
+    @Override
+    public MultiLayerNetwork network() {
+      return current;
+    }
   }
 
-  private static MultiLayerNetwork runOnGraftAveraging(SparkSession spark, JavaSparkContext sc, MultiLayerNetwork network,
-      Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount, Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate,
-      Spec spec, List<RoundListener> listeners, StopRule stopRule) throws Exception {
-    SyncAveraging engine = new SyncAveraging(network, spec.training().averagingFrequency(), spec.training().seed()).sync(spec.training().sync());
-    String label = spec.stage() == null ? spec.job() : spec.job() + " " + spec.stage();
-    JavaRDD<DataSet> lastSource = null;
-    JavaRDD<MultiDataSet> batches = null;
-    try {
-      for (int round = spec.firstRound(); round <= spec.lastRound(); round++) {
-        GraftSpark.jobGroup(spark, "graft-" + spec.job(), label + " round " + round + "/" + spec.totalRounds());
-        JavaRDD<DataSet> data = trainForRound.apply(round);
-        if (data != lastSource) {
-          if (batches != null) {
-            batches.unpersist(false);
-          }
-          batches = data.map(ds -> (MultiDataSet) new org.nd4j.linalg.dataset.MultiDataSet(ds.getFeatures(),
-              ds.getLabels())).persist(StorageLevel.MEMORY_ONLY());
-          lastSource = data;
-        }
-        double lr = network.getLearningRate(network.getnLayers() - 1) == null ? Double.NaN : network.getLearningRate(network.getnLayers() - 1);
-        SyncAveraging.RoundFit fit = engine.fitRound(sc, batches, round, 0, 0, null, null);
-        GraftSpark.jobGroup(spark, "graft-" + spec.job(), label + " round " + round + "/" + spec.totalRounds() + ": evaluation");
-        DistributedEvaluator.Result eval = evaluate.apply(network);
-        RoundMetrics m = new RoundMetrics(round, spec.totalRounds(), spec.stage(), spec.evalSet(), fit.meanLoss(), eval.loss(),
-            eval.accuracy(), trainCount, trainCount / fit.wallSeconds(), fit.wallSeconds(), lr, eval.extra());
-        for (RoundListener l : listeners) {
-          l.onRound(m, network);
-        }
-        if (stopRule != null && stopRule.stop(m)) {
-          break;
-        }
+  /** Rounds on Graft's own averaging ({@link SyncAveraging}), which keeps a network per executor. */
+  private static final class GraftAveraged extends OnMinibatches {
+    private final JavaSparkContext sc;
+    private final MultiLayerNetwork network;
+    private final SyncAveraging engine;
+    private JavaRDD<DataSet> lastSource;
+    private JavaRDD<MultiDataSet> batches;
+
+    GraftAveraged(SparkSession spark, MultiLayerNetwork network, Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount,
+        Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate, Spec spec) {
+      super(spark, trainForRound, trainCount, evaluate, spec);
+      this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      this.network = network;
+      this.engine = new SyncAveraging(network, spec.training().averagingFrequency(), spec.training().seed()).sync(spec.training().sync());
+    }
+
+    @Override
+    Fit fit(int round, JavaRDD<DataSet> data) throws Exception {
+      if (data != lastSource) {
+        close();
+        batches = data.map(ds -> (MultiDataSet) new org.nd4j.linalg.dataset.MultiDataSet(ds.getFeatures(), ds.getLabels()))
+            .persist(StorageLevel.MEMORY_ONLY());
+        lastSource = data;
       }
-    } finally {
+      SyncAveraging.RoundFit fit = engine.fitRound(sc, batches, round, 0, 0, null, null);
+      return new Fit(fit.meanLoss(), fit.wallSeconds());
+    }
+
+    @Override
+    public MultiLayerNetwork network() {
+      return network;
+    }
+
+    @Override
+    public void close() {
       if (batches != null) {
         batches.unpersist(false);
+        batches = null;
       }
     }
-    return network;
   }
 }

@@ -1,7 +1,9 @@
 /**
- * The training engine every job runs on: the round loops ({@link io.graft.engine.RoundLoop} for
- * single networks, on dl4j-spark's parameter averaging or Graft's own;
- * {@link io.graft.engine.GraphRoundLoop} for shared-trunk graphs), Graft's own parameter
+ * The training engine every job runs on: the skeleton of a training run
+ * ({@link io.graft.engine.TrainingRun}: start or resume, what each round leaves, publishing), the
+ * one round loop ({@link io.graft.engine.RoundLoop}: a network on dl4j-spark's parameter averaging
+ * or Graft's own, or a job's own trainer for shared-trunk graphs) and its one metrics type
+ * ({@link io.graft.engine.RoundMetrics}), Graft's own parameter
  * averaging ({@link io.graft.engine.SyncAveraging}), distributed evaluation
  * ({@link io.graft.engine.DistributedEvaluator}, {@link io.graft.engine.GraphEvaluator}), and what
  * a round leaves behind: checkpoints ({@link io.graft.engine.Checkpoints}), {@code metrics.jsonl}

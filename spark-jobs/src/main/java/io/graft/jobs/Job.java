@@ -2,13 +2,20 @@ package io.graft.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.graft.config.ConfigLoader;
+import io.graft.config.Input;
+import io.graft.pipeline.InputKeys;
 import io.graft.store.Storage;
 import java.io.IOException;
+import java.lang.reflect.Field;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
 import picocli.CommandLine;
@@ -16,7 +23,8 @@ import picocli.CommandLine;
 /**
  * One Graft job, as the command line, a pipeline stage and {@code spark-submit} all run it: its
  * config (from YAML or from its command options), a check of that config against where it will
- * run, made before any Spark work, and its body.
+ * run, made before any Spark work, and its body. A job that plans (reads manifests, loads and cuts
+ * a source model) plans once, in its check, and its body runs that plan.
  *
  * @param <C> the config type
  */
@@ -33,35 +41,73 @@ public final class Job<C> {
     JobResult run(C config, JobContext context) throws Exception;
   }
 
+  /** Checks a config against where it will run and plans the run; throws naming what is wrong. */
+  @FunctionalInterface
+  public interface Planner<C, P> {
+    P plan(C config, JobEnv env, boolean resume) throws IOException;
+  }
+
+  /** Runs a plan. */
+  @FunctionalInterface
+  public interface Runner<C, P> {
+    JobResult run(C config, P plan, JobContext context) throws Exception;
+  }
+
+  /** A checked config, ready to run. */
+  @FunctionalInterface
+  public interface Checked {
+    JobResult run(JobContext context) throws Exception;
+  }
+
+  /** The check and the body, with the plan that passes between them. */
+  @FunctionalInterface
+  private interface Steps<C> {
+    Checked check(C config, JobEnv env, boolean resume) throws IOException;
+  }
+
   private final String name;
   private final Class<C> configType;
   private final Supplier<? extends JobArgs<C>> args;
   private final boolean needsSpark;
-  private final Check<C> check;
-  private final Body<C> body;
+  private final Steps<C> steps;
 
-  private Job(String name, Class<C> configType, Supplier<? extends JobArgs<C>> args, boolean needsSpark, Check<C> check, Body<C> body) {
+  private Job(String name, Class<C> configType, Supplier<? extends JobArgs<C>> args, boolean needsSpark, Steps<C> steps) {
     this.name = name;
     this.configType = configType;
     this.args = args;
     this.needsSpark = needsSpark;
-    this.check = check;
-    this.body = body;
+    this.steps = steps;
+  }
+
+  private static <C> Steps<C> steps(Check<C> check, Body<C> body) {
+    return (config, env, resume) -> {
+      check.check(config, env, resume);
+      return context -> body.run(config, context);
+    };
   }
 
   /** A job configured by YAML ({@code --config FILE --set KEY=VALUE --resume}; a stage's {@code config}). */
   public static <C> Job<C> configured(String name, Class<C> type, Check<C> check, Body<C> body) {
-    return new Job<>(name, Objects.requireNonNull(type), () -> new ConfigArgs<>(type), true, check, body);
+    return new Job<>(name, Objects.requireNonNull(type), () -> new ConfigArgs<>(type), true, steps(check, body));
+  }
+
+  /** A YAML-configured job that plans in its check and runs that plan. */
+  public static <C, P> Job<C> planned(String name, Class<C> type, Planner<C, P> planner, Runner<C, P> runner) {
+    Steps<C> steps = (config, env, resume) -> {
+      P plan = planner.plan(config, env, resume);
+      return context -> runner.run(config, plan, context);
+    };
+    return new Job<>(name, Objects.requireNonNull(type), () -> new ConfigArgs<>(type), true, steps);
   }
 
   /** A job configured by command options ({@code graft NAME --option ...}; a stage's {@code args}). */
   public static <C> Job<C> withArgs(String name, Supplier<? extends JobArgs<C>> args, Check<C> check, Body<C> body) {
-    return new Job<>(name, null, args, true, check, body);
+    return new Job<>(name, null, args, true, steps(check, body));
   }
 
   /** This job, run without a Spark session (and without Spark options). */
   public Job<C> withoutSpark() {
-    return new Job<>(name, configType, args, false, check, body);
+    return new Job<>(name, configType, args, false, steps);
   }
 
   /** The command, stage type and {@code spark-submit} main name. */
@@ -138,13 +184,41 @@ public final class Job<C> {
     return argv;
   }
 
-  /** Checks the config against where it will run, before any Spark work. */
-  public void validate(C config, JobEnv env, boolean resume) throws IOException {
-    check.check(config, env, resume);
+  /**
+   * The settings that name existing inputs ({@link Input} on the config's components or the
+   * options' fields), as a pipeline stage's settings spell them: config keys ({@code data.train},
+   * {@code tasks[].train}), option names without {@code --}, {@code positional}.
+   */
+  public InputKeys inputKeys() {
+    if (configured()) {
+      return InputKeys.ofConfig(configType);
+    }
+    Set<String> paths = new LinkedHashSet<>();
+    Set<String> watched = new LinkedHashSet<>();
+    for (Class<?> c = args.get().getClass(); c != null; c = c.getSuperclass()) {
+      for (Field f : c.getDeclaredFields()) {
+        Input input = f.getAnnotation(Input.class);
+        if (input == null) {
+          continue;
+        }
+        CommandLine.Option option = f.getAnnotation(CommandLine.Option.class);
+        String key = option == null ? "positional" : longest(option.names()).replaceFirst("^-+", "");
+        paths.add(key);
+        if (input.watch()) {
+          watched.add(key);
+        }
+      }
+    }
+    return new InputKeys(paths, watched);
   }
 
-  public JobResult run(C config, JobContext context) throws Exception {
-    return body.run(config, context);
+  private static String longest(String[] names) {
+    return Arrays.stream(names).max(Comparator.comparingInt(String::length)).orElseThrow();
+  }
+
+  /** Checks (and plans) the config against where it will run, before any Spark work. */
+  public Checked check(C config, JobEnv env, boolean resume) throws IOException {
+    return steps.check(config, env, resume);
   }
 
   /**
@@ -156,8 +230,8 @@ public final class Job<C> {
   public int launch(JobArgs<C> parsed, SparkOptions spark) throws Exception {
     C config = parsed.config();
     JobEnv env = needsSpark ? spark.env(appName()) : new JobEnv(null, new Storage(new Configuration()));
-    validate(config, env, parsed.resume());
-    JobResult result = run(config, new JobContext(env, () -> spark.session(appName()), parsed.resume(),
+    Checked checked = check(config, env, parsed.resume());
+    JobResult result = checked.run(new JobContext(env, () -> spark.session(appName()), parsed.resume(),
         line -> System.out.println("[" + name + "] " + line)));
     result.lines().forEach(System.out::println);
     return result.exitStatus();

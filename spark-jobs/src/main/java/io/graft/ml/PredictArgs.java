@@ -1,14 +1,15 @@
 package io.graft.ml;
 
+import io.graft.config.Input;
 import io.graft.jobs.JobArgs;
 import picocli.CommandLine.Option;
 
 /** The options of {@code graft predict} (a pipeline stage's {@code args}). */
 public final class PredictArgs implements JobArgs<PredictJob.Request> {
   @Option(names = "--model", required = true, paramLabel = "MODEL")
-  String model;
+  @Input String model;
   @Option(names = "--data", required = true, paramLabel = "URI", description = "Parquet with a features column.")
-  String data;
+  @Input String data;
   @Option(names = "--out", required = true, paramLabel = "URI", description = "Output Parquet folder (written atomically).")
   String out;
   @Option(names = "--features-col", defaultValue = "features")

@@ -232,6 +232,18 @@ public final class GraftDatasets {
     return rows.orderBy(rand(seed)).limit((int) Math.min(Integer.MAX_VALUE, maxRows));
   }
 
+  /** Rows split into the ones a job trains on and the ones it holds out to evaluate. */
+  public record Split(Dataset<Row> train, Dataset<Row> heldOut) {}
+
+  /**
+   * The one holdout every training job uses: a seeded random {@code fraction} of {@code rows} held
+   * out, the rest trained on. The same rows, fraction and seed give the same split.
+   */
+  public static Split holdout(Dataset<Row> rows, double fraction, long seed) {
+    Dataset<Row>[] parts = rows.randomSplit(new double[] {1 - fraction, fraction}, seed);
+    return new Split(parts[0], parts[1]);
+  }
+
   /** A stratified subset: {@code perClass} rows of each label, drawn at random with {@code seed}. */
   public static Dataset<Row> stratified(Dataset<Row> rows, int perClass, long seed) {
     return rows.withColumn("_r", row_number().over(

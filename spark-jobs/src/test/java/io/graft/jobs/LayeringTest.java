@@ -20,7 +20,7 @@ class LayeringTest {
       offenders = files.filter(f -> f.toString().endsWith(".java") && !f.startsWith(SOURCES.resolve("cli")))
           .filter(f -> read(f).contains("io.graft.cli")).map(Path::toString).sorted().toList();
     }
-    assertThat(SOURCES.resolve("pipeline/PipelineRunner.java")).exists();
+    assertThat(SOURCES.resolve("pipeline/runner/PipelineRunner.java")).exists();
     assertThat(offenders).as("classes outside io.graft.cli that use it").isEmpty();
   }
 

@@ -3,6 +3,7 @@ package io.graft.jobs.adversarial;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.graft.config.ConfigException;
+import io.graft.config.Input;
 import io.graft.config.OptimizerConfig;
 import io.graft.config.TrainingConfig;
 import io.graft.config.UnusedKeys;
@@ -16,7 +17,7 @@ import java.io.Serializable;
  */
 @UnusedKeys(value = {"training.engine", "training.approach", "training.prefetch"},
     reason = "dann trains its two-headed graph with Graft's own averaging, which has no engine choice, export approach or prefetch; remove the key")
-public record DannConfig(Domain source, Domain target, ModelConfig model, String pretrained, Adversarial adversarial,
+public record DannConfig(Domain source, Domain target, ModelConfig model, @Input String pretrained, Adversarial adversarial,
     OptimizerConfig optimizer, TrainingConfig training, String output) {
 
   /**
@@ -32,7 +33,7 @@ public record DannConfig(Domain source, Domain target, ModelConfig model, String
    *     ones (the transductive protocol of domain adaptation: the unlabelled inputs to adapt to are
    *     the ones to be labelled); no holdout
    */
-  public record Domain(String train, String test, double holdoutFraction, Long splitSeed, boolean transductive) {
+  public record Domain(@Input String train, @Input String test, double holdoutFraction, Long splitSeed, boolean transductive) {
     @JsonCreator
     public Domain(@JsonProperty("train") String train, @JsonProperty("test") String test,
         @JsonProperty("holdoutFraction") Double holdoutFraction, @JsonProperty("splitSeed") Long splitSeed,

@@ -6,14 +6,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.adapt.SharedTrunk;
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
+import io.graft.data.DataException;
 import io.graft.data.Manifest;
 import io.graft.engine.Checkpoints;
 import io.graft.engine.GraphEvaluator;
-import io.graft.engine.GraphRoundLoop;
 import io.graft.engine.JobOptions;
-import io.graft.engine.MetricsLog;
 import io.graft.engine.ParameterAveraging;
+import io.graft.engine.RoundLoop;
+import io.graft.engine.RoundMetrics;
 import io.graft.engine.SyncAveraging;
+import io.graft.engine.TrainingRun;
 import io.graft.jobs.Job;
 import io.graft.jobs.JobMain;
 import io.graft.jobs.JobResult;
@@ -28,6 +30,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.function.Consumer;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -38,7 +41,6 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
@@ -63,8 +65,8 @@ public final class DannJob {
   private DannJob() {}
 
   /** {@code graft dann}. */
-  public static final Job<DannConfig> JOB = Job.configured("dann", DannConfig.class,
-      (config, env, resume) -> validate(config, env.storage(), resume), (config, context) -> run(config, context.spark(), context.options()));
+  public static final Job<DannConfig> JOB = Job.planned("dann", DannConfig.class, (config, env, resume) -> plan(config, env.storage(), resume),
+      (config, plan, context) -> run(config, plan, context.spark(), context.options(), null));
 
   /** Entry point for {@code spark-submit --class io.graft.jobs.adversarial.DannJob}: the same options as {@code graft dann}. */
   public static void main(String[] args) {
@@ -73,7 +75,7 @@ public final class DannJob {
 
   /** What a finished run produced. */
   public record Result(String output, double sourceAccuracy, double targetAccuracy, double domainAccuracy, int rounds,
-      List<Map<String, Object>> history) implements JobResult {
+      List<RoundMetrics> history) implements JobResult {
     @Override
     public List<String> lines() {
       return List.of(String.format("target_accuracy=%.4f source_accuracy=%.4f domain_accuracy=%.4f", targetAccuracy, sourceAccuracy,
@@ -129,11 +131,15 @@ public final class DannJob {
     return run(config, spark, options, null);
   }
 
-  /** Runs the job; {@code steps} (tests) sees every averaging step's executor checksums. */
+  /** Plans and runs the job; {@code steps} (tests) sees every averaging step's executor checksums. */
   public static Result run(DannConfig config, SparkSession spark, JobOptions options, SyncAveraging.StepListener steps) throws Exception {
+    return run(config, plan(config, new Storage(spark.sparkContext().hadoopConfiguration()), options.resume()), spark, options, steps);
+  }
+
+  private static Result run(DannConfig config, Plan plan, SparkSession spark, JobOptions options, SyncAveraging.StepListener steps)
+      throws Exception {
     Consumer<String> log = options.log();
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
-    Plan plan = plan(config, storage, options.resume());
     TrainingConfig training = config.training();
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     int numClasses = plan.source().numClasses();
@@ -141,87 +147,69 @@ public final class DannJob {
     long seed = training.seed();
 
     GraftSpark.jobGroup(spark, "graft-dann", "dann: checking data");
-    Dataset<Row>[] source = split(spark, storage, config.source(), "source", numFeatures, numClasses, true, training, log);
-    Dataset<Row>[] target = split(spark, storage, config.target(), "target", numFeatures, numClasses, false, training, log);
-    Dataset<Row> sourceTrain = GraftDatasets.capped(source[0], training.maxRows(), seed);
+    GraftDatasets.Split source = split(spark, storage, config.source(), "source", numFeatures, numClasses, true, training, log);
+    GraftDatasets.Split target = split(spark, storage, config.target(), "target", numFeatures, numClasses, false, training, log);
+    Dataset<Row> sourceTrain = GraftDatasets.capped(source.train(), training.maxRows(), seed);
     int workers = ParameterAveraging.workers(training, sc);
     JavaRDD<TaskRow> sourceRows = TaskRows.of(sourceTrain.repartition(workers), 0).persist(StorageLevel.MEMORY_ONLY());
-    JavaRDD<TaskRow> targetRows = TaskRows.of(target[0].repartition(workers), 1).persist(StorageLevel.MEMORY_ONLY());
-    JavaRDD<MultiDataSet> sourceEval = TaskRows.domainEvalBatches(TaskRows.of(source[1], 0), 0, numClasses).persist(StorageLevel.MEMORY_ONLY());
-    JavaRDD<MultiDataSet> targetEval = TaskRows.domainEvalBatches(TaskRows.of(target[1].filter(col(GraftDatasets.LABEL).geq(0)), 1), 1, numClasses)
+    JavaRDD<TaskRow> targetRows = TaskRows.of(target.train().repartition(workers), 1).persist(StorageLevel.MEMORY_ONLY());
+    JavaRDD<MultiDataSet> sourceEval = TaskRows.domainEvalBatches(TaskRows.of(source.heldOut(), 0), 0, numClasses).persist(StorageLevel.MEMORY_ONLY());
+    JavaRDD<MultiDataSet> targetEval = TaskRows.domainEvalBatches(TaskRows.of(target.heldOut().filter(col(GraftDatasets.LABEL).geq(0)), 1), 1, numClasses)
         .persist(StorageLevel.MEMORY_ONLY());
     long sourceCount = sourceRows.count();
     long targetCount = targetRows.count();
     if (targetCount == 0) {
-      throw new io.graft.data.DataException("Target dataset " + config.target().train() + " has no rows left to train on");
+      throw new DataException("Target dataset " + config.target().train() + " has no rows left to train on");
     }
     DannConfig.Adversarial adv = config.adversarial();
-    log.accept(String.format("dann: %s trunk%s, %,d source rows, %,d unlabelled target rows, %d workers, batch %d (half each domain), "
+    log.accept(String.format("%s trunk%s, %,d source rows, %,d unlabelled target rows, %d workers, batch %d (half each domain), "
         + "averaging every %d, lambda %s%s", config.model().architecture(), config.pretrained() == null ? "" : " from " + config.pretrained(),
         sourceCount, targetCount, workers, training.batchSizePerWorker(), training.averagingFrequency(), adv.lambda(),
         adv.lambda() == 0 ? " (source-only baseline)" : ", gamma " + adv.gamma()));
 
-    GraphRoundLoop.Start start = GraphRoundLoop.start(plan.checkpoints(), plan.graph(), options.resume(), log);
-    ComputationGraph graph = start.graph();
-    int startRound = start.round();
-    List<Map<String, Object>> history = start.history();
+    TrainingRun run = new TrainingRun("dann", storage, plan.output(), plan.checkpoints(), seed, config, log);
+    ComputationGraph graph = run.start(options.resume(), plan::graph, ComputationGraph.class);
     int rounds = training.epochs();
     double baseRate = config.optimizer().learningRate();
     SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed).sync(training.sync());
     SyncAveraging.Schedule schedule = p -> new SyncAveraging.Knobs(adv.learningRateAt(baseRate, p), adv.lambdaAt(p));
-    String evalKey = "dann-eval-" + java.util.UUID.randomUUID();
-    ComputationGraph trained = graph;
-    try {
-      GraphRoundLoop.run(new GraphRoundLoop.Spec("dann", rounds, seed, config, storage, plan.output(), plan.checkpoints(), log), graph,
-          startRound, history, round -> {
-            GraftSpark.jobGroup(spark, "graft-dann", "dann round " + round + "/" + rounds);
-            JavaRDD<MultiDataSet> batches = TaskRows.adversarialBatches(sourceRows, targetRows, training.batchSizePerWorker(), numClasses,
-                seed * 1009 + round).persist(StorageLevel.MEMORY_ONLY());
-            SyncAveraging.RoundFit fit;
-            try {
-              fit = engine.fitRound(sc, batches, round, (round - 1.0) / rounds, (double) round / rounds, schedule, steps);
-            } finally {
-              batches.unpersist(false);
-            }
-            GraftSpark.jobGroup(spark, "graft-dann", "dann round " + round + "/" + rounds + ": evaluation");
-            List<GraphEvaluator.Result> s = GraphEvaluator.evaluate(sc, trained, sourceEval, evalKey);
-            List<GraphEvaluator.Result> t = GraphEvaluator.evaluate(sc, trained, targetEval, evalKey);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("stage", "dann");
-            m.put("train_loss", fit.meanLoss());
-            m.put("source_accuracy", s.get(0).accuracy());
-            m.put("source_loss", s.get(0).loss());
-            m.put("target_accuracy", t.get(0).accuracy());
-            m.put("target_loss", t.get(0).loss());
-            // Balanced over the two domains, so chance is 50% however many held-out rows each has.
-            m.put("domain_accuracy", (s.get(1).accuracy() + t.get(1).accuracy()) / 2);
-            // Per domain too: a head that calls every row one domain scores 1 and 0 here, 0.5 above.
-            m.put("source_domain_accuracy", s.get(1).accuracy());
-            m.put("target_domain_accuracy", t.get(1).accuracy());
-            m.put("domain_loss", (s.get(1).loss() + t.get(1).loss()) / 2);
-            m.put("lambda", fit.lastKnobs().reversal());
-            m.put("learning_rate", fit.lastKnobs().learningRate());
-            m.put("samples", fit.examples());
-            m.put("samples_per_s", fit.examples() / fit.wallSeconds());
-            m.put("averaging_steps", fit.steps());
-            m.put("wall_s", fit.wallSeconds());
-            return m;
-          }, m -> String.format("source acc %.2f%%  target acc %.2f%%  domain acc %.2f%%  lambda %.3f  lr %.2g",
-              100 * (double) m.get("source_accuracy"), 100 * (double) m.get("target_accuracy"), 100 * (double) m.get("domain_accuracy"),
-              (double) m.get("lambda"), (double) m.get("learning_rate")));
-    } finally {
-      sourceRows.unpersist(false);
-      targetRows.unpersist(false);
-      sourceEval.unpersist(false);
-      targetEval.unpersist(false);
-    }
+    String evalKey = "dann-eval-" + UUID.randomUUID();
+    RoundLoop.Trainer<ComputationGraph> trainer = new RoundLoop.Trainer<>() {
+      @Override
+      public RoundMetrics round(int round) {
+        GraftSpark.jobGroup(spark, "graft-dann", "dann round " + round + "/" + rounds);
+        JavaRDD<MultiDataSet> batches = TaskRows.adversarialBatches(sourceRows, targetRows, training.batchSizePerWorker(), numClasses,
+            seed * 1009 + round).persist(StorageLevel.MEMORY_ONLY());
+        SyncAveraging.RoundFit fit;
+        try {
+          fit = engine.fitRound(sc, batches, round, (round - 1.0) / rounds, (double) round / rounds, schedule, steps);
+        } finally {
+          batches.unpersist(false);
+        }
+        GraftSpark.jobGroup(spark, "graft-dann", "dann round " + round + "/" + rounds + ": evaluation");
+        List<GraphEvaluator.Result> s = GraphEvaluator.evaluate(sc, graph, sourceEval, evalKey);
+        List<GraphEvaluator.Result> t = GraphEvaluator.evaluate(sc, graph, targetEval, evalKey);
+        return roundMetrics(round, rounds, fit, s, t);
+      }
 
-    Map<String, Object> last = history.get(history.size() - 1);
-    MultiLayerNetwork labelModel = SharedTrunk.export(trained, LABEL_HEAD, plan.source().featureShape());
-    storage.writeAtomically(new Path(plan.output(), MODEL_FILE), out -> ModelSerializer.writeModel(labelModel, out, false));
-    storage.writeAtomically(new Path(plan.output(), GRAPH_FILE), out -> ModelSerializer.writeModel(trained, out, true));
-    MetricsLog.writeMaps(storage, plan.output(), history);
-    Provenance provenance = new Provenance("dann").config(config).seed(seed);
+      @Override
+      public ComputationGraph network() {
+        return graph;
+      }
+
+      @Override
+      public void close() {
+        sourceRows.unpersist(false);
+        targetRows.unpersist(false);
+        sourceEval.unpersist(false);
+        targetEval.unpersist(false);
+      }
+    };
+    RoundLoop.run(trainer, run.startRound() + 1, rounds, run.listeners(options), null);
+
+    RoundMetrics last = run.last();
+    MultiLayerNetwork labelModel = SharedTrunk.export(graph, LABEL_HEAD, plan.source().featureShape());
+    Provenance provenance = run.provenance();
     provenance.input("source", storage.qualify(storage.path(config.source().train())).toString(), sourceCount,
         JSON.valueToTree(plan.source().sources()));
     provenance.input("target", storage.qualify(storage.path(config.target().train())).toString(), targetCount,
@@ -230,48 +218,72 @@ public final class DannJob {
       provenance.put("pretrained", config.pretrained());
     }
     Map<String, Object> metrics = new LinkedHashMap<>();
-    for (String k : List.of("source_accuracy", "target_accuracy", "domain_accuracy", "source_domain_accuracy",
-        "target_domain_accuracy", "source_loss", "target_loss", "domain_loss", "lambda")) {
-      metrics.put(k, last.get(k));
+    metrics.put("source_accuracy", last.extra().get("source_accuracy"));
+    metrics.put("target_accuracy", last.evalAccuracy());
+    for (String k : List.of("domain_accuracy", "source_domain_accuracy", "target_domain_accuracy", "source_loss")) {
+      metrics.put(k, last.extra().get(k));
     }
+    metrics.put("target_loss", last.evalLoss());
+    metrics.put("domain_loss", last.extra().get("domain_loss"));
+    metrics.put("lambda", last.extra().get("lambda"));
     metrics.put("rounds", rounds);
-    metrics.put("wall_s", history.stream().mapToDouble(m -> ((Number) m.get("wall_s")).doubleValue()).sum());
-    provenance.metrics(metrics);
-    provenance.put("resumedFromRound", startRound);
-    provenance.put("model", Map.of("heads", List.of(LABEL_HEAD, DOMAIN_HEAD), "trunk", SharedTrunk.trunkLayers(trained),
-        "parameters", trained.numParams(), "numClasses", numClasses, "featureShape", plan.source().featureShape(),
+    provenance.metrics(run.summary(metrics));
+    provenance.put("model", Map.of("heads", List.of(LABEL_HEAD, DOMAIN_HEAD), "trunk", SharedTrunk.trunkLayers(graph),
+        "parameters", graph.numParams(), "numClasses", numClasses, "featureShape", plan.source().featureShape(),
         "classNames", plan.source().classNames()));
     provenance.put("cluster", Map.of("master", spark.sparkContext().master(), "workers", workers));
-    provenance.write(storage, plan.output());
-    plan.checkpoints().delete();
-    log.accept(String.format("dann: target accuracy %.2f%% (source %.2f%%, domain classifier %.2f%%) after %d rounds; model written to %s",
-        100 * (double) last.get("target_accuracy"), 100 * (double) last.get("source_accuracy"), 100 * (double) last.get("domain_accuracy"),
-        rounds, new Path(plan.output(), MODEL_FILE)));
-    return new Result(plan.output().toString(), (double) last.get("source_accuracy"), (double) last.get("target_accuracy"),
-        (double) last.get("domain_accuracy"), rounds, history);
+    Map<String, TrainingRun.Saved> models = new LinkedHashMap<>();
+    models.put(MODEL_FILE, new TrainingRun.Saved(labelModel, false));
+    models.put(GRAPH_FILE, new TrainingRun.Saved(graph, true));
+    run.publish(models, provenance);
+    double sourceAccuracy = last.extra().get("source_accuracy");
+    double domainAccuracy = last.extra().get("domain_accuracy");
+    log.accept(String.format("target accuracy %.2f%% (source %.2f%%, domain classifier %.2f%%) after %d rounds; model written to %s",
+        100 * last.evalAccuracy(), 100 * sourceAccuracy, 100 * domainAccuracy, rounds, new Path(plan.output(), MODEL_FILE)));
+    return new Result(plan.output().toString(), sourceAccuracy, last.evalAccuracy(), domainAccuracy, rounds, run.history());
+  }
+
+  /**
+   * A round's figures: the label head on the target's labelled held-out rows (the evaluated
+   * set), and on the source's; the domain head per domain and balanced over the two.
+   */
+  private static RoundMetrics roundMetrics(int round, int rounds, SyncAveraging.RoundFit fit, List<GraphEvaluator.Result> source,
+      List<GraphEvaluator.Result> target) {
+    Map<String, Double> extra = new LinkedHashMap<>();
+    extra.put("source_accuracy", source.get(0).accuracy());
+    extra.put("source_loss", source.get(0).loss());
+    // Balanced over the two domains, so chance is 50% however many held-out rows each has.
+    extra.put("domain_accuracy", (source.get(1).accuracy() + target.get(1).accuracy()) / 2);
+    // Per domain too: a head that calls every row one domain scores 1 and 0 here, 0.5 above.
+    extra.put("source_domain_accuracy", source.get(1).accuracy());
+    extra.put("target_domain_accuracy", target.get(1).accuracy());
+    extra.put("domain_loss", (source.get(1).loss() + target.get(1).loss()) / 2);
+    extra.put("lambda", fit.lastKnobs().reversal());
+    extra.put("averaging_steps", (double) fit.steps());
+    return new RoundMetrics(round, rounds, null, "target", fit.meanLoss(), target.get(0).loss(), target.get(0).accuracy(), fit.examples(),
+        fit.examples() / fit.wallSeconds(), fit.wallSeconds(), fit.lastKnobs().learningRate(), extra);
   }
 
   /**
    * A domain's training and held-out rows: its test set, or a seeded holdout of its train set.
    * Source rows need labels; target rows need none (those without are never evaluated).
    */
-  @SuppressWarnings("unchecked")
-  static Dataset<Row>[] split(SparkSession spark, Storage storage, DannConfig.Domain domain, String role, int numFeatures, int numClasses,
+  static GraftDatasets.Split split(SparkSession spark, Storage storage, DannConfig.Domain domain, String role, int numFeatures, int numClasses,
       boolean requireLabels, TrainingConfig training, Consumer<String> log) {
     GraftDatasets.Checked train = GraftDatasets.check(GraftDatasets.read(spark, storage, domain.train(), role), numFeatures, numClasses,
         requireLabels, training.onBadRecord());
     if (domain.test() != null) {
       GraftDatasets.Checked test = GraftDatasets.check(GraftDatasets.read(spark, storage, domain.test(), role + " test"), numFeatures,
           numClasses, true, training.onBadRecord());
-      return new Dataset[] {train.rows(), test.rows()};
+      return new GraftDatasets.Split(train.rows(), test.rows());
     }
     if (domain.transductive()) {
       log.accept(String.format("%s is transductive: training on all of %s, unlabelled, and scoring its labelled rows", role, domain.train()));
-      return new Dataset[] {train.rows(), train.rows()};
+      return new GraftDatasets.Split(train.rows(), train.rows());
     }
     long seed = domain.splitSeed() == null ? training.seed() : domain.splitSeed();
     log.accept(String.format("no %s test set: holding out %.0f%% of %s for evaluation (split seed %d)", role, 100 * domain.holdoutFraction(),
         domain.train(), seed));
-    return train.rows().randomSplit(new double[] {1 - domain.holdoutFraction(), domain.holdoutFraction()}, seed);
+    return GraftDatasets.holdout(train.rows(), domain.holdoutFraction(), seed);
   }
 }

@@ -1,14 +1,14 @@
 package io.graft.jobs.bench;
 
 import io.graft.config.ConfigLoader;
+import io.graft.diagnostics.ReportJob;
+import io.graft.diagnostics.VerdictJob;
 import io.graft.engine.JobOptions;
 import io.graft.jobs.finetune.FinetuneConfig;
 import io.graft.jobs.finetune.FinetuneJob;
-import java.nio.file.Files;
-import io.graft.diagnostics.ReportJob;
-import io.graft.diagnostics.Verdict;
-import io.graft.diagnostics.VerdictJob;
+import io.graft.stats.Verdict;
 import io.graft.store.Storage;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;

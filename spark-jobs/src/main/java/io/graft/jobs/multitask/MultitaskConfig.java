@@ -3,6 +3,7 @@ package io.graft.jobs.multitask;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.graft.config.ConfigException;
+import io.graft.config.Input;
 import io.graft.config.OptimizerConfig;
 import io.graft.config.TrainingConfig;
 import io.graft.config.UnusedKeys;
@@ -26,7 +27,7 @@ import java.util.Set;
 @UnusedKeys(value = {"training.engine", "training.approach", "training.prefetch", "training.maxRows"},
     reason = "multitask trains its graph with Graft's own averaging (no engine choice, export approach or prefetch) on every task's rows (cap a task with its dataset, e.g. import --limit); remove the key")
 public record MultitaskConfig(List<Task> tasks, Sampling sampling, double temperature, Weighting weighting, int headHidden, ModelConfig model,
-    String pretrained, OptimizerConfig optimizer, TrainingConfig training, String output) {
+    @Input String pretrained, OptimizerConfig optimizer, TrainingConfig training, String output) {
 
   /** How minibatches draw tasks. */
   public enum Sampling {
@@ -61,7 +62,7 @@ public record MultitaskConfig(List<Task> tasks, Sampling sampling, double temper
    * @param labelsPerClass stratified label budget per class (0: all rows)
    * @param holdoutFraction share of train held out when there is no test set
    */
-  public record Task(String name, String train, String test, double weight, int labelsPerClass, double holdoutFraction) {
+  public record Task(String name, @Input String train, @Input String test, double weight, int labelsPerClass, double holdoutFraction) {
     @JsonCreator
     public Task(@JsonProperty("name") String name, @JsonProperty("train") String train, @JsonProperty("test") String test,
         @JsonProperty("weight") Double weight, @JsonProperty("labelsPerClass") Integer labelsPerClass,

@@ -8,11 +8,12 @@ import io.graft.data.DataException;
 import io.graft.data.Manifest;
 import io.graft.engine.Checkpoints;
 import io.graft.engine.GraphEvaluator;
-import io.graft.engine.GraphRoundLoop;
 import io.graft.engine.JobOptions;
-import io.graft.engine.MetricsLog;
 import io.graft.engine.ParameterAveraging;
+import io.graft.engine.RoundLoop;
+import io.graft.engine.RoundMetrics;
 import io.graft.engine.SyncAveraging;
+import io.graft.engine.TrainingRun;
 import io.graft.jobs.Job;
 import io.graft.jobs.JobMain;
 import io.graft.jobs.JobResult;
@@ -39,7 +40,6 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
@@ -62,8 +62,8 @@ public final class MultitaskJob {
   private MultitaskJob() {}
 
   /** {@code graft multitask}. */
-  public static final Job<MultitaskConfig> JOB = Job.configured("multitask", MultitaskConfig.class,
-      (config, env, resume) -> validate(config, env.storage(), resume), (config, context) -> run(config, context.spark(), context.options()));
+  public static final Job<MultitaskConfig> JOB = Job.planned("multitask", MultitaskConfig.class,
+      (config, env, resume) -> plan(config, env.storage(), resume), (config, plan, context) -> run(config, plan, context.spark(), context.options()));
 
   /** Entry point for {@code spark-submit --class io.graft.jobs.multitask.MultitaskJob}: the same options as {@code graft multitask}. */
   public static void main(String[] args) {
@@ -71,7 +71,7 @@ public final class MultitaskJob {
   }
 
   /** What a finished run produced: each task's held-out accuracy and final loss weight. */
-  public record Result(String output, Map<String, Double> accuracy, Map<String, Double> weights, int rounds, List<Map<String, Object>> history)
+  public record Result(String output, Map<String, Double> accuracy, Map<String, Double> weights, int rounds, List<RoundMetrics> history)
       implements JobResult {
     @Override
     public List<String> lines() {
@@ -119,10 +119,14 @@ public final class MultitaskJob {
     plan(config, storage, resume);
   }
 
+  /** Plans and runs the job on {@code spark}. */
   public static Result run(MultitaskConfig config, SparkSession spark, JobOptions options) throws Exception {
+    return run(config, plan(config, new Storage(spark.sparkContext().hadoopConfiguration()), options.resume()), spark, options);
+  }
+
+  private static Result run(MultitaskConfig config, Plan plan, SparkSession spark, JobOptions options) throws Exception {
     Consumer<String> log = options.log();
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
-    Plan plan = plan(config, storage, options.resume());
     TrainingConfig training = config.training();
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     long seed = training.seed();
@@ -143,9 +147,9 @@ public final class MultitaskJob {
         test = GraftDatasets.check(GraftDatasets.read(spark, storage, t.test(), "task '" + t.name() + "' test"), numFeatures, numClasses[i], true,
             training.onBadRecord()).rows();
       } else {
-        Dataset<Row>[] split = train.randomSplit(new double[] {1 - t.holdoutFraction(), t.holdoutFraction()}, seed);
-        train = split[0];
-        test = split[1];
+        GraftDatasets.Split split = GraftDatasets.holdout(train, t.holdoutFraction(), seed);
+        train = split.train();
+        test = split.heldOut();
         log.accept(String.format("task '%s' has no test set: holding out %.0f%% of %s", t.name(), 100 * t.holdoutFraction(), t.train()));
       }
       if (t.labelsPerClass() > 0) {
@@ -168,111 +172,101 @@ public final class MultitaskJob {
       }
     }
     double[] sampling = config.samplingWeights(rows);
-    log.accept(String.format("multitask: %d tasks (%s) on a %s trunk%s, %s training rows, %d workers, batch %d, averaging every %d, sampling %s, "
+    log.accept(String.format("%d tasks (%s) on a %s trunk%s, %s training rows, %d workers, batch %d, averaging every %d, sampling %s, "
         + "weighting %s", k, String.join(", ", names), config.model().architecture(), config.pretrained() == null ? "" : " from " + config.pretrained(),
         Arrays.toString(rows), workers, training.batchSizePerWorker(), training.averagingFrequency(), config.sampling(), config.weighting()));
 
-    GraphRoundLoop.Start start = GraphRoundLoop.start(plan.checkpoints(), plan.graph(), options.resume(), log);
-    ComputationGraph graph = start.graph();
-    int startRound = start.round();
-    List<Map<String, Object>> history = start.history();
+    TrainingRun run = new TrainingRun("multitask", storage, plan.output(), plan.checkpoints(), seed, config, log);
+    ComputationGraph graph = run.start(options.resume(), plan::graph, ComputationGraph.class);
     // Task weights start from the config, or continue from the last checkpointed round's.
     double[] logVariance = new double[k];
     for (int i = 0; i < k; i++) {
-      logVariance[i] = -Math.log(history.isEmpty() ? config.tasks().get(i).weight()
-          : ((Number) history.get(history.size() - 1).get(names[i] + "_weight")).doubleValue());
+      logVariance[i] = -Math.log(run.history().isEmpty() ? config.tasks().get(i).weight() : run.last().extra().get(names[i] + "_weight"));
     }
     int rounds = training.epochs();
     SyncAveraging engine = new SyncAveraging(graph, training.averagingFrequency(), seed).sync(training.sync());
     String evalKey = "multitask-eval-" + UUID.randomUUID();
-    ComputationGraph trained = graph;
     JavaRDD<TaskRow> rowsForBatches = trainRows;
-    try {
-      GraphRoundLoop.run(new GraphRoundLoop.Spec("multitask", rounds, seed, config, storage, plan.output(), plan.checkpoints(), log), graph,
-          startRound, history, round -> {
-            double[] weights = new double[k];
-            for (int i = 0; i < k; i++) {
-              weights[i] = config.weighting() == MultitaskConfig.Weighting.UNCERTAINTY ? Math.exp(-logVariance[i]) : config.tasks().get(i).weight();
-            }
-            GraftSpark.jobGroup(spark, "graft-multitask", "multitask round " + round + "/" + rounds);
-            JavaRDD<MultiDataSet> batches = TaskRows.taskBatches(rowsForBatches, training.batchSizePerWorker(), numClasses, sampling,
-                seed * 1009 + round).persist(StorageLevel.MEMORY_ONLY());
-            SyncAveraging.Knobs knobs = new SyncAveraging.Knobs(Double.NaN, Double.NaN, weights);
-            SyncAveraging.RoundFit fit;
-            try {
-              fit = engine.fitRound(sc, batches, round, 0, 0, p -> knobs, null);
-            } finally {
-              batches.unpersist(false);
-            }
-            GraftSpark.jobGroup(spark, "graft-multitask", "multitask round " + round + "/" + rounds + ": evaluation");
-            List<GraphEvaluator.Result> eval = GraphEvaluator.evaluate(sc, trained, evalBatches, evalKey);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("stage", "multitask");
-            m.put("train_loss", fit.meanLoss());
-            double mean = 0;
-            for (int i = 0; i < k; i++) {
-              double taskLoss = fit.outputRows()[i] == 0 ? Double.NaN : fit.outputLoss()[i] / (weights[i] * fit.outputRows()[i]);
-              m.put(names[i] + "_train_loss", taskLoss);
-              m.put(names[i] + "_accuracy", eval.get(i).accuracy());
-              m.put(names[i] + "_loss", eval.get(i).loss());
-              m.put(names[i] + "_weight", weights[i]);
-              mean += eval.get(i).accuracy() / k;
-              if (config.weighting() == MultitaskConfig.Weighting.UNCERTAINTY && !Double.isNaN(taskLoss)) {
-                // Kendall et al.: minimise exp(-s) L + s over s; one gradient step per round.
-                logVariance[i] -= UNCERTAINTY_RATE * (1 - Math.exp(-logVariance[i]) * taskLoss);
-              }
-            }
-            m.put("mean_accuracy", mean);
-            m.put("samples", fit.examples());
-            m.put("samples_per_s", fit.examples() / fit.wallSeconds());
-            m.put("averaging_steps", fit.steps());
-            m.put("wall_s", fit.wallSeconds());
-            return m;
-          }, m -> {
-            StringBuilder sb = new StringBuilder();
-            for (String n : names) {
-              sb.append(String.format("%s acc %.2f%%  ", n, 100 * (double) m.get(n + "_accuracy")));
-            }
-            return sb.toString().trim();
-          });
-    } finally {
-      trainRows.unpersist(false);
-      evalBatches.unpersist(false);
-    }
+    RoundLoop.Trainer<ComputationGraph> trainer = new RoundLoop.Trainer<>() {
+      @Override
+      public RoundMetrics round(int round) {
+        double[] weights = new double[k];
+        for (int i = 0; i < k; i++) {
+          weights[i] = config.weighting() == MultitaskConfig.Weighting.UNCERTAINTY ? Math.exp(-logVariance[i]) : config.tasks().get(i).weight();
+        }
+        GraftSpark.jobGroup(spark, "graft-multitask", "multitask round " + round + "/" + rounds);
+        JavaRDD<MultiDataSet> batches = TaskRows.taskBatches(rowsForBatches, training.batchSizePerWorker(), numClasses, sampling,
+            seed * 1009 + round).persist(StorageLevel.MEMORY_ONLY());
+        SyncAveraging.Knobs knobs = new SyncAveraging.Knobs(Double.NaN, Double.NaN, weights);
+        SyncAveraging.RoundFit fit;
+        try {
+          fit = engine.fitRound(sc, batches, round, 0, 0, p -> knobs, null);
+        } finally {
+          batches.unpersist(false);
+        }
+        GraftSpark.jobGroup(spark, "graft-multitask", "multitask round " + round + "/" + rounds + ": evaluation");
+        List<GraphEvaluator.Result> eval = GraphEvaluator.evaluate(sc, graph, evalBatches, evalKey);
+        Map<String, Double> extra = new LinkedHashMap<>();
+        double meanAccuracy = 0;
+        double meanLoss = 0;
+        for (int i = 0; i < k; i++) {
+          double taskLoss = fit.outputRows()[i] == 0 ? Double.NaN : fit.outputLoss()[i] / (weights[i] * fit.outputRows()[i]);
+          extra.put(names[i] + "_train_loss", taskLoss);
+          extra.put(names[i] + "_accuracy", eval.get(i).accuracy());
+          extra.put(names[i] + "_loss", eval.get(i).loss());
+          extra.put(names[i] + "_weight", weights[i]);
+          meanAccuracy += eval.get(i).accuracy() / k;
+          meanLoss += eval.get(i).loss() / k;
+          if (config.weighting() == MultitaskConfig.Weighting.UNCERTAINTY && !Double.isNaN(taskLoss)) {
+            // Kendall et al.: minimise exp(-s) L + s over s; one gradient step per round.
+            logVariance[i] -= UNCERTAINTY_RATE * (1 - Math.exp(-logVariance[i]) * taskLoss);
+          }
+        }
+        extra.put("averaging_steps", (double) fit.steps());
+        return new RoundMetrics(round, rounds, null, "mean", fit.meanLoss(), meanLoss, meanAccuracy, fit.examples(),
+            fit.examples() / fit.wallSeconds(), fit.wallSeconds(), config.optimizer().learningRate(), extra);
+      }
 
-    Map<String, Object> last = history.get(history.size() - 1);
+      @Override
+      public ComputationGraph network() {
+        return graph;
+      }
+
+      @Override
+      public void close() {
+        rowsForBatches.unpersist(false);
+        evalBatches.unpersist(false);
+      }
+    };
+    RoundLoop.run(trainer, run.startRound() + 1, rounds, run.listeners(options), null);
+
+    RoundMetrics last = run.last();
     int[] shape = plan.manifests().get(0).featureShape();
-    storage.writeAtomically(new Path(plan.output(), MODEL_FILE), out -> ModelSerializer.writeModel(trained, out, true));
+    Map<String, TrainingRun.Saved> models = new LinkedHashMap<>();
+    models.put(MODEL_FILE, new TrainingRun.Saved(graph, true));
     Map<String, Double> accuracy = new LinkedHashMap<>();
     Map<String, Double> finalWeights = new LinkedHashMap<>();
+    Map<String, Object> metrics = new LinkedHashMap<>();
     for (int i = 0; i < k; i++) {
-      MultiLayerNetwork single = SharedTrunk.export(trained, names[i], shape);
-      storage.writeAtomically(new Path(plan.output(), "tasks/" + names[i] + "/" + MODEL_FILE), out -> ModelSerializer.writeModel(single, out, false));
-      accuracy.put(names[i], (Double) last.get(names[i] + "_accuracy"));
-      finalWeights.put(names[i], ((Number) last.get(names[i] + "_weight")).doubleValue());
+      models.put("tasks/" + names[i] + "/" + MODEL_FILE, new TrainingRun.Saved(SharedTrunk.export(graph, names[i], shape), false));
+      accuracy.put(names[i], last.extra().get(names[i] + "_accuracy"));
+      finalWeights.put(names[i], last.extra().get(names[i] + "_weight"));
+      metrics.put(names[i] + "_accuracy", accuracy.get(names[i]));
+      metrics.put(names[i] + "_weight", finalWeights.get(names[i]));
     }
-    MetricsLog.writeMaps(storage, plan.output(), history);
-    Provenance provenance = new Provenance("multitask").config(config).seed(seed);
+    metrics.put("mean_accuracy", last.evalAccuracy());
+    metrics.put("rounds", rounds);
+    Provenance provenance = run.provenance();
     for (int i = 0; i < k; i++) {
       provenance.input(names[i], storage.qualify(storage.path(config.tasks().get(i).train())).toString(), rows[i],
           JSON.valueToTree(plan.manifests().get(i).sources()));
     }
-    Map<String, Object> metrics = new LinkedHashMap<>();
-    for (int i = 0; i < k; i++) {
-      metrics.put(names[i] + "_accuracy", last.get(names[i] + "_accuracy"));
-      metrics.put(names[i] + "_weight", last.get(names[i] + "_weight"));
-    }
-    metrics.put("mean_accuracy", last.get("mean_accuracy"));
-    metrics.put("rounds", rounds);
-    metrics.put("wall_s", history.stream().mapToDouble(m -> ((Number) m.get("wall_s")).doubleValue()).sum());
-    provenance.metrics(metrics);
-    provenance.put("resumedFromRound", startRound);
-    provenance.put("model", Map.of("heads", List.of(names), "trunk", SharedTrunk.trunkLayers(trained), "parameters", trained.numParams(),
+    provenance.metrics(run.summary(metrics));
+    provenance.put("model", Map.of("heads", List.of(names), "trunk", SharedTrunk.trunkLayers(graph), "parameters", graph.numParams(),
         "featureShape", shape, "samplingWeights", sampling));
     provenance.put("cluster", Map.of("master", spark.sparkContext().master(), "workers", workers));
-    provenance.write(storage, plan.output());
-    plan.checkpoints().delete();
-    log.accept(String.format("multitask: %s after %d rounds; model written to %s", accuracy, rounds, new Path(plan.output(), MODEL_FILE)));
-    return new Result(plan.output().toString(), accuracy, finalWeights, rounds, history);
+    run.publish(models, provenance);
+    log.accept(String.format("%s after %d rounds; model written to %s", accuracy, rounds, new Path(plan.output(), MODEL_FILE)));
+    return new Result(plan.output().toString(), accuracy, finalWeights, rounds, run.history());
   }
 }

@@ -3,6 +3,7 @@ package io.graft.jobs.pretrain;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.graft.config.ConfigException;
+import io.graft.config.Input;
 import io.graft.config.OptimizerConfig;
 import io.graft.config.TrainingConfig;
 import io.graft.data.Augmentation;
@@ -26,7 +27,7 @@ public record PretrainConfig(Data data, ModelConfig model, OptimizerConfig optim
    * @param maxTestRows cap on the held-out rows evaluated every round, drawn at random with the
    *     seed (0: all)
    */
-  public record Data(String train, String test, double holdoutFraction, long maxTestRows) {
+  public record Data(@Input String train, @Input String test, double holdoutFraction, long maxTestRows) {
     @JsonCreator
     public Data(@JsonProperty("train") String train, @JsonProperty("test") String test,
         @JsonProperty("holdoutFraction") Double holdoutFraction, @JsonProperty("maxTestRows") Long maxTestRows) {
@@ -56,7 +57,7 @@ public record PretrainConfig(Data data, ModelConfig model, OptimizerConfig optim
    * @param regParam L2 strength of the logistic regression
    * @param maxIter L-BFGS iterations
    */
-  public record Probe(String train, String test, int labelsPerClass, String layer, int every, long maxTestRows, double regParam,
+  public record Probe(@Input String train, @Input String test, int labelsPerClass, String layer, int every, long maxTestRows, double regParam,
       int maxIter) {
     @JsonCreator
     public Probe(@JsonProperty("train") String train, @JsonProperty("test") String test,

@@ -4,21 +4,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
 import io.graft.data.Augmentation;
-import io.graft.data.Manifest;
 import io.graft.engine.AugmentBatch;
-import io.graft.engine.Checkpoints;
 import io.graft.engine.DistributedEvaluator;
 import io.graft.engine.JobOptions;
-import io.graft.engine.MetricsLog;
 import io.graft.engine.ParameterAveraging;
-import io.graft.engine.ProgressReporter;
 import io.graft.engine.RoundListener;
 import io.graft.engine.RoundLoop;
 import io.graft.engine.RoundMetrics;
+import io.graft.engine.TrainingRun;
 import io.graft.jobs.Job;
 import io.graft.jobs.JobMain;
 import io.graft.jobs.JobResult;
-import io.graft.model.Architectures;
 import io.graft.selfsup.Objective;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
@@ -27,7 +23,6 @@ import io.graft.store.Storage;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,9 +36,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
-import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.dataset.DataSet;
 
 /**
@@ -55,16 +48,15 @@ import org.nd4j.linalg.dataset.DataSet;
  */
 public final class PretrainJob {
   public static final String MODEL_FILE = "model.zip";
-  static final String WORK_DIR = "_work";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private PretrainJob() {}
 
   /** {@code graft pretrain}: dl4j-spark's limits and the inputs checked before Spark starts. */
-  public static final Job<PretrainConfig> JOB = Job.configured("pretrain", PretrainConfig.class, (config, env, resume) -> {
+  public static final Job<PretrainConfig> JOB = Job.planned("pretrain", PretrainConfig.class, (config, env, resume) -> {
     ParameterAveraging.requireSupported(config.training(), env.sparkConf(), env.storage().conf());
-    validate(config, env.storage(), resume);
-  }, (config, context) -> run(config, context.spark(), context.options()));
+    return PretrainPlan.of(config, env.storage(), resume);
+  }, (config, plan, context) -> run(config, plan, context.spark(), context.options()));
 
   /** Entry point for {@code spark-submit --class io.graft.jobs.pretrain.PretrainJob}: the same options as {@code graft pretrain}. */
   public static void main(String[] args) {
@@ -91,84 +83,20 @@ public final class PretrainJob {
     }
   }
 
-  /**
-   * Everything checked on the driver before Spark does any work.
-   *
-   * @param probeLayer index of the layer the linear probe reads, -1 without a probe
-   */
-  record Plan(Manifest train, Manifest test, MultiLayerConfiguration networkConf, Path output, Checkpoints checkpoints, int probeLayer) {}
-
-  static Plan plan(PretrainConfig config, Storage storage, boolean resume) throws IOException {
-    Objective objective = config.objective();
-    Manifest train = GraftDatasets.manifest(storage, config.data().train(), "training");
-    Manifest test = null;
-    if (config.data().test() != null) {
-      test = GraftDatasets.manifest(storage, config.data().test(), "test");
-      if (test.numFeatures() != train.numFeatures()) {
-        throw new ConfigException("Test dataset " + config.data().test() + " has " + test.numFeatures()
-            + " features but training dataset " + config.data().train() + " has " + train.numFeatures());
-      }
-      if (!objective.selfSupervised() && test.numClasses() > train.numClasses()) {
-        throw new ConfigException("Test dataset " + config.data().test() + " has " + test.numClasses()
-            + " classes but training dataset " + config.data().train() + " has " + train.numClasses());
-      }
-    }
-    if (config.augmentation().enabled() && train.featureShape().length != 2 && train.featureShape().length != 3) {
-      throw new ConfigException("augmentation needs image-shaped features ([channels, height, width]); dataset " + config.data().train()
-          + " has feature shape " + Arrays.toString(train.featureShape()));
-    }
-    MultiLayerConfiguration conf = objective.selfSupervised()
-        ? Architectures.selfSupervised(config.model(), train.featureShape(), objective, unitRange(train), config.optimizer(),
-            config.training().seed())
-        : Architectures.build(config.model(), train.featureShape(), train.numClasses(), config.optimizer(), config.training().seed());
-    int probeLayer = config.probe() == null ? -1 : probeLayer(config, storage, train, conf);
-    Path output = storage.qualify(storage.path(config.output()));
-    Checkpoints checkpoints = new Checkpoints(storage, output);
-    if (resume) {
-      checkpoints.requireResumable(config, config.training().epochs());
-    }
-    return new Plan(train, test, conf, output, checkpoints, probeLayer);
-  }
-
-  /** Whether every stored feature lies in [0, 1] (images as Graft imports them): the decoder is then sigmoid + cross-entropy. */
-  static boolean unitRange(Manifest m) {
-    return m.normalisation() != null && m.normalisation().min() >= 0 && m.normalisation().max() <= 1;
-  }
-
-  /** Checks the probe's datasets and resolves its layer: named, or the encoder's top (the layer below the head). */
-  private static int probeLayer(PretrainConfig config, Storage storage, Manifest train, MultiLayerConfiguration conf) {
-    PretrainConfig.Probe probe = config.probe();
-    for (String uri : List.of(probe.train(), config.probeTest())) {
-      Manifest m = GraftDatasets.manifest(storage, uri, "probe");
-      ConfigException.require(m.numFeatures() == train.numFeatures(), "Cannot probe: dataset %s has %s features but training dataset %s has %s",
-          uri, m.numFeatures(), config.data().train(), train.numFeatures());
-      ConfigException.require(m.numClasses() >= 2, "Cannot probe: dataset %s has no labels (%s classes); the probe needs labelled rows", uri,
-          m.numClasses());
-    }
-    List<String> names = new ArrayList<>();
-    for (int i = 0; i < conf.getConfs().size(); i++) {
-      names.add(conf.getConf(i).getLayer().getLayerName());
-    }
-    int head = names.size() - 1 - Surgery.selfSupervisedHead(conf).size(); // the first layer above the encoder
-    if (probe.layer() == null) {
-      return head - 1;
-    }
-    int index = names.indexOf(probe.layer());
-    ConfigException.require(index >= 0, "Cannot probe: layer '%s' not found in the model (layers: %s)", probe.layer(), String.join(", ", names));
-    ConfigException.require(index < head, "Cannot probe layer '%s': it is part of the %s head, not the encoder (encoder layers: %s)",
-        probe.layer(), config.objective().kind(), String.join(", ", names.subList(0, head)));
-    return index;
-  }
-
   /** Validates the config and inputs without starting Spark; throws {@link ConfigException}. */
   public static void validate(PretrainConfig config, Storage storage, boolean resume) throws IOException {
-    plan(config, storage, resume);
+    PretrainPlan.of(config, storage, resume);
   }
 
+  /** Plans and runs the job on {@code spark}. */
   public static Result run(PretrainConfig config, SparkSession spark, JobOptions options) throws Exception {
+    return run(config, PretrainPlan.of(config, new Storage(spark.sparkContext().hadoopConfiguration()), options.resume()), spark, options);
+  }
+
+  /** Runs a plan made against the session's Hadoop configuration. */
+  static Result run(PretrainConfig config, PretrainPlan plan, SparkSession spark, JobOptions options) throws Exception {
     Consumer<String> log = options.log();
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
-    Plan plan = plan(config, storage, options.resume());
     TrainingConfig training = config.training();
     ParameterAveraging.requireSupported(training, spark.sparkContext());
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -182,32 +110,14 @@ public final class PretrainJob {
     long trainCount = data.trainCount();
     long testCount = data.testCount();
     long skipped = data.skipped();
-    MultiLayerNetwork network;
-    int startRound = 0;
-    List<RoundMetrics> history = new ArrayList<>();
-    if (options.resume()) {
-      Checkpoints.State state = plan.checkpoints().load();
-      network = plan.checkpoints().loadNetwork(state);
-      startRound = state.round();
-      history.addAll(state.history());
-      log.accept("resuming from the checkpoint of round " + startRound + " at " + plan.checkpoints().dir());
-    } else {
-      if (plan.checkpoints().exists()) {
-        log.accept("starting afresh; the old checkpoint at " + plan.checkpoints().dir() + " is replaced (pass --resume to continue it)");
-      }
-      network = new MultiLayerNetwork(plan.networkConf());
-      network.init();
-    }
-
-    Path work = new Path(plan.output(), WORK_DIR);
-    List<RoundListener> listeners = new ArrayList<>();
-    listeners.add((m, net) -> {
-      history.add(m);
-      plan.checkpoints().save(m.round(), training.seed(), config, history, net);
-      MetricsLog.write(storage, plan.checkpoints().dir(), history);
-    });
-    listeners.add(new ProgressReporter("pretrain", log));
-    listeners.addAll(options.listeners());
+    TrainingRun run = new TrainingRun("pretrain", storage, plan.output(), plan.checkpoints(), training.seed(), config, log);
+    MultiLayerNetwork network = run.start(options.resume(), () -> {
+      MultiLayerNetwork fresh = new MultiLayerNetwork(plan.networkConf());
+      fresh.init();
+      return fresh;
+    }, MultiLayerNetwork.class);
+    int startRound = run.startRound();
+    List<RoundListener> listeners = run.listeners(options);
     int rounds = training.epochs();
     LinearProbe probe = null;
     String engine;
@@ -225,9 +135,9 @@ public final class PretrainJob {
         }
         evaluate = withProbe(evaluate, probe, plan.probeLayer(), config.probe().every(), startRound, rounds);
       }
-      RoundLoop.Spec spec = new RoundLoop.Spec("pretrain", null, startRound + 1, rounds, rounds, "test", training, workers, work);
+      RoundLoop.Spec spec = new RoundLoop.Spec("pretrain", null, startRound + 1, rounds, rounds, "test", training, workers, run.workDir());
       if (objective.kind() == Objective.Kind.CONTRASTIVE && !spec.graftAveraging()) {
-        log.accept("pretrain: contrastive minibatches are trained on Graft's averaging (training.engine graft): dl4j-spark re-splits "
+        log.accept("contrastive minibatches are trained on Graft's averaging (training.engine graft): dl4j-spark re-splits "
             + "minibatches to its batch size, which can separate the two views of an example");
         spec = spec.withGraftAveraging();
       }
@@ -240,11 +150,9 @@ public final class PretrainJob {
       data.release().run();
     }
 
-    RoundMetrics last = history.get(history.size() - 1);
-    MultiLayerNetwork finalNet = network;
-    storage.writeAtomically(new Path(plan.output(), MODEL_FILE), out -> ModelSerializer.writeModel(finalNet, out, true));
-    MetricsLog.write(storage, plan.output(), history);
-    Provenance provenance = new Provenance("pretrain").config(config).seed(training.seed());
+    List<RoundMetrics> history = run.history();
+    RoundMetrics last = run.last();
+    Provenance provenance = run.provenance();
     provenance.input("train", storage.qualify(storage.path(config.data().train())).toString(), trainCount, JSON.valueToTree(plan.train().sources()));
     provenance.input("test", config.data().test() == null ? "holdout of train" : storage.qualify(storage.path(config.data().test())).toString(),
         testCount, plan.test() == null ? null : JSON.valueToTree(plan.test().sources()));
@@ -259,11 +167,9 @@ public final class PretrainJob {
     }
     metrics.put("train_loss", last.trainLoss());
     metrics.put("rounds", rounds);
-    metrics.put("wall_s", history.stream().mapToDouble(RoundMetrics::wallSeconds).sum());
     metrics.put("samples_per_s", history.stream().mapToDouble(RoundMetrics::samplesPerSecond).average().orElse(0));
-    provenance.metrics(metrics);
+    provenance.metrics(run.summary(metrics));
     provenance.put("skippedRows", skipped);
-    provenance.put("resumedFromRound", startRound);
     Map<String, Object> model = new LinkedHashMap<>();
     model.put("architecture", config.model().architecture().toString());
     model.put("objective", objective.kind().toString());
@@ -280,16 +186,12 @@ public final class PretrainJob {
     }
     provenance.put("model", model);
     provenance.put("cluster", Map.of("master", spark.sparkContext().master(), "workers", workers, "engine", engine));
-    provenance.write(storage, plan.output());
-    plan.checkpoints().delete();
-    if (storage.exists(work)) {
-      storage.delete(work);
-    }
+    run.publish(Map.of(MODEL_FILE, new TrainingRun.Saved(network, true)), provenance);
     String headline = objective.selfSupervised()
         ? String.format("%s loss %.4f%s", objective.kind(), last.evalLoss(),
             last.extra().containsKey("probe_accuracy") ? String.format(", probe accuracy %.2f%%", 100 * last.extra().get("probe_accuracy")) : "")
         : String.format("test accuracy %.2f%%", 100 * last.evalAccuracy());
-    log.accept(String.format("pretrain: %s after %d rounds; model written to %s", headline, rounds, new Path(plan.output(), MODEL_FILE)));
+    log.accept(String.format("%s after %d rounds; model written to %s", headline, rounds, new Path(plan.output(), MODEL_FILE)));
     return new Result(plan.output().toString(), last.evalAccuracy(), last.evalLoss(), rounds, startRound, history, trainCount, testCount,
         probeAtInit, engine);
   }
@@ -323,7 +225,7 @@ public final class PretrainJob {
     JavaRDD<DataSet> testBatches = GraftDatasets.miniBatches(testSet, 256, numFeatures, numClasses).persist(StorageLevel.MEMORY_ONLY());
     long trainCount = GraftDatasets.countExamples(trainBatches);
     long testCount = GraftDatasets.countExamples(testBatches);
-    log.accept(String.format("pretrain: %s on %,d training rows, %,d test rows, %d workers, batch %d, averaging every %d, %s",
+    log.accept(String.format("%s on %,d training rows, %,d test rows, %d workers, batch %d, averaging every %d, %s",
         config.model().architecture(), trainCount, testCount, workers, training.batchSizePerWorker(), training.averagingFrequency(),
         training.engine() == TrainingConfig.Engine.GRAFT ? "Graft averaging (sync " + training.sync().name().toLowerCase() + ")"
             : "dl4j-spark " + training.approach().name().toLowerCase()));
@@ -343,7 +245,7 @@ public final class PretrainJob {
    * Unlabelled rows (only the {@code features} column is read) as per-round view pairs or
    * corrupted inputs; the held-out rows are built once, with fixed views, so rounds compare.
    */
-  private static Data selfSupervisedData(PretrainConfig config, Plan plan, SparkSession spark, Storage storage, JavaSparkContext sc,
+  private static Data selfSupervisedData(PretrainConfig config, PretrainPlan plan, SparkSession spark, Storage storage, JavaSparkContext sc,
       Consumer<String> log) {
     TrainingConfig training = config.training();
     Objective objective = config.objective();
@@ -371,7 +273,7 @@ public final class PretrainJob {
     long trainCount = examples.count();
     long testCount = GraftDatasets.countExamples(testBatches);
     boolean contrastive = objective.kind() == Objective.Kind.CONTRASTIVE;
-    log.accept(String.format("pretrain: %s %s on %,d unlabelled training rows (%s), %,d held-out rows, %d workers, batch %d, averaging every %d",
+    log.accept(String.format("%s %s on %,d unlabelled training rows (%s), %,d held-out rows, %d workers, batch %d, averaging every %d",
         objective.kind(), config.model().architecture(), trainCount, contrastive ? "2 augmented views each" : "corrupted inputs",
         contrastive ? testCount / 2 : testCount, workers,
         training.batchSizePerWorker(), training.averagingFrequency()));
@@ -393,9 +295,9 @@ public final class PretrainJob {
     long seed = config.training().seed();
     if (test == null) {
       double f = config.data().holdoutFraction();
-      Dataset<Row>[] split = train.randomSplit(new double[] {1 - f, f}, seed);
-      train = split[0];
-      test = split[1];
+      GraftDatasets.Split split = GraftDatasets.holdout(train, f, seed);
+      train = split.train();
+      test = split.heldOut();
       log.accept(String.format("no test set: holding out %.0f%% of the training rows", 100 * f));
     }
     @SuppressWarnings("unchecked")

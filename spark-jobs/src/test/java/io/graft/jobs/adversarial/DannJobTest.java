@@ -7,6 +7,7 @@ import io.graft.config.ConfigLoader;
 import io.graft.engine.JobOptions;
 import io.graft.engine.MetricsLog;
 import io.graft.engine.SyncAveraging;
+import io.graft.spark.GraftDatasets;
 import io.graft.spark.TaskRows;
 import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -144,9 +144,8 @@ class DannJobTest {
 
     DannJob.Result resumed = DannJob.run(cfg, SparkTests.spark(), JobOptions.quiet().withResume(true));
     assertThat(resumed.history()).hasSize(2);
-    assertThat(resumed.history().get(0).get("target_accuracy")).isEqualTo(before.get(0).get("target_accuracy").asDouble());
-    assertThat(((Number) resumed.history().get(1).get("lambda")).doubleValue())
-        .isGreaterThan(((Number) resumed.history().get(0).get("lambda")).doubleValue());
+    assertThat(resumed.history().get(0).evalAccuracy()).isEqualTo(before.get(0).get("target_accuracy").asDouble());
+    assertThat(resumed.history().get(1).extra().get("lambda")).isGreaterThan(resumed.history().get(0).extra().get("lambda"));
     assertThat(storage.exists(new Path(out, "_checkpoint"))).isFalse();
   }
 
@@ -158,9 +157,9 @@ class DannJobTest {
     DannJob.Result apart = DannJob.run(config(SparkTests.work().resolve("dann-two-domains").toUri().toString(), "adversarial.lambda=0",
         "target.train=" + SparkTests.fashionTrain(), "training.maxRows=2000", "training.epochs=2", "optimizer.updater=adam",
         "optimizer.learningRate=0.002"), SparkTests.spark(), JobOptions.quiet());
-    Map<String, Object> last = apart.history().get(apart.history().size() - 1);
-    assertThat((double) last.get("source_domain_accuracy")).as("MNIST rows called MNIST").isGreaterThan(0.8);
-    assertThat((double) last.get("target_domain_accuracy")).as("Fashion-MNIST rows called Fashion-MNIST").isGreaterThan(0.8);
+    Map<String, Double> last = apart.history().get(apart.history().size() - 1).extra();
+    assertThat(last.get("source_domain_accuracy")).as("MNIST rows called MNIST").isGreaterThan(0.8);
+    assertThat(last.get("target_domain_accuracy")).as("Fashion-MNIST rows called Fashion-MNIST").isGreaterThan(0.8);
 
     // the same head on two halves of one dataset has nothing to learn
     DannJob.Result same = DannJob.run(config(SparkTests.work().resolve("dann-same-domain").toUri().toString(), "adversarial.lambda=0",
@@ -175,14 +174,15 @@ class DannJobTest {
     Storage storage = new Storage(SparkTests.spark().sparkContext().hadoopConfiguration());
     String out = SparkTests.work().resolve("dann-split").toString();
     java.util.function.Function<DannConfig, List<Row>> heldOut = c -> DannJob.split(SparkTests.spark(), storage, c.target(), "target", 784, 10,
-        false, c.training(), s -> {})[1].collectAsList();
+        false, c.training(), s -> {}).heldOut().collectAsList();
     List<Row> seed1 = heldOut.apply(config(out, "target.splitSeed=7", "training.seed=1"));
     assertThat(heldOut.apply(config(out, "target.splitSeed=7", "training.seed=2"))).as("same split seed").isEqualTo(seed1);
     assertThat(heldOut.apply(config(out, "training.seed=1"))).as("training seed 1 splits differently from split seed 7").isNotEqualTo(seed1);
     assertThat(heldOut.apply(config(out, "training.seed=7"))).as("without splitSeed the training seed splits").isEqualTo(seed1);
     DannConfig transductive = config(out, "target.transductive=true");
-    Dataset<Row>[] both = DannJob.split(SparkTests.spark(), storage, transductive.target(), "target", 784, 10, false, transductive.training(), s -> {});
-    assertThat(both[0].count()).as("trains on every target row").isEqualTo(both[1].count()).isEqualTo(1797);
+    GraftDatasets.Split both = DannJob.split(SparkTests.spark(), storage, transductive.target(), "target", 784, 10, false,
+        transductive.training(), s -> {});
+    assertThat(both.train().count()).as("trains on every target row").isEqualTo(both.heldOut().count()).isEqualTo(1797);
   }
 
   @Test

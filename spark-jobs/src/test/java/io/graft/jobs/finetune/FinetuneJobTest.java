@@ -114,7 +114,7 @@ class FinetuneJobTest {
     MultiLayerNetwork[] start = new MultiLayerNetwork[1];
     FinetuneJob.run(c, spark, quiet());
     MultiLayerNetwork after = load(dir.resolve("disc-" + alpha + "/model.zip"));
-    MultiLayerNetwork before = FinetuneJob.plan(c, storage, false).base();
+    MultiLayerNetwork before = FinetunePlan.of(c, storage, false).base();
     Map<String, Double> norms = new HashMap<>();
     for (String layer : List.of("conv1", "bn1", "conv2", "bn2", "dense1", "output")) {
       int i = Surgery.indexOf(after, layer, "test");

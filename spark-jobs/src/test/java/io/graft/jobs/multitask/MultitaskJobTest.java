@@ -43,8 +43,8 @@ class MultitaskJobTest {
     MultitaskJob.Result r = MultitaskJob.run(config(out, "weighting=uncertainty", "sampling=uniform", "training.epochs=3"), SparkTests.spark(), JobOptions.quiet());
     assertThat(r.accuracy().get("digits")).isGreaterThan(0.7);
     assertThat(r.accuracy().get("fashion")).isGreaterThan(0.5);
-    assertThat(r.history().get(0)).containsKeys("digits_accuracy", "fashion_accuracy", "digits_train_loss", "fashion_weight", "mean_accuracy");
-    assertThat(r.history().get(0).get("digits_weight")).isEqualTo(1.0);
+    assertThat(r.history().get(0).toMap()).containsKeys("digits_accuracy", "fashion_accuracy", "digits_train_loss", "fashion_weight", "mean_accuracy");
+    assertThat(r.history().get(0).extra().get("digits_weight")).isEqualTo(1.0);
     assertThat(r.weights().get("digits")).as("uncertainty weights move off 1 after a round").isNotEqualTo(1.0);
 
     Storage storage = new Storage(SparkTests.spark().sparkContext().hadoopConfiguration());

@@ -1,10 +1,13 @@
-package io.graft.pipeline;
+package io.graft.pipeline.runner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.cli.GraftCli;
+import io.graft.pipeline.PipelineLock;
+import io.graft.pipeline.PipelinePlan;
+import io.graft.pipeline.PipelineSpec;
 import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
 import io.graft.testing.TestData;
@@ -100,7 +103,7 @@ class PipelineCliTest {
             "source-test.input=" + mnist.resolve("t10k-images-idx3-ubyte"), "target-train.input=" + fashion.resolve("train-images-idx3-ubyte.gz"),
             "target-test.input=" + fashion.resolve("t10k-images-idx3-ubyte.gz")));
     Storage storage = new Storage(new Configuration());
-    PipelinePlan plan = PipelinePlan.build(spec, storage);
+    PipelinePlan plan = PipelineRunner.plan(spec, storage);
     new PipelineRunner(plan, storage).validate();
     assertThat(plan.instancesOf("finetune")).hasSize(18);
     assertThat(plan.instancesOf("verdict-100").get(0).settings().path("runs")).hasSize(3);

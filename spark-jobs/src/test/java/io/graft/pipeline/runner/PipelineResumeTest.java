@@ -1,4 +1,4 @@
-package io.graft.pipeline;
+package io.graft.pipeline.runner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

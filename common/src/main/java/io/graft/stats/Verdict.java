@@ -1,4 +1,4 @@
-package io.graft.diagnostics;
+package io.graft.stats;
 
 import com.fasterxml.jackson.annotation.JsonValue;
 import io.graft.config.ConfigException;

@@ -1,9 +1,10 @@
-package io.graft.pipeline;
+package io.graft.pipeline.runner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.graft.jobs.demo.DemoJob;
+import io.graft.pipeline.PipelinePlan;
 import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
 import io.graft.testing.TestData;
@@ -95,7 +96,7 @@ class DemoPipelineTest {
   void changingOneFineTuneSettingRerunsOnlyThatStageAndWhatReadsIt() throws Exception {
     List<String> changed = new ArrayList<>(overrides);
     changed.add("finetune.epochs=3");
-    PipelinePlan plan = PipelinePlan.build(DemoJob.spec().withRoot(root.toString()).withOverrides(changed), storage);
+    PipelinePlan plan = PipelineRunner.plan(DemoJob.spec().withRoot(root.toString()).withOverrides(changed), storage);
     Map<String, String> why = new LinkedHashMap<>();
     new PipelineRunner(plan, storage).decide().forEach(d -> why.put(d.instance().name(), d.action() + ": " + d.reason()));
     assertThat(why.get("finetune[two-stage,training.seed=1]")).isEqualTo("run: settings changed (epochs: 2 -> 3)");

@@ -1,11 +1,11 @@
-package io.graft.diagnostics;
+package io.graft.stats;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.data.Offset.offset;
 
 import io.graft.config.ConfigException;
-import io.graft.diagnostics.Verdict.Outcome;
+import io.graft.stats.Verdict.Outcome;
 import org.junit.jupiter.api.Test;
 
 class VerdictTest {

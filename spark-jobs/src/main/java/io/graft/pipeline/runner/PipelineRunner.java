@@ -1,4 +1,4 @@
-package io.graft.pipeline;
+package io.graft.pipeline.runner;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -6,26 +6,14 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.graft.config.ConfigException;
-import io.graft.diagnostics.DivergenceJob;
-import io.graft.diagnostics.EvaluateJob;
-import io.graft.diagnostics.ProbeJob;
-import io.graft.diagnostics.ReportJob;
-import io.graft.diagnostics.VerdictJob;
 import io.graft.engine.Checkpoints;
 import io.graft.jobs.ExitStatus;
 import io.graft.jobs.Job;
-import io.graft.jobs.JobContext;
-import io.graft.jobs.JobEnv;
 import io.graft.jobs.JobMain;
-import io.graft.jobs.JobResult;
-import io.graft.jobs.adversarial.DannJob;
-import io.graft.jobs.finetune.FinetuneJob;
-import io.graft.jobs.importer.FetchDataJob;
-import io.graft.jobs.importer.ImportJob;
-import io.graft.jobs.multitask.MultitaskJob;
-import io.graft.jobs.pretrain.PretrainJob;
-import io.graft.ml.PredictJob;
-import io.graft.store.Provenance;
+import io.graft.pipeline.PipelineLock;
+import io.graft.pipeline.PipelinePlan;
+import io.graft.pipeline.PipelineSpec;
+import io.graft.pipeline.StageType;
 import io.graft.store.Storage;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -42,11 +30,8 @@ import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
-import picocli.CommandLine;
 
 /**
  * Runs a {@link PipelinePlan}: under the root's lock, each instance in order is skipped (its
@@ -102,6 +87,11 @@ public final class PipelineRunner {
     this.storage = storage;
   }
 
+  /** Plans {@code spec}, checking the inputs each stage's job declares ({@link io.graft.config.Input}). */
+  public static PipelinePlan plan(PipelineSpec spec, Storage storage) {
+    return PipelinePlan.build(spec, storage, type -> StageJobs.job(type).inputKeys());
+  }
+
   public PipelinePlan plan() {
     return plan;
   }
@@ -113,39 +103,7 @@ public final class PipelineRunner {
   /** Binds every stage's settings to its job's config (a config stage's keys, an args stage's options), before anything runs. */
   public void validate() {
     for (PipelinePlan.Instance i : plan.instances()) {
-      bind(i);
-    }
-  }
-
-  /** The job that runs a stage type. */
-  static Job<?> job(StageType type) {
-    return switch (type) {
-      case FETCH_DATA -> FetchDataJob.JOB;
-      case IMPORT -> ImportJob.JOB;
-      case PRETRAIN -> PretrainJob.JOB;
-      case FINETUNE -> FinetuneJob.JOB;
-      case MULTITASK -> MultitaskJob.JOB;
-      case DANN -> DannJob.JOB;
-      case DIVERGENCE -> DivergenceJob.JOB;
-      case PROBE -> ProbeJob.JOB;
-      case EVALUATE -> EvaluateJob.JOB;
-      case VERDICT -> VerdictJob.JOB;
-      case PREDICT -> PredictJob.JOB;
-      case REPORT -> ReportJob.JOB;
-    };
-  }
-
-  /** An instance's settings as its job's config, or a refusal naming the stage and the key or option. */
-  private static Object bind(PipelinePlan.Instance i) {
-    String where = "stage '" + i.name() + "'";
-    try {
-      return job(i.type()).bind(i.settings(), where + " config");
-    } catch (PipelineException e) {
-      throw e;
-    } catch (ConfigException e) {
-      throw new PipelineException(e.getMessage().contains(where) ? e.getMessage() : where + ": " + e.getMessage(), e);
-    } catch (CommandLine.ParameterException e) {
-      throw new PipelineException(where + ": " + e.getMessage() + " (a stage's args are its command's options, without --)");
+      StageJobs.bind(i);
     }
   }
 
@@ -276,7 +234,7 @@ public final class PipelineRunner {
     summary.put("started", started.toString());
     ArrayNode stages = summary.putArray("stages");
     Map<String, String> outcomes = new HashMap<>();
-    Supplier<SparkSession> spark = once(options.spark());
+    Supplier<SparkSession> spark = StageJobs.once(options.spark());
     try (PipelineLock lock = PipelineLock.acquire(storage, lockFile, options.runId(), options.staleAfter(), log)) {
       log.accept("pipeline " + plan.spec().name() + ": " + plan.instances().size() + " stage runs, root " + plan.root() + ", run " + options.runId());
       for (PipelinePlan.Instance i : plan.instances()) {
@@ -305,7 +263,7 @@ public final class PipelineRunner {
           row.set("metrics", d.marker().path("metrics"));
           outcomes.put(i.name(), outcome);
           log.accept("= " + i.name() + ": skip, " + d.reason());
-          publish(i, log);
+          StageOutputs.publish(storage, plan, i, log);
           continue;
         }
         if (i.type().needsSpark()) {
@@ -327,11 +285,11 @@ public final class PipelineRunner {
         row.put("exitCode", code);
         String outcome;
         if (code == ExitStatus.OK) {
-          ObjectNode metrics = metrics(i);
+          ObjectNode metrics = StageOutputs.metrics(storage, i);
           outcome = "negative".equals(metrics.path("verdict").asText()) ? "negative-transfer" : "done";
           writeMarker(i, options.runId(), t0, seconds, outcome, metrics, d.action() == Action.RESUME);
           row.set("metrics", metrics);
-          publish(i, log);
+          StageOutputs.publish(storage, plan, i, log);
         } else {
           outcome = "failed";
           row.put("error", error != null ? error : i.type().command() + " ended with exit status " + code);
@@ -375,65 +333,7 @@ public final class PipelineRunner {
     if (!resume && storage.exists(dir) && i.type() != StageType.FETCH_DATA) {
       storage.delete(dir);
     }
-    return execute(job(i.type()), bind(i), resume, spark);
-  }
-
-  private <C> int execute(Job<C> job, Object settings, boolean resume, Supplier<SparkSession> spark) throws Exception {
-    @SuppressWarnings("unchecked") // bound by this job's own bind
-    C config = (C) settings;
-    JobEnv env = new JobEnv(job.needsSpark() ? spark.get().sparkContext().getConf() : null, storage);
-    job.validate(config, env, resume);
-    JobResult result = job.run(config, new JobContext(env, spark, resume, line -> System.out.println("[" + job.name() + "] " + line)));
-    result.lines().forEach(System.out::println);
-    return result.exitStatus();
-  }
-
-  /** {@code spark}, asked for once. */
-  private static Supplier<SparkSession> once(Supplier<SparkSession> spark) {
-    SparkSession[] session = {null};
-    return () -> {
-      if (session[0] == null) {
-        session[0] = spark.get();
-      }
-      return session[0];
-    };
-  }
-
-  /** Headline figures of a finished instance: its provenance's metrics, or a diagnostics result's numbers. */
-  private ObjectNode metrics(PipelinePlan.Instance i) throws IOException {
-    ObjectNode out = JSON.createObjectNode();
-    Path dir = storage.path(i.output());
-    if (storage.exists(new Path(dir, Provenance.FILE_NAME))) {
-      JsonNode m = Provenance.read(storage, dir).path("metrics");
-      m.fields().forEachRemaining(e -> {
-        if (e.getValue().isNumber()) {
-          out.set(e.getKey(), e.getValue());
-        }
-      });
-    }
-    if ("result.json".equals(i.type().outputChild()) && storage.exists(new Path(dir, "result.json"))) {
-      JsonNode r = JSON.readTree(storage.readString(new Path(dir, "result.json")));
-      numbers(r, "", out, 0);
-      JsonNode verdict = r.path("verdict").path("outcome");
-      if (verdict.isTextual()) {
-        out.put("verdict", verdict.asText());
-      }
-    }
-    return out;
-  }
-
-  private static void numbers(JsonNode node, String prefix, ObjectNode out, int depth) {
-    if (depth > 2 || out.size() >= 16) {
-      return;
-    }
-    node.fields().forEachRemaining(e -> {
-      String k = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
-      if (e.getValue().isNumber()) {
-        out.set(k, e.getValue());
-      } else if (e.getValue().isObject()) {
-        numbers(e.getValue(), k, out, depth + 1);
-      }
-    });
+    return StageJobs.run(StageJobs.job(i.type()), StageJobs.bind(i), resume, spark, storage);
   }
 
   private void writeMarker(PipelinePlan.Instance i, String runId, Instant started, double seconds, String outcome, ObjectNode metrics,
@@ -458,50 +358,7 @@ public final class PipelineRunner {
   }
 
   JsonNode readMarker(Path dir) throws IOException {
-    Path file = new Path(dir, MARKER);
-    if (!storage.exists(file)) {
-      return null;
-    }
-    return JSON.readTree(storage.readString(file));
-  }
-
-  /** Copies a finished output to its {@code publish} path atomically, unless that copy already has the same key. */
-  private void publish(PipelinePlan.Instance i, Consumer<String> log) throws IOException {
-    if (i.publish() == null) {
-      return;
-    }
-    Path target = storage.path(plan.publishPath(i));
-    JsonNode published = readMarker(target);
-    if (published != null && i.key().equals(published.path("key").asText())) {
-      return;
-    }
-    Path source = storage.path(i.output());
-    FileSystem dstFs = storage.fs(target);
-    Path staged = new Path(target.getParent(), "._staging-" + target.getName() + "-" + UUID.randomUUID());
-    try {
-      copy(storage.fs(source), source, dstFs, staged);
-      storage.replaceDirectory(staged, target);
-    } finally {
-      if (dstFs.exists(staged)) {
-        dstFs.delete(staged, true);
-      }
-    }
-    log.accept("  published " + i.name() + " to " + target);
-  }
-
-  private void copy(FileSystem srcFs, Path src, FileSystem dstFs, Path dst) throws IOException {
-    dstFs.mkdirs(dst);
-    for (FileStatus f : srcFs.listStatus(src)) {
-      String name = f.getPath().getName();
-      if (name.equals(Checkpoints.DIR) || name.startsWith(".")) {
-        continue;
-      }
-      if (f.isDirectory()) {
-        copy(srcFs, f.getPath(), dstFs, new Path(dst, name));
-      } else {
-        FileUtil.copy(srcFs, f.getPath(), dstFs, new Path(dst, name), false, storage.conf());
-      }
-    }
+    return StageOutputs.readMarker(storage, dir);
   }
 
   /** Reads the summary of the latest run, if any. */

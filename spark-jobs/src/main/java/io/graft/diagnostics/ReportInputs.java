@@ -1,0 +1,115 @@
+package io.graft.diagnostics;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.graft.config.ConfigException;
+import io.graft.store.Provenance;
+import io.graft.store.Storage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.Path;
+
+/** What {@code graft report} found in its inputs: training runs (provenance and rounds) and diagnostics records. */
+record ReportInputs(List<ReportInputs.Run> runs, List<JsonNode> divergences, List<JsonNode> probes, List<JsonNode> verdicts,
+    List<JsonNode> evaluations) {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** A training run: its name, provenance and per-round metrics. */
+  record Run(String name, String path, JsonNode provenance, List<JsonNode> rounds) {
+    String job() {
+      return provenance.path("job").asText("?");
+    }
+
+    /** The group a run is compared in: the strategy (fine-tuning), lambda (DANN), the task count (multi-task). */
+    String group() {
+      JsonNode c = provenance.path("config");
+      return switch (job()) {
+        case "finetune" -> c.path("stages").size() > 0 ? "finetune: custom stages" : "finetune: " + c.path("strategy").asText().toLowerCase()
+            .replace('_', '-');
+        case "dann" -> c.path("adversarial").path("lambda").asDouble() == 0 ? "dann: source-only (lambda 0)"
+            : "dann: lambda " + c.path("adversarial").path("lambda").asText();
+        case "multitask" -> "multitask: " + c.path("tasks").size() + " task(s)";
+        default -> job();
+      };
+    }
+
+    String metric() {
+      return VerdictJob.headlineMetric(provenance);
+    }
+
+    Double headline() {
+      JsonNode v = provenance.path("metrics").path(metric());
+      return v.isNumber() ? v.asDouble() : null;
+    }
+  }
+
+  static ReportInputs read(List<String> inputs, Storage storage) throws IOException {
+    ReportInputs in = new ReportInputs(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    for (String input : inputs) {
+      Path p = storage.path(input);
+      storage.requireExists(p, "Report input");
+      if (storage.status(p).isDirectory()) {
+        Path prov = new Path(p, Provenance.FILE_NAME);
+        boolean any = false;
+        if (storage.exists(prov)) {
+          in.runs().add(new Run(p.getName(), input, Provenance.read(storage, p), rounds(storage, new Path(p, "metrics.jsonl"))));
+          any = true;
+        }
+        for (FileStatus f : storage.fs(p).listStatus(p)) {
+          String name = f.getPath().getName();
+          if (f.isFile() && name.endsWith(".json") && !name.equals(Provenance.FILE_NAME) && !name.startsWith("_")) {
+            any |= addDiagnostic(in, JSON.readTree(storage.readString(f.getPath())), null);
+          }
+        }
+        ConfigException.require(any, "Report input %s has no provenance.json and no diagnostics JSON", input);
+      } else {
+        JsonNode node;
+        try {
+          node = JSON.readTree(storage.readString(p));
+        } catch (IOException e) {
+          throw new ConfigException("Report input " + input + " is not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        ConfigException.require(addDiagnostic(in, node, input), "Report input %s is not a Graft diagnostics file (no known 'kind')", input);
+      }
+    }
+    return in;
+  }
+
+  private static boolean addDiagnostic(ReportInputs in, JsonNode node, String path) {
+    switch (node.path("kind").asText("")) {
+      case "divergence" -> in.divergences().add(node);
+      case "probe" -> in.probes().add(node);
+      case "verdict" -> in.verdicts().add(node);
+      case "evaluation" -> in.evaluations().add(node);
+      default -> {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static List<JsonNode> rounds(Storage storage, Path file) throws IOException {
+    List<JsonNode> out = new ArrayList<>();
+    if (storage.exists(file)) {
+      for (String line : storage.readString(file).split("\n")) {
+        if (!line.isBlank()) {
+          out.add(JSON.readTree(line));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The per-round accuracy key of a metrics line. */
+  static String accuracyKey(JsonNode round) {
+    String evalSet = round.path("eval_set").asText("");
+    for (String k : List.of(evalSet + "_accuracy", "target_accuracy", "mean_accuracy", "val_accuracy", "test_accuracy")) {
+      if (round.path(k).isNumber()) {
+        return k;
+      }
+    }
+    return null;
+  }
+}

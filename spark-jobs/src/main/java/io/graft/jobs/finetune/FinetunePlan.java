@@ -1,0 +1,98 @@
+package io.graft.jobs.finetune;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.graft.config.ConfigException;
+import io.graft.data.Manifest;
+import io.graft.engine.Checkpoints;
+import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
+import io.graft.spark.GraftDatasets;
+import io.graft.store.Storage;
+import io.graft.surgery.AdapterLayer;
+import io.graft.surgery.Surgery;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+
+/**
+ * Everything {@code graft finetune} decides on the driver before Spark works: the target datasets,
+ * the source model after surgery (new head, added layers, adapters), the resolved stages, the
+ * output and its checkpoints. Built once, by the job's check before Spark starts; the run trains what it planned.
+ */
+record FinetunePlan(Manifest train, Manifest test, Surgery.Source source, MultiLayerNetwork base, List<FinetuneJob.Stage> stages, Path output,
+    Checkpoints checkpoints, int headStart) {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  static FinetunePlan of(FinetuneConfig config, Storage storage, boolean resume) throws IOException {
+    Manifest train = GraftDatasets.manifest(storage, config.data().train(), "target training");
+    Manifest test = GraftDatasets.manifest(storage, config.data().test(), "target test");
+    if (test.numFeatures() != train.numFeatures()) {
+      throw new ConfigException("Target test dataset " + config.data().test() + " has " + test.numFeatures()
+          + " features but the training dataset has " + train.numFeatures());
+    }
+    Surgery.Source source = Surgery.load(storage, config.source());
+    long inputs = Surgery.inputSize(source.network());
+    if (inputs > 0 && inputs != train.numFeatures()) {
+      throw new ConfigException("Cannot fine-tune: the target's features are " + Arrays.toString(train.featureShape()) + " ("
+          + train.numFeatures() + " values) but model " + config.source() + " takes " + inputs + " inputs");
+    }
+    List<Surgery.AddedLayer> added = config.surgery().addLayers().stream()
+        .map(a -> new Surgery.AddedLayer(a.name(), a.width(), a.activation())).toList();
+    List<String> remove = new ArrayList<>(config.surgery().removeLayers());
+    for (String projection : Surgery.selfSupervisedHead(source.network())) {
+      if (!remove.contains(projection)) {
+        remove.add(projection); // a contrastive encoder's projection head goes with its output
+      }
+    }
+    MultiLayerNetwork base = Surgery.newHead(source.network(), train.numClasses(), remove, added, config.training().seed());
+    List<StageConfig> stageConfigs = config.stages().isEmpty() ? Strategies.expand(config, base, added.size()) : config.stages();
+    boolean adapters = config.strategy() == FinetuneConfig.Strategy.ADAPTERS && config.stages().isEmpty()
+        || stageConfigs.stream().anyMatch(s -> s.trainFrom().equals("adapters"));
+    if (adapters) {
+      ConfigException.require(!config.adapters().after().isEmpty(),
+          "Cannot use adapters: adapters.after names no layer (layers: %s)", String.join(", ", Surgery.layerNames(base)));
+      base = Surgery.insertAdapters(base, config.adapters().after(), config.adapters().size(), config.training().seed());
+    }
+    if (config.strategy() == FinetuneConfig.Strategy.SCRATCH && config.stages().isEmpty()) {
+      base = Surgery.reinitialised(base, config.training().seed());
+    }
+    int headStart = base.getnLayers() - 1 - added.size();
+    List<FinetuneJob.Stage> stages = new ArrayList<>();
+    for (StageConfig s : stageConfigs) {
+      stages.add(resolve(s, base, headStart, config));
+    }
+    Path output = storage.qualify(storage.path(config.output()));
+    Checkpoints checkpoints = new Checkpoints(storage, output);
+    if (resume) {
+      Checkpoints.State state = checkpoints.load();
+      Checkpoints.requireCompatible(state.config(), JSON.valueToTree(config), List.of());
+    }
+    return new FinetunePlan(train, test, source, base, stages, output, checkpoints, headStart);
+  }
+
+  private static FinetuneJob.Stage resolve(StageConfig s, MultiLayerNetwork base, int headStart, FinetuneConfig config) {
+    int lowest;
+    Set<Integer> also = new HashSet<>();
+    switch (s.trainFrom()) {
+      case "all" -> lowest = 0;
+      case "head" -> lowest = headStart;
+      case "adapters" -> {
+        lowest = headStart;
+        List<String> names = Surgery.layerNames(base);
+        for (int i = 0; i < names.size(); i++) {
+          if (base.getLayerWiseConfigurations().getConf(i).getLayer() instanceof AdapterLayer) {
+            also.add(i);
+          }
+        }
+        ConfigException.require(!also.isEmpty(), "stage '%s' trains adapters, but the model has none (set adapters.after)", s.name());
+      }
+      default -> lowest = Surgery.indexOf(base, s.trainFrom(), "fine-tune from a layer");
+    }
+    double lr = s.learningRate() == null ? config.optimizer().learningRate() : s.learningRate();
+    return new FinetuneJob.Stage(s, lowest, also, lr, s.schedule() == null ? config.schedule() : s.schedule());
+  }
+}

@@ -1,0 +1,86 @@
+package io.graft.jobs.pretrain;
+
+import io.graft.config.ConfigException;
+import io.graft.data.Manifest;
+import io.graft.engine.Checkpoints;
+import io.graft.model.Architectures;
+import io.graft.selfsup.Objective;
+import io.graft.spark.GraftDatasets;
+import io.graft.store.Storage;
+import io.graft.surgery.Surgery;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+
+/**
+ * Everything {@code graft pretrain} checks on the driver before Spark does any work: the datasets,
+ * the network configuration, the probe's layer, the output and its checkpoints.
+ *
+ * @param probeLayer index of the layer the linear probe reads, -1 without a probe
+ */
+record PretrainPlan(Manifest train, Manifest test, MultiLayerConfiguration networkConf, Path output, Checkpoints checkpoints, int probeLayer) {
+  static PretrainPlan of(PretrainConfig config, Storage storage, boolean resume) throws IOException {
+    Objective objective = config.objective();
+    Manifest train = GraftDatasets.manifest(storage, config.data().train(), "training");
+    Manifest test = null;
+    if (config.data().test() != null) {
+      test = GraftDatasets.manifest(storage, config.data().test(), "test");
+      if (test.numFeatures() != train.numFeatures()) {
+        throw new ConfigException("Test dataset " + config.data().test() + " has " + test.numFeatures()
+            + " features but training dataset " + config.data().train() + " has " + train.numFeatures());
+      }
+      if (!objective.selfSupervised() && test.numClasses() > train.numClasses()) {
+        throw new ConfigException("Test dataset " + config.data().test() + " has " + test.numClasses()
+            + " classes but training dataset " + config.data().train() + " has " + train.numClasses());
+      }
+    }
+    if (config.augmentation().enabled() && train.featureShape().length != 2 && train.featureShape().length != 3) {
+      throw new ConfigException("augmentation needs image-shaped features ([channels, height, width]); dataset " + config.data().train()
+          + " has feature shape " + Arrays.toString(train.featureShape()));
+    }
+    MultiLayerConfiguration conf = objective.selfSupervised()
+        ? Architectures.selfSupervised(config.model(), train.featureShape(), objective, unitRange(train), config.optimizer(),
+            config.training().seed())
+        : Architectures.build(config.model(), train.featureShape(), train.numClasses(), config.optimizer(), config.training().seed());
+    int probeLayer = config.probe() == null ? -1 : probeLayer(config, storage, train, conf);
+    Path output = storage.qualify(storage.path(config.output()));
+    Checkpoints checkpoints = new Checkpoints(storage, output);
+    if (resume) {
+      checkpoints.requireResumable(config, config.training().epochs());
+    }
+    return new PretrainPlan(train, test, conf, output, checkpoints, probeLayer);
+  }
+
+  /** Whether every stored feature lies in [0, 1] (images as Graft imports them): the decoder is then sigmoid + cross-entropy. */
+  static boolean unitRange(Manifest m) {
+    return m.normalisation() != null && m.normalisation().min() >= 0 && m.normalisation().max() <= 1;
+  }
+
+  /** Checks the probe's datasets and resolves its layer: named, or the encoder's top (the layer below the head). */
+  private static int probeLayer(PretrainConfig config, Storage storage, Manifest train, MultiLayerConfiguration conf) {
+    PretrainConfig.Probe probe = config.probe();
+    for (String uri : List.of(probe.train(), config.probeTest())) {
+      Manifest m = GraftDatasets.manifest(storage, uri, "probe");
+      ConfigException.require(m.numFeatures() == train.numFeatures(), "Cannot probe: dataset %s has %s features but training dataset %s has %s",
+          uri, m.numFeatures(), config.data().train(), train.numFeatures());
+      ConfigException.require(m.numClasses() >= 2, "Cannot probe: dataset %s has no labels (%s classes); the probe needs labelled rows", uri,
+          m.numClasses());
+    }
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < conf.getConfs().size(); i++) {
+      names.add(conf.getConf(i).getLayer().getLayerName());
+    }
+    int head = names.size() - 1 - Surgery.selfSupervisedHead(conf).size(); // the first layer above the encoder
+    if (probe.layer() == null) {
+      return head - 1;
+    }
+    int index = names.indexOf(probe.layer());
+    ConfigException.require(index >= 0, "Cannot probe: layer '%s' not found in the model (layers: %s)", probe.layer(), String.join(", ", names));
+    ConfigException.require(index < head, "Cannot probe layer '%s': it is part of the %s head, not the encoder (encoder layers: %s)",
+        probe.layer(), config.objective().kind(), String.join(", ", names.subList(0, head)));
+    return index;
+  }
+}
