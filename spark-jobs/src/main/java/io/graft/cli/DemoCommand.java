@@ -51,6 +51,7 @@ final class DemoCommand implements Callable<Integer> {
       return GraftCli.EXIT_LOCK_HELD;
     }
     PipelineCommand.printRun(r.pipeline().summary(), System.out);
+    r.verdicts().forEach(v -> System.out.println("[demo] transfer verdict: " + v));
     System.out.printf("test_accuracy=%.4f reloaded_accuracy=%.4f status=%s summary=%s%n", r.testAccuracy(), r.reloadedAccuracy(),
         r.pipeline().status(), r.pipeline().summaryPath());
     return r.pipeline().exitCode();

@@ -8,6 +8,7 @@ import io.graft.store.Storage;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 
@@ -22,17 +23,34 @@ record ReportInputs(List<ReportInputs.Run> runs, List<JsonNode> divergences, Lis
       return provenance.path("job").asText("?");
     }
 
-    /** The group a run is compared in: the strategy (fine-tuning), lambda (DANN), the task count (multi-task). */
+    /**
+     * The group a run is compared in: the strategy and target dataset (fine-tuning), lambda
+     * (DANN), the task count (multi-task). Runs on different targets never share a group.
+     */
     String group() {
       JsonNode c = provenance.path("config");
       return switch (job()) {
-        case "finetune" -> c.path("stages").size() > 0 ? "finetune: custom stages" : "finetune: " + c.path("strategy").asText().toLowerCase()
-            .replace('_', '-');
+        case "finetune" -> (c.path("stages").size() > 0 ? "finetune: custom stages" : "finetune: " + c.path("strategy").asText().toLowerCase()
+            .replace('_', '-')) + " on " + datasetName(c.path("data").path("train").asText("?"));
         case "dann" -> c.path("adversarial").path("lambda").asDouble() == 0 ? "dann: source-only (lambda 0)"
             : "dann: lambda " + c.path("adversarial").path("lambda").asText();
         case "multitask" -> "multitask: " + c.path("tasks").size() + " task(s)";
         default -> job();
       };
+    }
+
+    /**
+     * A dataset's short name from its URI: the last folder, with its parent when the last is only
+     * {@code train}, {@code test} or {@code data} ({@code fashion/train}), and a pipeline's
+     * 12-character stage key left out ({@code ROOT/digits/fa483df9ea9c} is {@code digits}).
+     */
+    static String datasetName(String uri) {
+      List<String> parts = new ArrayList<>(List.of(uri.replaceAll("/+$", "").split("/")));
+      if (parts.size() > 1 && parts.get(parts.size() - 1).matches("[0-9a-f]{12}")) {
+        parts.remove(parts.size() - 1);
+      }
+      String last = parts.get(parts.size() - 1);
+      return parts.size() > 1 && Set.of("train", "test", "data").contains(last) ? parts.get(parts.size() - 2) + "/" + last : last;
     }
 
     String metric() {

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.util.ModelSerializer;
@@ -103,7 +104,7 @@ public final class TrainingRun {
 
   /** Records each round (history, checkpoint, {@code metrics.jsonl} beside it) and prints its progress line. */
   public List<RoundListener> listeners(JobOptions options) {
-    return listeners(options, (m, network) -> network, m -> null);
+    return listeners(options, UnaryOperator.identity(), m -> null);
   }
 
   /**
@@ -111,22 +112,16 @@ public final class TrainingRun {
    * the whole network when the loop trains its top on cached features) with the job's own
    * {@code state}.
    */
-  public List<RoundListener> listeners(JobOptions options, SavedNetwork toSaved, Function<RoundMetrics, JsonNode> state) {
+  public List<RoundListener> listeners(JobOptions options, UnaryOperator<Model> toSaved, Function<RoundMetrics, JsonNode> state) {
     List<RoundListener> listeners = new ArrayList<>();
     listeners.add((m, network) -> {
       history.add(m);
-      checkpoints.save(m.round(), seed, config, history, toSaved.of(m, network), state.apply(m));
+      checkpoints.save(m.round(), seed, config, history, toSaved.apply(network), state.apply(m));
       MetricsLog.write(storage, checkpoints.dir(), history);
     });
     listeners.add(new ProgressReporter(log));
     listeners.addAll(options.listeners());
     return listeners;
-  }
-
-  /** What a round's checkpoint holds, given the network the loop trained. */
-  @FunctionalInterface
-  public interface SavedNetwork {
-    Model of(RoundMetrics metrics, Model trained) throws Exception;
   }
 
   /** A provenance record for this run: job, config, seed and the round it resumed from. */

@@ -1,9 +1,12 @@
 package io.graft.jobs.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.data.Example;
 import io.graft.data.IdxReader;
 import io.graft.pipeline.PipelinePlan;
 import io.graft.pipeline.PipelineSpec;
+import io.graft.pipeline.StageType;
 import io.graft.pipeline.runner.PipelineRunner;
 import io.graft.store.Storage;
 import java.io.IOException;
@@ -21,13 +24,15 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * {@code graft demo}: the demo pipeline ({@code deploy/pipelines/demo.yaml}, shipped in the jar)
- * on the embedded default. Fetch, import, pre-train LeNet on MNIST, fine-tune it on Fashion-MNIST
- * against scratch over two seeds, a verdict, DANN from MNIST to UCI digits and a report; then the
- * published pre-trained model is reloaded with plain DL4J and scored on the raw 10k test images.
- * Rerunning it skips every finished stage.
+ * on the embedded default. Fetch, import, pre-train LeNet on MNIST; fine-tune it against training
+ * from scratch on two targets, each with a verdict over seeds: UCI digits with 10 labels per class
+ * (where transfer helps) and Fashion-MNIST with 100 (where it does not); DANN from MNIST to UCI
+ * digits and a report. Then the published pre-trained model is reloaded with plain DL4J and scored
+ * on the raw 10k test images, and the verdicts are printed. Rerunning it skips every finished stage.
  */
 public final class DemoJob {
   public static final String PIPELINE_RESOURCE = "/pipelines/demo.yaml";
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private DemoJob() {}
 
@@ -44,8 +49,9 @@ public final class DemoJob {
    * @param model the published pre-trained model
    * @param testAccuracy the pre-training job's test accuracy
    * @param reloadedAccuracy the saved zip's accuracy in plain DL4J on the raw MNIST test images (NaN if the run failed)
+   * @param verdicts each verdict stage's comparison in words, in pipeline order
    */
-  public record Result(PipelineRunner.Result pipeline, String model, double testAccuracy, double reloadedAccuracy) {}
+  public record Result(PipelineRunner.Result pipeline, String model, double testAccuracy, double reloadedAccuracy, List<String> verdicts) {}
 
   /** The demo pipeline as shipped. */
   public static PipelineSpec spec() throws IOException {
@@ -74,7 +80,22 @@ public final class DemoJob {
       options.log().accept(String.format("demo: test accuracy %.2f%% (Spark job), %.2f%% (saved zip reloaded in plain DL4J, raw MNIST test images)",
           100 * test, 100 * reloaded));
     }
-    return new Result(run, model, test, reloaded);
+    List<String> verdicts = new ArrayList<>();
+    for (PipelinePlan.Instance i : plan.instances()) {
+      Path result = new Path(i.output(), "result.json");
+      if (i.type() == StageType.VERDICT && storage.exists(result)) {
+        verdicts.add(verdictLine(JSON.readTree(storage.readString(result))));
+      }
+    }
+    return new Result(run, model, test, reloaded, verdicts);
+  }
+
+  /** A verdict in words: "LABEL: positive, 92.31% vs 83.70% (+8.61 points, p = 0.0040)". */
+  static String verdictLine(JsonNode output) {
+    JsonNode v = output.path("verdict");
+    return String.format("%s: %s, %.2f%% vs %.2f%% (%+.2f points, p = %.2g)", output.path("label").asText("verdict"),
+        v.path("outcome").asText(), 100 * v.path("treatmentMean").asDouble(), 100 * v.path("baselineMean").asDouble(),
+        100 * v.path("difference").asDouble(), v.path("pValue").asDouble());
   }
 
   /** Loads the zip with DL4J's ModelSerializer and evaluates it on raw IDX files, no Spark. */

@@ -126,18 +126,24 @@ public final class FinetuneJob {
     if (config.data().labelsPerClass() > 0) {
       labelled = GraftDatasets.stratified(labelled, config.data().labelsPerClass(), training.seed());
     }
+    Dataset<Row> testRows = testChecked.rows();
+    if (plan.testIsTrain()) {
+      // One labelled dataset: a label budget trains, the rest is the test set (a multiset difference: duplicates stay).
+      labelled = labelled.persist(StorageLevel.MEMORY_ONLY());
+      testRows = testRows.exceptAll(labelled);
+    }
     GraftDatasets.Split split = GraftDatasets.holdout(labelled, config.data().validationFraction(), training.seed());
     JavaRDD<DataSet> trainBatches = GraftDatasets.miniBatches(split.train().repartition(workers), training.batchSizePerWorker(), numFeatures,
         numClasses).persist(StorageLevel.MEMORY_ONLY());
     JavaRDD<DataSet> valBatches = GraftDatasets.miniBatches(split.heldOut(), 256, numFeatures, numClasses).persist(StorageLevel.MEMORY_ONLY());
-    JavaRDD<DataSet> testBatches = GraftDatasets.miniBatches(testChecked.rows(), 256, numFeatures, numClasses);
+    JavaRDD<DataSet> testBatches = GraftDatasets.miniBatches(testRows, 256, numFeatures, numClasses);
     long trainCount = GraftDatasets.countExamples(trainBatches);
     long valCount = GraftDatasets.countExamples(valBatches);
     ConfigException.require(trainCount > 0 && valCount > 0, "Too few target rows: %s for training and %s for validation", trainCount, valCount);
     long itersPerEpoch = Math.max(1, (trainCount + (long) training.batchSizePerWorker() * workers - 1) / ((long) training.batchSizePerWorker() * workers));
-    log.accept(String.format("%s from %s on %,d training / %,d validation rows (%d classes), %d stage(s), %d workers",
+    log.accept(String.format("%s from %s on %,d training / %,d validation rows (%d classes), %d stage(s), %d workers%s",
         config.stages().isEmpty() ? config.strategy() : "custom stages", config.source(), trainCount, valCount, numClasses,
-        plan.stages().size(), workers));
+        plan.stages().size(), workers, plan.testIsTrain() ? "; the test set is the rest of " + config.data().train() : ""));
     List<String> projection = Surgery.selfSupervisedHead(plan.source().network());
     if (!projection.isEmpty()) {
       log.accept("" + config.source() + " is a contrastive encoder; its projection head (" + String.join(", ", projection)
@@ -231,7 +237,7 @@ public final class FinetuneJob {
             sinceBest[0]++;
           }
         });
-        listeners.addAll(run.listeners(options, (m, net) -> toFull.apply((MultiLayerNetwork) net), m -> {
+        listeners.addAll(run.listeners(options, net -> toFull.apply((MultiLayerNetwork) net), m -> {
           ObjectNode state = JSON.createObjectNode();
           state.put("stage", stageIndex);
           state.put("roundsInStage", inStage[0]);
@@ -275,6 +281,9 @@ public final class FinetuneJob {
     }
     GraftSpark.jobGroup(spark, "graft-finetune", "finetune: test evaluation");
     DistributedEvaluator.Result test = DistributedEvaluator.evaluate(sc, finalNet, testBatches);
+    if (plan.testIsTrain()) {
+      labelled.unpersist(false);
+    }
     double wall = (System.nanoTime() - started) / 1e9;
 
     Provenance provenance = run.provenance();

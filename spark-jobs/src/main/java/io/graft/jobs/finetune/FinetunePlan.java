@@ -21,10 +21,11 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 /**
  * Everything {@code graft finetune} decides on the driver before Spark works: the target datasets,
  * the source model after surgery (new head, added layers, adapters), the resolved stages, the
- * output and its checkpoints. Built once, by the job's check before Spark starts; the run trains what it planned.
+ * output and its checkpoints; {@code testIsTrain} when the test set is the training dataset, whose
+ * rows drawn for training and validation are then left out of the test set. Built once, by the job's check before Spark starts; the run trains what it planned.
  */
-record FinetunePlan(Manifest train, Manifest test, Surgery.Source source, MultiLayerNetwork base, List<FinetuneJob.Stage> stages, Path output,
-    Checkpoints checkpoints, int headStart) {
+record FinetunePlan(Manifest train, Manifest test, boolean testIsTrain, Surgery.Source source, MultiLayerNetwork base,
+    List<FinetuneJob.Stage> stages, Path output, Checkpoints checkpoints, int headStart) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   static FinetunePlan of(FinetuneConfig config, Storage storage, boolean resume) throws IOException {
@@ -34,6 +35,10 @@ record FinetunePlan(Manifest train, Manifest test, Surgery.Source source, MultiL
       throw new ConfigException("Target test dataset " + config.data().test() + " has " + test.numFeatures()
           + " features but the training dataset has " + train.numFeatures());
     }
+    boolean testIsTrain = storage.qualify(storage.path(config.data().test())).equals(storage.qualify(storage.path(config.data().train())));
+    ConfigException.require(!testIsTrain || config.data().labelsPerClass() > 0,
+        "data.test is data.train (%s) and every row of it trains: set data.labelsPerClass to draw a label budget, "
+            + "the rest is the test set, or give a separate test set", config.data().train());
     Surgery.Source source = Surgery.load(storage, config.source());
     long inputs = Surgery.inputSize(source.network());
     if (inputs > 0 && inputs != train.numFeatures()) {
@@ -71,7 +76,7 @@ record FinetunePlan(Manifest train, Manifest test, Surgery.Source source, MultiL
       Checkpoints.State state = checkpoints.load();
       Checkpoints.requireCompatible(state.config(), JSON.valueToTree(config), List.of());
     }
-    return new FinetunePlan(train, test, source, base, stages, output, checkpoints, headStart);
+    return new FinetunePlan(train, test, testIsTrain, source, base, stages, output, checkpoints, headStart);
   }
 
   private static FinetuneJob.Stage resolve(StageConfig s, MultiLayerNetwork base, int headStart, FinetuneConfig config) {

@@ -202,6 +202,19 @@ class FinetuneJobTest {
   }
 
   @Test
+  void aLabelBudgetDrawnFromTheTestSetIsLeftOutOfIt() throws Exception {
+    String digits = SparkTests.digits28();
+    FinetuneJob.Result r = FinetuneJob.run(config(dir.resolve("same").toUri().toString(), "data.train=" + digits, "data.test=" + digits,
+        "data.labelsPerClass=10", "strategy=feature-extraction", "epochs=1"), spark, quiet());
+    assertThat(r.trainRows() + r.valRows()).isEqualTo(100);
+    assertThat(r.testRows()).as("1,797 digits less the 100 drawn").isEqualTo(1697);
+    assertThatThrownBy(() -> FinetuneJob.validate(config(dir.resolve("all").toUri().toString(), "data.train=" + digits, "data.test=" + digits,
+        "data.labelsPerClass=0"), storage, false))
+        .hasMessage("data.test is data.train (" + digits + ") and every row of it trains: set data.labelsPerClass to draw a label budget, "
+            + "the rest is the test set, or give a separate test set");
+  }
+
+  @Test
   void badInputsAreNamedBeforeTraining() throws Exception {
     String out = dir.resolve("bad").toUri().toString();
     assertThatThrownBy(() -> FinetuneJob.validate(config(out, "stages=[{trainFrom: conv9}]"), storage, false))
