@@ -46,21 +46,38 @@ public final class RoundLoop {
     boolean stop(RoundMetrics metrics);
   }
 
-  /** Runs rounds {@code firstRound..lastRound} and returns the trained network; the trainer is closed at the end. */
-  public static <N extends Model> N run(Trainer<N> trainer, int firstRound, int lastRound, List<RoundListener> listeners, StopRule stopRule)
-      throws Exception {
+  /**
+   * Runs rounds {@code firstRound..lastRound} of {@code totalRounds} and returns the trained
+   * network; the trainer, and every listener that is {@link AutoCloseable}, is closed at the end.
+   */
+  public static <N extends Model> N run(Trainer<N> trainer, int firstRound, int lastRound, int totalRounds, List<RoundListener> listeners,
+      StopRule stopRule) throws Exception {
     try (trainer) {
-      for (int round = firstRound; round <= lastRound; round++) {
-        RoundMetrics m = trainer.round(round);
-        for (RoundListener l : listeners) {
-          l.onRound(m, trainer.network());
-        }
-        if (stopRule != null && stopRule.stop(m)) {
-          break;
+      return rounds(trainer, firstRound, lastRound, totalRounds, listeners, stopRule);
+    } finally {
+      for (RoundListener l : listeners) {
+        if (l instanceof AutoCloseable c) {
+          c.close();
         }
       }
-      return trainer.network();
     }
+  }
+
+  private static <N extends Model> N rounds(Trainer<N> trainer, int firstRound, int lastRound, int totalRounds, List<RoundListener> listeners,
+      StopRule stopRule) throws Exception {
+    for (int round = firstRound; round <= lastRound; round++) {
+      for (RoundListener l : listeners) {
+        l.onRoundStart(round, totalRounds);
+      }
+      RoundMetrics m = trainer.round(round);
+      for (RoundListener l : listeners) {
+        l.onRound(m, trainer.network());
+      }
+      if (stopRule != null && stopRule.stop(m)) {
+        break;
+      }
+    }
+    return trainer.network();
   }
 
   /**
@@ -104,7 +121,7 @@ public final class RoundLoop {
     Trainer<MultiLayerNetwork> trainer = spec.graftAveraging()
         ? new GraftAveraged(spark, network, trainForRound, trainCount, evaluate, spec)
         : new Dl4jSpark(spark, network, trainForRound, trainCount, evaluate, spec);
-    return run(trainer, spec.firstRound(), spec.lastRound(), listeners, stopRule);
+    return run(trainer, spec.firstRound(), spec.lastRound(), spec.totalRounds(), listeners, stopRule);
   }
 
   /**

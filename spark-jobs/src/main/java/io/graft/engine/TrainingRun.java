@@ -13,6 +13,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.util.ModelSerializer;
 
@@ -27,6 +28,8 @@ import org.deeplearning4j.util.ModelSerializer;
 public final class TrainingRun {
   /** Scratch space under the output (dl4j-spark's exported minibatches), removed when the job finishes. */
   public static final String WORK_DIR = "_work";
+  /** How often a long round says how far it is. */
+  static final long PROGRESS_INTERVAL_MILLIS = 15_000;
 
   private final String job;
   private final Storage storage;
@@ -102,17 +105,21 @@ public final class TrainingRun {
     return new Path(output, WORK_DIR);
   }
 
-  /** Records each round (history, checkpoint, {@code metrics.jsonl} beside it) and prints its progress line. */
-  public List<RoundListener> listeners(JobOptions options) {
-    return listeners(options, UnaryOperator.identity(), m -> null);
+  /**
+   * Records each round (history, checkpoint, {@code metrics.jsonl} beside it) and prints its
+   * progress line, and progress lines within long rounds.
+   */
+  public List<RoundListener> listeners(SparkSession spark, JobOptions options) {
+    return listeners(spark, options, UnaryOperator.identity(), m -> null);
   }
 
   /**
-   * As {@link #listeners(JobOptions)}, checkpointing {@code toSaved} of the trained network (e.g.
-   * the whole network when the loop trains its top on cached features) with the job's own
-   * {@code state}.
+   * As {@link #listeners(SparkSession, JobOptions)}, checkpointing {@code toSaved} of the trained
+   * network (e.g. the whole network when the loop trains its top on cached features) with the
+   * job's own {@code state}.
    */
-  public List<RoundListener> listeners(JobOptions options, UnaryOperator<Model> toSaved, Function<RoundMetrics, JsonNode> state) {
+  public List<RoundListener> listeners(SparkSession spark, JobOptions options, UnaryOperator<Model> toSaved,
+      Function<RoundMetrics, JsonNode> state) {
     List<RoundListener> listeners = new ArrayList<>();
     listeners.add((m, network) -> {
       history.add(m);
@@ -120,6 +127,7 @@ public final class TrainingRun {
       MetricsLog.write(storage, checkpoints.dir(), history);
     });
     listeners.add(new ProgressReporter(log));
+    listeners.add(new RoundProgress(spark.sparkContext(), log, PROGRESS_INTERVAL_MILLIS));
     listeners.addAll(options.listeners());
     return listeners;
   }

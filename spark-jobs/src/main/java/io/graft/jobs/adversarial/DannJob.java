@@ -205,7 +205,7 @@ public final class DannJob {
         targetEval.unpersist(false);
       }
     };
-    RoundLoop.run(trainer, run.startRound() + 1, rounds, run.listeners(options), null);
+    RoundLoop.run(trainer, run.startRound() + 1, rounds, rounds, run.listeners(spark, options), null);
 
     RoundMetrics last = run.last();
     MultiLayerNetwork labelModel = SharedTrunk.export(graph, LABEL_HEAD, plan.source().featureShape());

@@ -237,7 +237,7 @@ public final class FinetuneJob {
             sinceBest[0]++;
           }
         });
-        listeners.addAll(run.listeners(options, net -> toFull.apply((MultiLayerNetwork) net), m -> {
+        listeners.addAll(run.listeners(spark, options, net -> toFull.apply((MultiLayerNetwork) net), m -> {
           ObjectNode state = JSON.createObjectNode();
           state.put("stage", stageIndex);
           state.put("roundsInStage", inStage[0]);

@@ -238,7 +238,7 @@ public final class MultitaskJob {
         evalBatches.unpersist(false);
       }
     };
-    RoundLoop.run(trainer, run.startRound() + 1, rounds, run.listeners(options), null);
+    RoundLoop.run(trainer, run.startRound() + 1, rounds, rounds, run.listeners(spark, options), null);
 
     RoundMetrics last = run.last();
     int[] shape = plan.manifests().get(0).featureShape();

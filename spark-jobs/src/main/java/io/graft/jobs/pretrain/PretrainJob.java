@@ -8,7 +8,6 @@ import io.graft.engine.AugmentBatch;
 import io.graft.engine.DistributedEvaluator;
 import io.graft.engine.JobOptions;
 import io.graft.engine.ParameterAveraging;
-import io.graft.engine.RoundListener;
 import io.graft.engine.RoundLoop;
 import io.graft.engine.RoundMetrics;
 import io.graft.engine.TrainingRun;
@@ -117,7 +116,6 @@ public final class PretrainJob {
       return fresh;
     }, MultiLayerNetwork.class);
     int startRound = run.startRound();
-    List<RoundListener> listeners = run.listeners(options);
     int rounds = training.epochs();
     LinearProbe probe = null;
     String engine;
@@ -142,7 +140,7 @@ public final class PretrainJob {
         spec = spec.withGraftAveraging();
       }
       engine = spec.graftAveraging() ? "graft" : "dl4j-spark";
-      network = RoundLoop.run(spark, network, data.trainForRound(), trainCount, evaluate, spec, listeners, null);
+      network = RoundLoop.run(spark, network, data.trainForRound(), trainCount, evaluate, spec, run.listeners(spark, options), null);
     } finally {
       if (probe != null) {
         probe.close();
