@@ -18,6 +18,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.ml.Model;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
@@ -48,7 +49,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A Graft (or any DL4J MultiLayerNetwork) classifier as a Spark ML {@link Transformer}: adds
+ * A Graft (or any DL4J MultiLayerNetwork) classifier as a Spark ML {@link Transformer} (a
+ * {@link Model}, as {@link GraftFineTuner} fits it): adds
  * {@code prediction} (double, the arg-max class), {@code probability} (vector, the softmax
  * output) and, when {@code embeddingLayer} names a layer, {@code embedding} (vector, that layer's
  * output) to a DataFrame whose {@code featuresCol} holds array&lt;float&gt;, array&lt;double&gt; or
@@ -59,7 +61,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * load(path)}), inside a {@code PipelineModel} too: {@code path/metadata} in Spark's format and
  * {@code path/model.zip} (DL4J's format, loadable by {@code graft inspect}).
  */
-public final class GraftModelTransformer extends Transformer implements MLWritable {
+public final class GraftModelTransformer extends Model<GraftModelTransformer> implements MLWritable {
   private static final long serialVersionUID = 1L;
   private static final ObjectMapper JSON = new ObjectMapper();
   static final String MODEL_FILE = "model.zip";
@@ -148,41 +150,39 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
 
   @Override
   public StructType transformSchema(StructType schema) {
-    String in = getOrDefault(featuresCol);
-    if (!Arrays.asList(schema.fieldNames()).contains(in)) {
-      throw new IllegalArgumentException("featuresCol '" + in + "' not found (columns: " + String.join(", ", schema.fieldNames()) + ")");
+    embeddingIndex();
+    return outputSchema(schema, getOrDefault(featuresCol), getOrDefault(predictionCol), getOrDefault(probabilityCol),
+        getOrDefault(embeddingLayer).isEmpty() ? "" : getOrDefault(embeddingCol));
+  }
+
+  /**
+   * {@code schema} with a model's output columns added, after checking the features column's
+   * type and that no output column exists yet; an empty probability or embedding column is none.
+   */
+  static StructType outputSchema(StructType schema, String features, String prediction, String probability, String embedding) {
+    if (!Arrays.asList(schema.fieldNames()).contains(features)) {
+      throw new IllegalArgumentException("featuresCol '" + features + "' not found (columns: " + String.join(", ", schema.fieldNames()) + ")");
     }
-    DataType type = schema.apply(in).dataType();
+    DataType type = schema.apply(features).dataType();
     boolean ok = type.equals(SQLDataTypes.VectorType()) || type instanceof ArrayType a && a.elementType() instanceof NumericType;
     if (!ok) {
-      throw new IllegalArgumentException("featuresCol '" + in + "' is " + type.simpleString() + "; expected array<float>, array<double> or vector");
+      throw new IllegalArgumentException("featuresCol '" + features + "' is " + type.simpleString()
+          + "; expected array<float>, array<double> or vector");
     }
-    embeddingIndex();
     List<StructField> fields = new ArrayList<>(Arrays.asList(schema.fields()));
-    for (String out : outputColumns()) {
-      if (Arrays.asList(schema.fieldNames()).contains(out)) {
+    for (String out : List.of(prediction, probability, embedding)) {
+      if (!out.isEmpty() && Arrays.asList(schema.fieldNames()).contains(out)) {
         throw new IllegalArgumentException("Output column '" + out + "' already exists");
       }
     }
-    fields.add(new StructField(getOrDefault(predictionCol), DataTypes.DoubleType, false, Metadata.empty()));
-    if (!getOrDefault(probabilityCol).isEmpty()) {
-      fields.add(new StructField(getOrDefault(probabilityCol), SQLDataTypes.VectorType(), false, Metadata.empty()));
+    fields.add(new StructField(prediction, DataTypes.DoubleType, false, Metadata.empty()));
+    if (!probability.isEmpty()) {
+      fields.add(new StructField(probability, SQLDataTypes.VectorType(), false, Metadata.empty()));
     }
-    if (embeddingIndex() >= 0) {
-      fields.add(new StructField(getOrDefault(embeddingCol), SQLDataTypes.VectorType(), false, Metadata.empty()));
+    if (!embedding.isEmpty()) {
+      fields.add(new StructField(embedding, SQLDataTypes.VectorType(), false, Metadata.empty()));
     }
     return new StructType(fields.toArray(new StructField[0]));
-  }
-
-  private List<String> outputColumns() {
-    List<String> out = new ArrayList<>(List.of(getOrDefault(predictionCol)));
-    if (!getOrDefault(probabilityCol).isEmpty()) {
-      out.add(getOrDefault(probabilityCol));
-    }
-    if (!getOrDefault(embeddingLayer).isEmpty()) {
-      out.add(getOrDefault(embeddingCol));
-    }
-    return out;
   }
 
   @Override
@@ -204,8 +204,8 @@ public final class GraftModelTransformer extends Transformer implements MLWritab
 
   @Override
   public GraftModelTransformer copy(ParamMap extra) {
-    GraftModelTransformer c = new GraftModelTransformer(uid, confJson, params);
-    return copyValues(c, extra);
+    GraftModelTransformer c = copyValues(new GraftModelTransformer(uid, confJson, params), extra);
+    return hasParent() ? c.setParent(parent()) : c;
   }
 
   @Override
