@@ -36,6 +36,36 @@ table() {
 }
 
 : > "$out/results.txt"
+host_line
+# dann_table TITLE NAME: the source-only (NAME-lambda0) and DANN (NAME-lambda0.3) rows as docs/benchmarks/adaptation.md
+# shows them: target accuracy mean +- sample std and per seed, the gain over source-only (mean, per seed), source
+# accuracy and the domain classifier's balanced accuracy (mean +- std)
+dann_table() {
+  local title="$1" name="$2"
+  echo; echo "### $title"; echo
+  echo "| run | target accuracy | per seed ($seeds) | vs source-only | source accuracy | domain accuracy (balanced) |"
+  echo "|---|---|---|---|---|---|"
+  awk -v name="$name" -v seeds="$seeds" '
+    function stats(arr, n,   i, m, v) { m = 0; for (i = 1; i <= n; i++) m += arr[i]; m /= n; v = 0
+      for (i = 1; i <= n; i++) v += (arr[i] - m) ^ 2; return sprintf("%.2f +- %.2f %%", m, n > 1 ? sqrt(v / (n - 1)) : 0) }
+    { split($2, kv, "="); run[$1, kv[1]] = 100 * kv[2] }
+    END {
+      n = split(seeds, s, " ")
+      for (r = 0; r < 2; r++) {
+        lam = r == 0 ? "0" : "0.3"; row = name "-lambda" lam
+        per = ""; gains = ""; g = 0
+        for (i = 1; i <= n; i++) {
+          id = row "-s" s[i]; t[i] = run[id, "target_accuracy"]; src[i] = run[id, "source_accuracy"]; dom[i] = run[id, "domain_accuracy"]
+          per = per (i > 1 ? ", " : "") sprintf("%.2f", t[i])
+          d[i] = t[i] - run[name "-lambda0-s" s[i], "target_accuracy"]; g += d[i]
+          gains = gains (i > 1 ? ", " : "") sprintf("%+.2f", d[i])
+        }
+        vs = r == 0 ? "-" : sprintf("%+.2f pt (%s)", g / n, gains)
+        printf "| %s (`lambda: %s`) | %s | %s | %s | %s | %s |\n", r == 0 ? "source-only" : "DANN", lam, stats(t, n), per, vs, stats(src, n), stats(dom, n)
+      }
+    }' "$out/results.txt"
+}
+
 # dann_pair NAME CONFIG TITLE: source-only (lambda 0) and DANN (lambda 0.3) over seeds, then the table
 dann_pair() {
   local name="$1" conf="$2" title="$3"
@@ -44,7 +74,7 @@ dann_pair() {
       run "$name-lambda$lam-s$s" dann --config "$conf" --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/$name-lambda$lam-s$s"
     done
   done
-  table "$title" target_accuracy "$name-lambda0" "$name-lambda0.3"
+  dann_table "$title" "$name"
 }
 if [[ -z "$only" || "$only" == digits ]]; then
   dann_pair digits "$root/deploy/conf/dann-mnist-digits.yaml" "MNIST -> UCI digits 28x28: target accuracy"

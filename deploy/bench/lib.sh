@@ -27,3 +27,11 @@ mnist_data() {
 
 # hwm_mb PID: the process's peak resident memory so far (VmHWM), in MB; 0 once it is gone
 hwm_mb() { awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# host_line: the machine and code a benchmark ran on (CPU model, vector extensions, cores, commit)
+host_line() {
+  local cpu ext
+  cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  ext=$(grep -q -w avx512f /proc/cpuinfo && echo AVX-512 || { grep -q -w avx2 /proc/cpuinfo && echo AVX2 || echo "no AVX2"; })
+  echo "host: ${cpu:-unknown CPU}, $ext, $(nproc) cores; commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo -dirty)"
+}
