@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Reproduces docs/benchmarks/adaptation.md: source-only vs DANN (MNIST -> UCI digits, IMDB -> Amazon)
 # and multi-task vs single-task (MNIST + Fashion-MNIST, 1,000 labels per task), over seeds.
-#   deploy/bench/adaptation.sh [--seeds "1 2 3"] [--only digits|text|text-wink|multitask] [--out DIR]
+#   deploy/bench/adaptation.sh [--seeds "1 2 3"] [--lambdas "0.3"] [--only digits|text|text-wink|multitask] [--out DIR] [--reuse]
+# --lambdas: the DANN rows beside source-only (lambda 0); --reuse: runs that finished in DIR before are not repeated.
 # Needs the datasets the configs name (see the comments at the top of each deploy/conf file).
 # Prints one line per run and a Markdown table per experiment (mean +- sample std over seeds).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 graft="$root/deploy/bin/graft"
-seeds="1 2 3"; only=""; out="${TMPDIR:-/tmp}/graft-bench-adaptation"
+seeds="1 2 3"; lambdas="0.3"; only=""; out="${TMPDIR:-/tmp}/graft-bench-adaptation"; reuse=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seeds) seeds="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
+    --lambdas) lambdas="$2"; shift 2 ;;
+    --reuse) reuse=1; shift ;;
     --out) out="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -37,7 +40,7 @@ table() {
 
 : > "$out/results.txt"
 host_line
-# dann_table TITLE NAME: the source-only (NAME-lambda0) and DANN (NAME-lambda0.3) rows as docs/benchmarks/adaptation.md
+# dann_table TITLE NAME: the source-only (NAME-lambda0) and DANN (NAME-lambdaL for each of $lambdas) rows as docs/benchmarks/adaptation.md
 # shows them: target accuracy mean +- sample std and per seed, the gain over source-only (mean, per seed), source
 # accuracy and the domain classifier's balanced accuracy (mean +- std)
 dann_table() {
@@ -45,14 +48,14 @@ dann_table() {
   echo; echo "### $title"; echo
   echo "| run | target accuracy | per seed ($seeds) | vs source-only | source accuracy | domain accuracy (balanced) |"
   echo "|---|---|---|---|---|---|"
-  awk -v name="$name" -v seeds="$seeds" '
+  awk -v name="$name" -v seeds="$seeds" -v lambdas="0 $lambdas" '
     function stats(arr, n,   i, m, v) { m = 0; for (i = 1; i <= n; i++) m += arr[i]; m /= n; v = 0
       for (i = 1; i <= n; i++) v += (arr[i] - m) ^ 2; return sprintf("%.2f +- %.2f %%", m, n > 1 ? sqrt(v / (n - 1)) : 0) }
     { split($2, kv, "="); run[$1, kv[1]] = 100 * kv[2] }
     END {
-      n = split(seeds, s, " ")
-      for (r = 0; r < 2; r++) {
-        lam = r == 0 ? "0" : "0.3"; row = name "-lambda" lam
+      n = split(seeds, s, " "); rows = split(lambdas, lams, " ")
+      for (r = 0; r < rows; r++) {
+        lam = lams[r + 1]; row = name "-lambda" lam
         per = ""; gains = ""; g = 0
         for (i = 1; i <= n; i++) {
           id = row "-s" s[i]; t[i] = run[id, "target_accuracy"]; src[i] = run[id, "source_accuracy"]; dom[i] = run[id, "domain_accuracy"]
@@ -70,7 +73,7 @@ dann_table() {
 dann_pair() {
   local name="$1" conf="$2" title="$3"
   for s in $seeds; do
-    for lam in 0 0.3; do
+    for lam in 0 $lambdas; do
       run "$name-lambda$lam-s$s" dann --config "$conf" --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/$name-lambda$lam-s$s"
     done
   done
