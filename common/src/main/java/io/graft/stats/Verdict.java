@@ -3,6 +3,7 @@ package io.graft.stats;
 import com.fasterxml.jackson.annotation.JsonValue;
 import io.graft.config.ConfigException;
 import java.util.Arrays;
+import java.util.Locale;
 import org.apache.commons.math3.stat.inference.TTest;
 
 /**
@@ -97,6 +98,37 @@ public record Verdict(
   public String summary() {
     return String.format("%s: %s %.4f +- %.4f (n=%d) vs baseline %.4f +- %.4f (n=%d); %s", outcome, metric, treatmentMean, treatmentStd,
         treatment.length, baselineMean, baselineStd, baseline.length, reason);
+  }
+
+  /**
+   * The verdict as a sentence: "gradual-unfreeze beats scratch by 20.94 points on UCI digits
+   * (p = 0.00022)". A {@code label} of the form "A vs B (context)" names the two sides; a metric
+   * in [0, 1] is spoken of in points (hundredths).
+   */
+  public static String inWords(String label, String outcome, double difference, double pValue) {
+    String treatment = "transfer";
+    String baseline = "the baseline";
+    String context = "";
+    String rest = label == null ? "" : label.trim();
+    int paren = rest.indexOf(" (");
+    if (paren > 0 && rest.endsWith(")")) {
+      context = " on " + rest.substring(paren + 2, rest.length() - 1);
+      rest = rest.substring(0, paren);
+    }
+    int vs = rest.indexOf(" vs ");
+    if (vs > 0) {
+      treatment = rest.substring(0, vs);
+      baseline = rest.substring(vs + 4);
+    }
+    String amount = Math.abs(difference) <= 1 ? String.format("%.2f points", 100 * Math.abs(difference))
+        : String.format("%.4g", Math.abs(difference));
+    String p = String.format("p = %.2g", pValue);
+    return switch (outcome.toLowerCase(Locale.ROOT)) {
+      case "positive" -> String.format("%s beats %s by %s%s (%s)", treatment, baseline, amount, context, p);
+      case "negative" -> String.format("%s loses to %s by %s%s (%s)", treatment, baseline, amount, context, p);
+      default -> String.format("%s is level with %s within the noise%s (%s%s, %s)", treatment, baseline, context,
+          difference < 0 ? "-" : "+", amount, p);
+    };
   }
 
   private static void requireRuns(String side, double[] values) {

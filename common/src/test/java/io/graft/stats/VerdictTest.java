@@ -58,4 +58,13 @@ class VerdictTest {
     assertThatThrownBy(() -> Verdict.compare("acc", new double[] {0.5, 0.6}, new double[] {Double.NaN, 0.7}, 0.05, 0))
         .isInstanceOf(ConfigException.class).hasMessageStartingWith("The baseline has a non-finite value");
   }
+
+  @Test
+  void aVerdictReadsAsASentenceNamingBothSides() {
+    assertThat(Verdict.inWords("gradual-unfreeze vs scratch (UCI digits, 10 labels per class)", "positive", 0.2094, 0.00022))
+        .isEqualTo("gradual-unfreeze beats scratch by 20.94 points on UCI digits, 10 labels per class (p = 0.00022)");
+    assertThat(Verdict.inWords("two-stage vs scratch", "neutral", -0.0384, 0.1855))
+        .isEqualTo("two-stage is level with scratch within the noise (-3.84 points, p = 0.19)");
+    assertThat(Verdict.inWords(null, "negative", -0.05, 0.01)).isEqualTo("transfer loses to the baseline by 5.00 points (p = 0.010)");
+  }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.graft.config.ConfigException;
 import io.graft.jobs.Job;
 import io.graft.jobs.JobResult;
+import io.graft.stats.Verdict;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
 import java.awt.Color;
@@ -245,7 +246,9 @@ public final class ReportJob {
               v.path("treatmentMean").asDouble(), v.path("treatmentStd").asDouble(), v.path("treatment").size(),
               v.path("baselineMean").asDouble(), v.path("baselineStd").asDouble(), v.path("baseline").size(), v.path("difference").asDouble(),
               v.path("pValue").asDouble(), v.path("hedgesG").isNumber() ? String.format("%.2f", v.path("hedgesG").asDouble()) : "n/a"));
-      h.append("<tr><td colspan=\"8\" style=\"text-align:left\">").append(esc(v.path("reason").asText())).append("</td></tr>\n");
+      h.append("<tr><td colspan=\"8\" style=\"text-align:left\"><b>").append(esc(Verdict.inWords(n.path("label").asText(),
+          v.path("outcome").asText(), v.path("difference").asDouble(), v.path("pValue").asDouble()))).append("</b>. ")
+          .append(esc(v.path("reason").asText())).append("</td></tr>\n");
     }
     h.append("</table>\n");
   }

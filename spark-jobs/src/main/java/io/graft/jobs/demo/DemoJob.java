@@ -8,6 +8,7 @@ import io.graft.pipeline.PipelinePlan;
 import io.graft.pipeline.PipelineSpec;
 import io.graft.pipeline.StageType;
 import io.graft.pipeline.runner.PipelineRunner;
+import io.graft.stats.Verdict;
 import io.graft.store.Storage;
 import java.io.IOException;
 import java.io.InputStream;
@@ -90,12 +91,12 @@ public final class DemoJob {
     return new Result(run, model, test, reloaded, verdicts);
   }
 
-  /** A verdict in words: "LABEL: positive, 92.31% vs 83.70% (+8.61 points, p = 0.0040)". */
+  /** A verdict in words: "positive: gradual-unfreeze beats scratch by 20.94 points on UCI digits (p = 0.00022); 91.67% vs 70.73%". */
   static String verdictLine(JsonNode output) {
     JsonNode v = output.path("verdict");
-    return String.format("%s: %s, %.2f%% vs %.2f%% (%+.2f points, p = %.2g)", output.path("label").asText("verdict"),
-        v.path("outcome").asText(), 100 * v.path("treatmentMean").asDouble(), 100 * v.path("baselineMean").asDouble(),
-        100 * v.path("difference").asDouble(), v.path("pValue").asDouble());
+    return String.format("%s: %s; %.2f%% vs %.2f%%", v.path("outcome").asText(), Verdict.inWords(output.path("label").asText(),
+        v.path("outcome").asText(), v.path("difference").asDouble(), v.path("pValue").asDouble()), 100 * v.path("treatmentMean").asDouble(),
+        100 * v.path("baselineMean").asDouble());
   }
 
   /** Loads the zip with DL4J's ModelSerializer and evaluates it on raw IDX files, no Spark. */
