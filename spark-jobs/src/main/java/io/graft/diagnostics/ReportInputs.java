@@ -53,6 +53,12 @@ record ReportInputs(List<ReportInputs.Run> runs, List<JsonNode> divergences, Lis
       return parts.size() > 1 && Set.of("train", "test", "data").contains(last) ? parts.get(parts.size() - 2) + "/" + last : last;
     }
 
+    /** How the report names the run: its group and seed ("finetune: scratch on digits, seed 2"), not its folder. */
+    String label() {
+      JsonNode seed = provenance.path("seed");
+      return seed.isNumber() ? group() + ", seed " + seed.asText() : group();
+    }
+
     String metric() {
       return VerdictJob.headlineMetric(provenance);
     }

@@ -118,12 +118,12 @@ public final class ReportJob {
   }
 
   private static void runsSection(StringBuilder h, List<ReportInputs.Run> runs, int[] charts) throws IOException {
-    h.append("<h2>Runs</h2>\n<table><tr><th>run</th><th>job</th><th>group</th><th>metric</th><th>value</th><th>rounds</th><th>wall s</th>")
+    h.append("<h2>Runs</h2>\n<table><tr><th>run</th><th>folder</th><th>metric</th><th>value</th><th>rounds</th><th>wall s</th>")
         .append("<th>verdict</th></tr>\n");
     for (ReportInputs.Run run : runs) {
       Double v = run.headline();
       JsonNode verdict = run.provenance().path("verdict");
-      h.append("<tr><td>").append(esc(run.name())).append("</td><td>").append(esc(run.job())).append("</td><td>").append(esc(run.group()))
+      h.append("<tr><td>").append(esc(run.label())).append("</td><td>").append(esc(run.name()))
           .append("</td><td>").append(esc(run.metric())).append("</td><td>").append(v == null ? "-" : String.format("%.4f", v))
           .append("</td><td>").append(run.rounds().size()).append("</td><td>")
           .append(String.format("%.0f", run.provenance().path("metrics").path("wall_s").asDouble())).append("</td><td>")
@@ -147,8 +147,8 @@ public final class ReportJob {
       if (run.rounds().isEmpty()) {
         continue;
       }
-      int dup = seen.merge(run.name(), 1, Integer::sum);
-      String series = dup == 1 ? run.name() : run.name() + " (" + dup + ")";
+      int dup = seen.merge(run.label(), 1, Integer::sum);
+      String series = dup == 1 ? run.label() : run.label() + " (" + dup + ")";
       boolean firstOfGroup = !groupColors.containsKey(run.group());
       Color color = groupColors.computeIfAbsent(run.group(), g -> PALETTE[groupColors.size() % PALETTE.length]);
       List<Double> x = new ArrayList<>();
