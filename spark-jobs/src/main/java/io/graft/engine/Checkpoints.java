@@ -51,10 +51,6 @@ public final class Checkpoints {
     return storage.exists(new Path(dir, STATE));
   }
 
-  public void save(int round, long seed, Object config, List<RoundMetrics> history, MultiLayerNetwork network) throws IOException {
-    save(round, seed, config, history, network, null);
-  }
-
   /** Saves a round's checkpoint; {@code extra} is job-specific state (stage, best round, ...). */
   public void save(int round, long seed, Object config, List<RoundMetrics> history, Model network, JsonNode extra)
       throws IOException {

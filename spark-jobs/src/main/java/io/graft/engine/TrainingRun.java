@@ -93,14 +93,6 @@ public final class TrainingRun {
     return history.get(history.size() - 1);
   }
 
-  public Checkpoints checkpoints() {
-    return checkpoints;
-  }
-
-  public Path output() {
-    return output;
-  }
-
   public Path workDir() {
     return new Path(output, WORK_DIR);
   }
