@@ -24,19 +24,42 @@ record ReportInputs(List<ReportInputs.Run> runs, List<JsonNode> divergences, Lis
     }
 
     /**
-     * The group a run is compared in: the strategy and target dataset (fine-tuning), lambda
-     * (DANN), the task count (multi-task). Runs on different targets never share a group.
+     * The group a run is compared in: its variant on its dataset ({@link #variant()}, {@link #panel()})
+     * and, for fine-tuning, the label budget. Runs on different targets or budgets never share a group.
      */
     String group() {
+      int budget = budget();
+      return job() + ": " + variant() + (dataset() == null ? "" : " on " + dataset()) + (budget > 0 ? ", " + budget + " labels per class"
+          : "");
+    }
+
+    /** What the run varies within its panel: the strategy (fine-tuning), lambda (DANN), the task count (multi-task). */
+    String variant() {
       JsonNode c = provenance.path("config");
       return switch (job()) {
-        case "finetune" -> (c.path("stages").size() > 0 ? "finetune: custom stages" : "finetune: " + c.path("strategy").asText().toLowerCase()
-            .replace('_', '-')) + " on " + datasetName(c.path("data").path("train").asText("?"));
-        case "dann" -> c.path("adversarial").path("lambda").asDouble() == 0 ? "dann: source-only (lambda 0)"
-            : "dann: lambda " + c.path("adversarial").path("lambda").asText();
-        case "multitask" -> "multitask: " + c.path("tasks").size() + " task(s)";
-        default -> job();
+        case "finetune" -> c.path("stages").size() > 0 ? "custom stages" : c.path("strategy").asText().toLowerCase().replace('_', '-');
+        case "dann" -> c.path("adversarial").path("lambda").asDouble() == 0 ? "source-only (lambda 0)"
+            : "lambda " + c.path("adversarial").path("lambda").asText();
+        case "multitask" -> c.path("tasks").size() + " task(s)";
+        default -> c.path("model").path("architecture").asText(job()).toLowerCase();
       };
+    }
+
+    /** The dataset a run is scored on: the fine-tuning or pre-training data, DANN's target; null for multi-task. */
+    String dataset() {
+      JsonNode c = provenance.path("config");
+      JsonNode uri = "dann".equals(job()) ? c.path("target").path("train") : c.path("data").path("train");
+      return uri.isTextual() ? datasetName(uri.asText()) : null;
+    }
+
+    /** Labelled rows per class a fine-tuning run drew (0: all of them). */
+    int budget() {
+      return provenance.path("config").path("data").path("labelsPerClass").asInt(0);
+    }
+
+    /** Where the report draws a run: one panel per job and dataset, so one axis never mixes two tasks. */
+    String panel() {
+      return dataset() == null ? job() : job() + " on " + dataset();
     }
 
     /**

@@ -19,17 +19,20 @@ import org.deeplearning4j.nn.api.Model;
 
 /**
  * Progress within a long round, on the console: the Spark tasks the round has finished (every job
- * a round runs carries "round N/M" in its job description, whichever engine trains it), the time
- * so far and, from the second round on, the share done and the time left, estimated from the
- * previous round's task count. A line every {@code interval} while a round runs; rounds shorter
- * than that print none.
+ * a round runs carries "round N/M" in its job description, whichever engine trains it), their rate,
+ * the time so far and, from the second round on, the share done and the time left, estimated from
+ * the previous round's task count. On a terminal ({@link ConsoleLog#inPlace()}) one status line is
+ * rewritten every second and erased when the round ends; otherwise a plain line every
+ * {@code interval} while a round runs, and rounds shorter than that print none.
  */
 public final class RoundProgress extends SparkListener implements RoundListener, AutoCloseable {
   private static final Pattern ROUND = Pattern.compile("round (\\d+)/");
   private static final String DESCRIPTION = "spark.job.description";
+  private static final long IN_PLACE_MILLIS = 1_000;
 
   private final SparkContext sc;
   private final Consumer<String> out;
+  private final ConsoleLog console;
   private final long intervalMillis;
   private final Map<Integer, Integer> roundOfStage = new ConcurrentHashMap<>();
   private final Map<Integer, AtomicInteger> tasksDone = new ConcurrentHashMap<>();
@@ -44,8 +47,9 @@ public final class RoundProgress extends SparkListener implements RoundListener,
   /** Listens to {@code sc}'s tasks until {@link #close()}; lines go to {@code out}. */
   public RoundProgress(SparkContext sc, Consumer<String> out, long intervalMillis) {
     this.sc = sc;
-    this.out = out;
-    this.intervalMillis = intervalMillis;
+    this.console = out instanceof ConsoleLog c && c.inPlace() ? c : null;
+    this.out = console == null ? out : console::status;
+    this.intervalMillis = console == null ? intervalMillis : Math.min(intervalMillis, IN_PLACE_MILLIS);
     sc.addSparkListener(this);
   }
 
@@ -89,20 +93,25 @@ public final class RoundProgress extends SparkListener implements RoundListener,
     return n == null ? 0 : n.get();
   }
 
-  /** "round 2/6: 48 of ~120 tasks (40%), 35 s, ETA 52s"; without an estimate, the tasks and time so far. */
+  /** "round 2/6: 48 of ~120 tasks (40%), 1.4 tasks/s, 35 s, ETA 52s"; without an estimate, the tasks, rate and time so far. */
   static String line(int round, int rounds, int done, int estimate, double seconds) {
+    String rate = String.format("%.2g tasks/s", seconds > 0 ? done / seconds : 0.0);
     if (estimate <= 0 || done == 0) {
-      return String.format("round %d/%d: %,d tasks done, %.0f s", round, rounds, done, seconds);
+      return String.format("round %d/%d: %,d tasks done, %s, %.0f s", round, rounds, done, rate, seconds);
     }
     double share = Math.min(1.0, (double) done / estimate);
     String left = done >= estimate ? "finishing" : "ETA " + ProgressReporter.formatDuration(seconds / share - seconds);
-    return String.format("round %d/%d: %,d of ~%,d tasks (%.0f%%), %.0f s, %s", round, rounds, done, estimate, 100 * share, seconds, left);
+    return String.format("round %d/%d: %,d of ~%,d tasks (%.0f%%), %s, %.0f s, %s", round, rounds, done, estimate, 100 * share, rate,
+        seconds, left);
   }
 
   private void stopTicking() {
     if (ticking != null) {
       ticking.cancel(false);
       ticking = null;
+    }
+    if (console != null) {
+      console.clearStatus();
     }
   }
 

@@ -118,8 +118,9 @@ public final class TrainingRun {
       checkpoints.save(m.round(), seed, config, history, toSaved.apply(network), state.apply(m));
       MetricsLog.write(storage, checkpoints.dir(), history);
     });
-    listeners.add(new ProgressReporter(log));
+    // within-round progress first: it erases its status line before the round's line is printed
     listeners.add(new RoundProgress(spark.sparkContext(), log, PROGRESS_INTERVAL_MILLIS));
+    listeners.add(new ProgressReporter(log));
     listeners.addAll(options.listeners());
     return listeners;
   }

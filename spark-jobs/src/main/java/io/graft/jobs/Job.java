@@ -3,6 +3,7 @@ package io.graft.jobs;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.graft.config.ConfigLoader;
 import io.graft.config.Input;
+import io.graft.engine.ConsoleLog;
 import io.graft.pipeline.InputKeys;
 import io.graft.store.Storage;
 import java.io.IOException;
@@ -232,7 +233,7 @@ public final class Job<C> {
     JobEnv env = needsSpark ? spark.env(appName()) : new JobEnv(null, new Storage(new Configuration()));
     Checked checked = check(config, env, parsed.resume());
     JobResult result = checked.run(new JobContext(env, () -> spark.session(appName()), parsed.resume(),
-        line -> System.out.println("[" + name + "] " + line)));
+        ConsoleLog.stdout(name)));
     result.lines().forEach(System.out::println);
     return result.exitStatus();
   }

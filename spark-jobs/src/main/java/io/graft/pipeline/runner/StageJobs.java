@@ -6,6 +6,7 @@ import io.graft.diagnostics.EvaluateJob;
 import io.graft.diagnostics.ProbeJob;
 import io.graft.diagnostics.ReportJob;
 import io.graft.diagnostics.VerdictJob;
+import io.graft.engine.ConsoleLog;
 import io.graft.jobs.Job;
 import io.graft.jobs.JobContext;
 import io.graft.jobs.JobEnv;
@@ -70,7 +71,7 @@ final class StageJobs {
     C config = (C) settings;
     JobEnv env = new JobEnv(job.needsSpark() ? spark.get().sparkContext().getConf() : null, storage);
     Job.Checked checked = job.check(config, env, resume);
-    JobResult result = checked.run(new JobContext(env, spark, resume, line -> System.out.println("[" + job.name() + "] " + line)));
+    JobResult result = checked.run(new JobContext(env, spark, resume, ConsoleLog.stdout(job.name())));
     result.lines().forEach(System.out::println);
     return result.exitStatus();
   }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.graft.jobs.demo.DemoJob;
 import io.graft.pipeline.PipelinePlan;
 import io.graft.store.Storage;
+import io.graft.testing.Chromium;
 import io.graft.testing.SparkTests;
 import io.graft.testing.TestData;
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -66,7 +68,7 @@ class DemoPipelineTest {
     DemoJob.Result r = run(overrides);
     first = r.pipeline().summary();
     assertThat(r.pipeline().exitCode()).as(first.toPrettyString()).isIn(0, 3);
-    assertThat(actions(first)).hasSize(21).containsValues("run").doesNotContainValue("skip");
+    assertThat(actions(first)).hasSize(27).containsValues("run").doesNotContainValue("skip");
     assertThat(first.path("stages").findValuesAsText("outcome")).allMatch(o -> o.equals("done") || o.equals("negative-transfer"));
     assertThat(root.resolve("data/mnist/train/_manifest.json")).exists();
     assertThat(root.resolve("data/digits20p4/_manifest.json")).exists();
@@ -84,7 +86,16 @@ class DemoPipelineTest {
       // scratch runs on the two targets are two groups, never averaged together
       assertThat(Files.readString(report)).contains("Graft demo", "finetune: two-stage on fashion-train", "finetune: scratch on fashion-train",
           "two-stage vs scratch", "finetune: gradual-unfreeze on digits", "finetune: scratch on digits", "gradual-unfreeze vs scratch",
-          "finetune: scratch on digits, seed 3").containsPattern("gradual-unfreeze (beats|loses to|is level with) scratch");
+          "finetune: scratch on digits, 10 labels per class, seed 3", "finetune: scratch on digits, 30 labels per class, seed 3",
+          "Learning curves: finetune on digits").containsPattern("gradual-unfreeze (beats|loses to|is level with) scratch");
+      Optional<Chromium> chromium = Chromium.find();
+      for (int width : chromium.isPresent() ? new int[] {1280, 500} : new int[0]) {
+        Map<String, String> found = chromium.get().bodyAttributes(report, width);
+        assertThat(found.get("charts-rendered")).as("charts drawn at %d px", width).isEqualTo(found.get("charts")).isNotEqualTo("0");
+        assertThat(found.get("label-overlaps")).as("%s", found.get("overlap-detail")).isEqualTo("0");
+        assertThat(found.get("labels-clipped")).as("%s", found.get("overlap-detail")).isEqualTo("0");
+        assertThat(found.get("page-overflow")).isEqualTo("0");
+      }
     }
     assertThat(root.resolve("_graft/runs/latest.json")).exists();
     assertThat(root.resolve("_graft/lock")).doesNotExist();
@@ -95,7 +106,7 @@ class DemoPipelineTest {
   void aSecondRunWithNothingChangedSkipsEveryStage() throws Exception {
     DemoJob.Result r = run(overrides);
     System.out.printf("[demo-test] rerun with nothing changed: %.3f s for the pipeline%n", r.pipeline().summary().path("seconds").asDouble());
-    assertThat(actions(r.pipeline().summary())).hasSize(21).containsOnlyKeys(actions(first).keySet()).doesNotContainValue("run")
+    assertThat(actions(r.pipeline().summary())).hasSize(27).containsOnlyKeys(actions(first).keySet()).doesNotContainValue("run")
         .doesNotContainValue("resume");
     assertThat(r.pipeline().exitCode()).isEqualTo(first.path("exitCode").asInt());
   }
