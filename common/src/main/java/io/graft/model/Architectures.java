@@ -5,14 +5,20 @@ import io.graft.config.OptimizerConfig;
 import io.graft.selfsup.NtXentLoss;
 import io.graft.selfsup.Objective;
 import java.util.Arrays;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
@@ -110,9 +116,73 @@ public final class Architectures {
         list.layer(index++, dense.build());
         list.setInputType(InputType.convolutionalFlat(hwc[0], hwc[1], hwc[2]));
       }
+      case RESNET -> throw new ConfigException("model.architecture resnet is a ComputationGraph: graft pretrain trains it; this job takes "
+          + "mlp or lenet");
       default -> throw new ConfigException("Unknown architecture: " + model.architecture());
     }
     return index;
+  }
+
+  /**
+   * A residual CNN as a DL4J ComputationGraph, for image-shaped features: a 3x3 convolution stem
+   * ({@code stem}, {@code stem.bn}, {@code stem.relu}), then stages of basic residual blocks (two 3x3
+   * convolutions with batch norm, added to an identity shortcut, or to a 1x1 projection with batch
+   * norm where the block changes width or halves the resolution; every stage after the first starts
+   * with a stride-2 block), global average pooling ({@code pool}) and a softmax {@code output}. A
+   * block's output vertex is named {@code stageS.blockB} (its layers {@code stageS.blockB.conv1},
+   * {@code .bn1}, {@code .relu1}, {@code .conv2}, {@code .bn2}, {@code .proj}, {@code .proj.bn},
+   * {@code .add}), so surgery and freezing can name a block or a stage.
+   */
+  public static ComputationGraphConfiguration resnet(ModelConfig model, int[] featureShape, int numClasses, OptimizerConfig optimizer,
+      long seed) {
+    ConfigException.require(numClasses >= 2, "A classifier needs at least 2 classes, the dataset has %s", numClasses);
+    int[] hwc = imageShape(featureShape, "resnet");
+    int halvings = model.stages().size() - 1;
+    ConfigException.require(hwc[0] >> halvings >= 2 && hwc[1] >> halvings >= 2,
+        "The resnet architecture with %s stages halves the resolution %s times; the dataset's %sx%s images are too small", model.stages().size(),
+        halvings, hwc[0], hwc[1]);
+    Activation act = activation(model.activation());
+    ComputationGraphConfiguration.GraphBuilder g = baseBuilder(optimizer, seed).convolutionMode(ConvolutionMode.Same).graphBuilder()
+        .addInputs("input").setInputTypes(InputType.convolutionalFlat(hwc[0], hwc[1], hwc[2]));
+    int width = model.widths().get(0);
+    g.addLayer("stem", conv(3, 1, width), "input").addLayer("stem.bn", new BatchNormalization.Builder().build(), "stem")
+        .addLayer("stem.relu", new ActivationLayer.Builder().activation(act).build(), "stem.bn");
+    String previous = "stem.relu";
+    int channels = width;
+    for (int s = 0; s < model.stages().size(); s++) {
+      width = model.widths().get(s);
+      for (int b = 0; b < model.stages().get(s); b++) {
+        String block = "stage" + (s + 1) + ".block" + (b + 1);
+        int stride = s > 0 && b == 0 ? 2 : 1;
+        g.addLayer(block + ".conv1", conv(3, stride, width), previous)
+            .addLayer(block + ".bn1", new BatchNormalization.Builder().build(), block + ".conv1")
+            .addLayer(block + ".relu1", new ActivationLayer.Builder().activation(act).build(), block + ".bn1")
+            .addLayer(block + ".conv2", conv(3, 1, width), block + ".relu1")
+            .addLayer(block + ".bn2", new BatchNormalization.Builder().build(), block + ".conv2");
+        String shortcut = previous;
+        if (stride != 1 || channels != width) {
+          g.addLayer(block + ".proj", conv(1, stride, width), previous)
+              .addLayer(block + ".proj.bn", new BatchNormalization.Builder().build(), block + ".proj");
+          shortcut = block + ".proj.bn";
+        }
+        g.addVertex(block + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), block + ".bn2", shortcut)
+            .addLayer(block, new ActivationLayer.Builder().activation(act).build(), block + ".add");
+        previous = block;
+        channels = width;
+      }
+    }
+    g.addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), previous);
+    OutputLayer.Builder out = new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses).activation(Activation.SOFTMAX);
+    if (model.dropout() > 0) {
+      out.dropOut(1.0 - model.dropout());
+    }
+    return g.addLayer("output", out.build(), "pool").setOutputs("output").build();
+  }
+
+  /** A k x k convolution without bias (batch norm follows), ReLU-ready He initialisation. */
+  private static ConvolutionLayer conv(int k, int stride, int channels) {
+    return new ConvolutionLayer.Builder(k, k).stride(stride, stride).nOut(channels).hasBias(false).activation(Activation.IDENTITY)
+        .weightInit(WeightInit.RELU).build();
   }
 
   /** The settings every Graft network shares: seed, optimiser, Xavier initialisation, workspaces, regularisation. */
@@ -134,13 +204,17 @@ public final class Architectures {
 
   /** Height, width, channels of an image-shaped dataset: [C, H, W] or [H, W]. */
   public static int[] imageShape(int[] featureShape) {
+    return imageShape(featureShape, "lenet");
+  }
+
+  private static int[] imageShape(int[] featureShape, String architecture) {
     if (featureShape.length == 3) {
       return new int[] {featureShape[1], featureShape[2], featureShape[0]};
     }
     if (featureShape.length == 2) {
       return new int[] {featureShape[0], featureShape[1], 1};
     }
-    throw new ConfigException("The lenet architecture needs image-shaped features ([channels, height, width]), the dataset's feature shape is "
+    throw new ConfigException("The " + architecture + " architecture needs image-shaped features ([channels, height, width]), the dataset's feature shape is "
         + Arrays.toString(featureShape));
   }
 

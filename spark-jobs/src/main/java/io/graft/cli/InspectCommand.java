@@ -1,9 +1,12 @@
 package io.graft.cli;
 
 import io.graft.store.Storage;
+import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -15,6 +18,10 @@ final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Model loaded = Graphs.load(new Storage(new Configuration()), model);
+    if (loaded instanceof ComputationGraph graph) {
+      return graph(graph);
+    }
     Surgery.Source source = Surgery.load(new Storage(new Configuration()), model);
     long total = 0;
     long trainable = 0;
@@ -25,6 +32,22 @@ final class InspectCommand implements Callable<Integer> {
       trainable += l.frozen() ? 0 : l.parameters();
     }
     System.out.printf("total %,d parameters, %,d trainable; input %d values%n", total, trainable, Surgery.inputSize(source.network()));
+    return GraftCli.EXIT_OK;
+  }
+
+  /** A graph's vertices in topological order, with what feeds each. */
+  private static int graph(ComputationGraph graph) {
+    long total = 0;
+    long trainable = 0;
+    System.out.printf("%-3s %-22s %-20s %-42s %-10s %10s  %s%n", "#", "vertex", "type", "inputs", "output", "parameters", "frozen");
+    for (Graphs.VertexInfo v : Graphs.describe(graph)) {
+      System.out.printf("%-3d %-22s %-20s %-42s %-10s %,10d  %s%n", v.index(), v.name(), v.type(), String.join(", ", v.inputs()), v.shape(),
+          v.parameters(), v.frozen() ? "yes" : "no");
+      total += v.parameters();
+      trainable += v.frozen() ? 0 : v.parameters();
+    }
+    System.out.printf("ComputationGraph: %d vertices, total %,d parameters, %,d trainable; input %d values%n",
+        graph.getConfiguration().getVertices().size(), total, trainable, Graphs.inputSize(graph));
     return GraftCli.EXIT_OK;
   }
 }

@@ -10,14 +10,15 @@ import io.graft.jobs.JobResult;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Storage;
-import io.graft.surgery.Surgery;
+import io.graft.surgery.Graphs;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 
@@ -71,13 +72,19 @@ public final class EvaluateJob {
     }
   }
 
-  record Plan(MultiLayerNetwork network, Manifest manifest, int numClasses) {}
+  record Plan(Model network, Manifest manifest, int numClasses) {}
 
   static Plan plan(Request r, Storage storage) {
     Manifest m = GraftDatasets.manifest(storage, r.data(), "evaluation");
-    MultiLayerNetwork net = Surgery.load(storage, r.model()).network();
-    LayerFeatures.of(net, r.model(), LayerFeatures.RAW, m.numFeatures(), r.data(), "evaluate");
-    int classes = (int) ((BaseOutputLayer) net.getOutputLayer().conf().getLayer()).getNOut();
+    Model net = Graphs.load(storage, r.model());
+    if (net instanceof ComputationGraph graph) {
+      long width = Graphs.inputSize(graph);
+      ConfigException.require(width < 0 || width == m.numFeatures(), "Cannot evaluate: dataset %s has %s features but model %s takes %s",
+          r.data(), m.numFeatures(), r.model(), width);
+    } else {
+      LayerFeatures.of((MultiLayerNetwork) net, r.model(), LayerFeatures.RAW, m.numFeatures(), r.data(), "evaluate");
+    }
+    int classes = Graphs.numClasses(net);
     ConfigException.require(m.numClasses() <= classes, "Cannot evaluate: dataset %s has %s classes but model %s predicts %s", r.data(),
         m.numClasses(), r.model(), classes);
     return new Plan(net, m, classes);

@@ -8,6 +8,8 @@ import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -35,7 +37,7 @@ public final class DistributedEvaluator {
     }
   }
 
-  public static Result evaluate(JavaSparkContext sc, MultiLayerNetwork network, JavaRDD<DataSet> data) {
+  public static Result evaluate(JavaSparkContext sc, Model network, JavaRDD<DataSet> data) {
     BroadcastNetwork shipped = BroadcastNetwork.of(sc, network);
     try {
       List<Partial> partials = data.mapPartitions(new EvaluatePartition(shipped)).collect();
@@ -85,16 +87,17 @@ public final class DistributedEvaluator {
       if (!batches.hasNext()) {
         return Collections.emptyIterator();
       }
-      MultiLayerNetwork net = shipped.network();
+      Model model = shipped.model();
       Evaluation eval = new Evaluation();
       double lossSum = 0;
       long count = 0;
       while (batches.hasNext()) {
         DataSet ds = batches.next();
-        INDArray out = net.output(ds.getFeatures(), false);
+        INDArray out = model instanceof ComputationGraph g ? g.outputSingle(false, ds.getFeatures())
+            : ((MultiLayerNetwork) model).output(ds.getFeatures(), false);
         eval.eval(ds.getLabels(), out);
         long n = ds.numExamples();
-        lossSum += net.score(ds, false) * n;
+        lossSum += (model instanceof ComputationGraph g ? g.score(ds, false) : ((MultiLayerNetwork) model).score(ds, false)) * n;
         count += n;
       }
       return List.of(new Partial(eval, lossSum, count)).iterator();

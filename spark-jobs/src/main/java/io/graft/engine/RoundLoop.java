@@ -10,8 +10,11 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
@@ -20,9 +23,9 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * executors (dl4j-spark's parameter averaging or Graft's own) and evaluates the averaged network,
  * then listeners (progress, checkpoints, metrics, early stopping) see the round's
  * {@link RoundMetrics}. Rounds are numbered globally across stages. Pre-training and fine-tuning
- * train one {@code MultiLayerNetwork} on minibatches ({@link #run(SparkSession, MultiLayerNetwork,
- * Function, long, Function, Spec, List, StopRule)}); the shared-trunk stages bring their own
- * trainer for a {@code ComputationGraph}.
+ * train one network, a {@code MultiLayerNetwork} or a {@code ComputationGraph}, on minibatches
+ * ({@link #run(SparkSession, Model, Function, long, Function, Spec, List, StopRule)}); the
+ * shared-trunk stages bring their own trainer for a multi-output {@code ComputationGraph}.
  */
 public final class RoundLoop {
   private RoundLoop() {}
@@ -115,12 +118,12 @@ public final class RoundLoop {
    * @param trainForRound the training minibatches of a round (the same RDD every round unless
    *     the data are augmented per round)
    */
-  public static MultiLayerNetwork run(SparkSession spark, MultiLayerNetwork network, Function<Integer, JavaRDD<DataSet>> trainForRound,
-      long trainCount, Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate, Spec spec, List<RoundListener> listeners,
+  public static <N extends Model> N run(SparkSession spark, N network, Function<Integer, JavaRDD<DataSet>> trainForRound,
+      long trainCount, Function<N, DistributedEvaluator.Result> evaluate, Spec spec, List<RoundListener> listeners,
       StopRule stopRule) throws Exception {
-    Trainer<MultiLayerNetwork> trainer = spec.graftAveraging()
-        ? new GraftAveraged(spark, network, trainForRound, trainCount, evaluate, spec)
-        : new Dl4jSpark(spark, network, trainForRound, trainCount, evaluate, spec);
+    Trainer<N> trainer = spec.graftAveraging()
+        ? new GraftAveraged<>(spark, network, trainForRound, trainCount, evaluate, spec)
+        : new Dl4jSpark<>(spark, network, trainForRound, trainCount, evaluate, spec);
     return run(trainer, spec.firstRound(), spec.lastRound(), spec.totalRounds(), listeners, stopRule);
   }
 
@@ -128,15 +131,15 @@ public final class RoundLoop {
    * Rounds of one network on minibatches: each round names its Spark job group, fits the round's
    * minibatches on the executors ({@link #fit}), and evaluates the averaged network.
    */
-  private abstract static class OnMinibatches implements Trainer<MultiLayerNetwork> {
+  private abstract static class OnMinibatches<N extends Model> implements Trainer<N> {
     private final SparkSession spark;
     private final Function<Integer, JavaRDD<DataSet>> trainForRound;
     private final long trainCount;
-    private final Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate;
+    private final Function<N, DistributedEvaluator.Result> evaluate;
     private final Spec spec;
 
     OnMinibatches(SparkSession spark, Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount,
-        Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate, Spec spec) {
+        Function<N, DistributedEvaluator.Result> evaluate, Spec spec) {
       this.spark = spark;
       this.trainForRound = trainForRound;
       this.trainCount = trainCount;
@@ -152,7 +155,7 @@ public final class RoundLoop {
       String name = spec.label() + " round " + round + "/" + spec.totalRounds();
       GraftSpark.jobGroup(spark, "graft-" + spec.job(), name);
       JavaRDD<DataSet> data = trainForRound.apply(round);
-      Double lr = network().getLearningRate(network().getnLayers() - 1);
+      Double lr = outputLearningRate(network());
       Fit fit = fit(round, data);
       GraftSpark.jobGroup(spark, "graft-" + spec.job(), name + ": evaluation");
       DistributedEvaluator.Result eval = evaluate.apply(network());
@@ -161,48 +164,66 @@ public final class RoundLoop {
     }
   }
 
+  /** The learning rate of the network's output layer (the last layer, or a graph's first output), null without one. */
+  static Double outputLearningRate(Model network) {
+    return network instanceof ComputationGraph g ? g.getLearningRate(g.getConfiguration().getNetworkOutputs().get(0))
+        : ((MultiLayerNetwork) network).getLearningRate(((MultiLayerNetwork) network).getnLayers() - 1);
+  }
+
   /** What fitting one round's minibatches measured. */
   private record Fit(double trainLoss, double wallSeconds) {}
 
-  /** Rounds on dl4j-spark's ParameterAveragingTrainingMaster. */
-  private static final class Dl4jSpark extends OnMinibatches {
+  /** Rounds on dl4j-spark's ParameterAveragingTrainingMaster: {@code SparkDl4jMultiLayer} or {@code SparkComputationGraph}. */
+  private static final class Dl4jSpark<N extends Model> extends OnMinibatches<N> {
     private final SparkDl4jMultiLayer sparkNet;
-    private MultiLayerNetwork current;
+    private final SparkComputationGraph sparkGraph;
+    private final Class<N> type;
+    private N current;
 
-    Dl4jSpark(SparkSession spark, MultiLayerNetwork network, Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount,
-        Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate, Spec spec) {
+    @SuppressWarnings("unchecked")
+    Dl4jSpark(SparkSession spark, N network, Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount,
+        Function<N, DistributedEvaluator.Result> evaluate, Spec spec) {
       super(spark, trainForRound, trainCount, evaluate, spec);
       long rngSeed = spec.training().seed() + 7919L * spec.firstRound();
-      this.sparkNet = new SparkDl4jMultiLayer(JavaSparkContext.fromSparkContext(spark.sparkContext()), network,
-          ParameterAveraging.trainingMaster(spec.training(), spec.workers(), new Path(spec.workDir(), "export").toString(), rngSeed));
+      JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      ParameterAveragingTrainingMaster master = ParameterAveraging.trainingMaster(spec.training(), spec.workers(),
+          new Path(spec.workDir(), "export").toString(), rngSeed);
+      this.sparkNet = network instanceof MultiLayerNetwork m ? new SparkDl4jMultiLayer(sc, m, master) : null;
+      this.sparkGraph = network instanceof ComputationGraph g ? new SparkComputationGraph(sc, g, master) : null;
+      this.type = (Class<N>) network.getClass();
       this.current = network;
     }
 
     @Override
     Fit fit(int round, JavaRDD<DataSet> data) {
       long t0 = System.nanoTime();
-      sparkNet.fit(data);
+      if (sparkNet != null) {
+        sparkNet.fit(data);
+        current = type.cast(sparkNet.getNetwork());
+      } else {
+        sparkGraph.fit(data);
+        current = type.cast(sparkGraph.getNetwork());
+      }
       double wall = (System.nanoTime() - t0) / 1e9;
-      current = sparkNet.getNetwork();
-      return new Fit(sparkNet.getScore(), wall);
+      return new Fit(sparkNet != null ? sparkNet.getScore() : sparkGraph.getScore(), wall);
     }
 
     @Override
-    public MultiLayerNetwork network() {
+    public N network() {
       return current;
     }
   }
 
   /** Rounds on Graft's own averaging ({@link SyncAveraging}), which keeps a network per executor. */
-  private static final class GraftAveraged extends OnMinibatches {
+  private static final class GraftAveraged<N extends Model> extends OnMinibatches<N> {
     private final JavaSparkContext sc;
-    private final MultiLayerNetwork network;
+    private final N network;
     private final SyncAveraging engine;
     private JavaRDD<DataSet> lastSource;
     private JavaRDD<MultiDataSet> batches;
 
-    GraftAveraged(SparkSession spark, MultiLayerNetwork network, Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount,
-        Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate, Spec spec) {
+    GraftAveraged(SparkSession spark, N network, Function<Integer, JavaRDD<DataSet>> trainForRound, long trainCount,
+        Function<N, DistributedEvaluator.Result> evaluate, Spec spec) {
       super(spark, trainForRound, trainCount, evaluate, spec);
       this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       this.network = network;
@@ -222,7 +243,7 @@ public final class RoundLoop {
     }
 
     @Override
-    public MultiLayerNetwork network() {
+    public N network() {
       return network;
     }
 

@@ -190,7 +190,7 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
     StructType out = transformSchema(dataset.schema());
     SparkSession spark = dataset.sparkSession();
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    BroadcastNetwork shipped = new BroadcastNetwork(sc.broadcast(confJson), sc.broadcast(params));
+    BroadcastNetwork shipped = new BroadcastNetwork(sc.broadcast(confJson), sc.broadcast(params), false);
     int in = dataset.schema().fieldIndex(getOrDefault(featuresCol));
     JavaRDD<Row> rows = dataset.toDF().javaRDD().mapPartitions(new Predict(shipped, in, (int) inputs, embeddingIndex(),
         !getOrDefault(probabilityCol).isEmpty(), (Integer) getOrDefault(batchSize)));

@@ -35,6 +35,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.DataSet;
 
@@ -110,25 +112,23 @@ public final class PretrainJob {
     long testCount = data.testCount();
     long skipped = data.skipped();
     TrainingRun run = new TrainingRun("pretrain", storage, plan.output(), plan.checkpoints(), training.seed(), config, log);
-    MultiLayerNetwork network = run.start(options.resume(), () -> {
-      MultiLayerNetwork fresh = new MultiLayerNetwork(plan.networkConf());
-      fresh.init();
-      return fresh;
-    }, MultiLayerNetwork.class);
+    Model network = plan.graphConf() != null
+        ? run.start(options.resume(), () -> (ComputationGraph) plan.newNetwork(), ComputationGraph.class)
+        : run.start(options.resume(), () -> (MultiLayerNetwork) plan.newNetwork(), MultiLayerNetwork.class);
     int startRound = run.startRound();
     int rounds = training.epochs();
     LinearProbe probe = null;
     String engine;
     double probeAtInit = Double.NaN;
     try {
-      Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate = data.evaluate();
+      Function<Model, DistributedEvaluator.Result> evaluate = data.evaluate();
       if (config.probe() != null) {
         GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain: sampling the probe's labelled rows");
         probe = new LinearProbe(spark, storage, config.probe(), config.probeTest(), training.seed());
         log.accept(String.format("probe: logistic regression on layer '%s', %,d labelled rows, scored on %,d test rows",
             plan.networkConf().getConf(plan.probeLayer()).getLayer().getLayerName(), probe.trainRows, probe.testRows));
         if (startRound == 0) {
-          probeAtInit = probe.accuracy(network, plan.probeLayer());
+          probeAtInit = probe.accuracy((MultiLayerNetwork) network, plan.probeLayer());
           log.accept(String.format("probe: %.2f%% on the initial (random) encoder", 100 * probeAtInit));
         }
         evaluate = withProbe(evaluate, probe, plan.probeLayer(), config.probe().every(), startRound, rounds);
@@ -201,7 +201,7 @@ public final class PretrainJob {
    * @param evaluate scores the network on the held-out rows
    * @param release unpersists what the data cached
    */
-  record Data(Function<Integer, JavaRDD<DataSet>> trainForRound, Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate,
+  record Data(Function<Integer, JavaRDD<DataSet>> trainForRound, Function<Model, DistributedEvaluator.Result> evaluate,
       Runnable release, long trainCount, long testCount, long skipped, int workers) {}
 
   private static Data supervisedData(PretrainConfig config, SparkSession spark, Storage storage, JavaSparkContext sc, int numFeatures,
@@ -276,7 +276,7 @@ public final class PretrainJob {
         contrastive ? testCount / 2 : testCount, workers,
         training.batchSizePerWorker(), training.averagingFrequency()));
     return new Data(round -> examples.mapPartitions(new SelfSupervisedData.Batches(spec, round)), net -> {
-      SelfSupervisedData.Scores scores = SelfSupervisedData.evaluate(sc, net, testBatches, contrastive);
+      SelfSupervisedData.Scores scores = SelfSupervisedData.evaluate(sc, (MultiLayerNetwork) net, testBatches, contrastive);
       return new DistributedEvaluator.Result(Double.NaN, scores.loss(), scores.rows(), null, SelfSupervisedData.extra(scores, Double.NaN));
     }, () -> {
       examples.unpersist(false);
@@ -305,7 +305,7 @@ public final class PretrainJob {
   }
 
   /** {@code evaluate} plus the linear probe after every {@code every} rounds and the last. */
-  private static Function<MultiLayerNetwork, DistributedEvaluator.Result> withProbe(Function<MultiLayerNetwork, DistributedEvaluator.Result> evaluate,
+  private static Function<Model, DistributedEvaluator.Result> withProbe(Function<Model, DistributedEvaluator.Result> evaluate,
       LinearProbe probe, int layer, int every, int startRound, int lastRound) {
     AtomicInteger round = new AtomicInteger(startRound);
     return net -> {
@@ -315,12 +315,19 @@ public final class PretrainJob {
         return r;
       }
       Map<String, Double> extra = new LinkedHashMap<>(r.extra());
-      extra.put("probe_accuracy", probe.accuracy(net, layer));
+      extra.put("probe_accuracy", probe.accuracy((MultiLayerNetwork) net, layer));
       return new DistributedEvaluator.Result(r.accuracy(), r.loss(), r.count(), r.evaluation(), extra);
     };
   }
 
-  static List<String> layerNames(MultiLayerNetwork network) {
+  /** The layers of a network in order; a graph's vertices in topological order, its input left out. */
+  static List<String> layerNames(Model model) {
+    if (model instanceof ComputationGraph graph) {
+      List<String> vertices = new ArrayList<>(graph.getConfiguration().getTopologicalOrderStr());
+      vertices.removeAll(graph.getConfiguration().getNetworkInputs());
+      return vertices;
+    }
+    MultiLayerNetwork network = (MultiLayerNetwork) model;
     List<String> names = new ArrayList<>();
     for (int i = 0; i < network.getnLayers(); i++) {
       names.add(network.getLayerWiseConfigurations().getConf(i).getLayer().getLayerName());

@@ -4,6 +4,7 @@ import io.graft.config.ConfigException;
 import io.graft.data.Manifest;
 import io.graft.engine.Checkpoints;
 import io.graft.model.Architectures;
+import io.graft.model.ModelConfig;
 import io.graft.selfsup.Objective;
 import io.graft.spark.GraftDatasets;
 import io.graft.store.Storage;
@@ -13,15 +14,22 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
  * Everything {@code graft pretrain} checks on the driver before Spark does any work: the datasets,
  * the network configuration, the probe's layer, the output and its checkpoints.
  *
+ * @param networkConf the network to train, null when it is a graph
+ * @param graphConf the graph to train ({@code model.architecture: resnet}), null otherwise
  * @param probeLayer index of the layer the linear probe reads, -1 without a probe
  */
-record PretrainPlan(Manifest train, Manifest test, MultiLayerConfiguration networkConf, Path output, Checkpoints checkpoints, int probeLayer) {
+record PretrainPlan(Manifest train, Manifest test, MultiLayerConfiguration networkConf, ComputationGraphConfiguration graphConf, Path output,
+    Checkpoints checkpoints, int probeLayer) {
   static PretrainPlan of(PretrainConfig config, Storage storage, boolean resume) throws IOException {
     Objective objective = config.objective();
     Manifest train = GraftDatasets.manifest(storage, config.data().train(), "training");
@@ -41,17 +49,46 @@ record PretrainPlan(Manifest train, Manifest test, MultiLayerConfiguration netwo
       throw new ConfigException("augmentation needs image-shaped features ([channels, height, width]); dataset " + config.data().train()
           + " has feature shape " + Arrays.toString(train.featureShape()));
     }
+    if (config.model().architecture() == ModelConfig.Architecture.RESNET) {
+      ConfigException.require(!objective.selfSupervised(), "model.architecture resnet is pre-trained with labels; objective.kind %s takes "
+          + "mlp or lenet", objective.kind());
+      ConfigException.require(config.probe() == null, "probe measures a self-supervised encoder; model.architecture resnet is pre-trained "
+          + "with labels (remove probe)");
+      ComputationGraphConfiguration graph = Architectures.resnet(config.model(), train.featureShape(), train.numClasses(), config.optimizer(),
+          config.training().seed());
+      return new PretrainPlan(train, test, null, graph, output(config, storage, resume), null, -1).withCheckpoints(storage);
+    }
     MultiLayerConfiguration conf = objective.selfSupervised()
         ? Architectures.selfSupervised(config.model(), train.featureShape(), objective, unitRange(train), config.optimizer(),
             config.training().seed())
         : Architectures.build(config.model(), train.featureShape(), train.numClasses(), config.optimizer(), config.training().seed());
     int probeLayer = config.probe() == null ? -1 : probeLayer(config, storage, train, conf);
+    return new PretrainPlan(train, test, conf, null, output(config, storage, resume), null, probeLayer).withCheckpoints(storage);
+  }
+
+  /** The output folder; on resume, checks that its checkpoint belongs to this config. */
+  private static Path output(PretrainConfig config, Storage storage, boolean resume) throws IOException {
     Path output = storage.qualify(storage.path(config.output()));
-    Checkpoints checkpoints = new Checkpoints(storage, output);
     if (resume) {
-      checkpoints.requireResumable(config, config.training().epochs());
+      new Checkpoints(storage, output).requireResumable(config, config.training().epochs());
     }
-    return new PretrainPlan(train, test, conf, output, checkpoints, probeLayer);
+    return output;
+  }
+
+  private PretrainPlan withCheckpoints(Storage storage) {
+    return new PretrainPlan(train, test, networkConf, graphConf, output, new Checkpoints(storage, output), probeLayer);
+  }
+
+  /** A freshly initialised network or graph, as the config asks. */
+  Model newNetwork() {
+    if (graphConf != null) {
+      ComputationGraph graph = new ComputationGraph(graphConf);
+      graph.init();
+      return graph;
+    }
+    MultiLayerNetwork network = new MultiLayerNetwork(networkConf);
+    network.init();
+    return network;
   }
 
   /** Whether every stored feature lies in [0, 1] (images as Graft imports them): the decoder is then sigmoid + cross-entropy. */
