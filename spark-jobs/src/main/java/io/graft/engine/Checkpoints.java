@@ -118,14 +118,16 @@ public final class Checkpoints {
 
   /**
    * Checks that {@code --resume} can continue: a checkpoint exists, its config is compatible with
-   * {@code config} (only {@code training.epochs} may differ) and it has rounds left to run.
+   * {@code config} (only {@code training.epochs} may differ) and it is not past the last round. A
+   * checkpoint at the last round is a run that died while publishing: resuming runs no round and
+   * publishes it.
    */
   public void requireResumable(Object config, int epochs) throws IOException {
     State state = load();
     requireCompatible(state.config(), JSON.valueToTree(config), List.of("training.epochs"));
-    if (state.round() >= epochs) {
-      throw new ConfigException("Nothing to resume: the checkpoint at " + dir + " already finished round " + state.round() + " of " + epochs
-          + " (raise training.epochs to train further)");
+    if (state.round() > epochs) {
+      throw new ConfigException("Cannot resume: the checkpoint at " + dir + " is at round " + state.round() + ", past training.epochs "
+          + epochs + " (raise training.epochs to train further)");
     }
   }
 

@@ -113,6 +113,24 @@ class PretrainJobTest {
   }
 
   @Test
+  void aRunThatDiesWhilePublishingItsLastRoundIsPublishedByResumeWithoutTrainingAgain() throws Exception {
+    String out = dir.resolve("last-round").toUri().toString();
+    List<RoundMetrics> seen = new ArrayList<>();
+    assertThatThrownBy(() -> PretrainJob.run(config(out, "training.epochs=1"), spark, quiet().withListener((m, net) -> {
+      seen.add(m);
+      throw new IllegalStateException("died while publishing");
+    }))).hasMessage("died while publishing");
+    assertThat(dir.resolve("last-round/model.zip")).doesNotExist();
+    List<Integer> rounds = new ArrayList<>();
+    PretrainJob.Result r = PretrainJob.run(config(out, "training.epochs=1"), spark,
+        quiet().withResume(true).withListener((m, net) -> rounds.add(m.round())));
+    assertThat(rounds).as("no round is trained again").isEmpty();
+    assertThat(r.testAccuracy()).isEqualTo(seen.get(0).evalAccuracy());
+    assertThat(dir.resolve("last-round/model.zip")).exists();
+    assertThat(dir.resolve("last-round/_checkpoint")).doesNotExist();
+  }
+
+  @Test
   void resumeRefusesWithoutACheckpointOrWithAnotherModel() throws Exception {
     String out = dir.resolve("none").toUri().toString();
     assertThatThrownBy(() -> PretrainJob.validate(config(out), storage, true))

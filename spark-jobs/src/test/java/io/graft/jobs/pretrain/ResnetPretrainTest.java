@@ -96,10 +96,13 @@ class ResnetPretrainTest {
     });
     assertThatThrownBy(() -> PretrainJob.run(config(out), spark, dying)).hasMessage("simulated driver death");
     List<Integer> rounds = new ArrayList<>();
-    PretrainJob.Result r = PretrainJob.run(config(out), spark, JobOptions.quiet().withResume(true).withListener((m, net) -> rounds.add(m.round())));
+    PretrainJob.Result r = PretrainJob.run(config(out), spark,
+        JobOptions.quiet().withResume(true).withListener((m, net) -> rounds.add(m.round())));
     assertThat(rounds).containsExactly(2);
     assertThat(r.resumedFromRound()).isEqualTo(1);
-    assertThat(r.testAccuracy()).isGreaterThan(0.85);
+    assertThat(r.history()).extracting(RoundMetrics::round).containsExactly(1, 2);
+    assertThat(r.testAccuracy()).as("the resumed round goes on learning from the checkpoint's graph").isGreaterThan(0.85)
+        .isGreaterThan(r.history().get(0).evalAccuracy());
   }
 
   @Test
