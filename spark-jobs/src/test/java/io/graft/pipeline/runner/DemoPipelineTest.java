@@ -68,7 +68,7 @@ class DemoPipelineTest {
     DemoJob.Result r = run(overrides);
     first = r.pipeline().summary();
     assertThat(r.pipeline().exitCode()).as(first.toPrettyString()).isIn(0, 3);
-    assertThat(actions(first)).hasSize(27).containsValues("run").doesNotContainValue("skip");
+    assertThat(actions(first)).hasSize(29).containsValues("run").doesNotContainValue("skip");
     assertThat(first.path("stages").findValuesAsText("outcome")).allMatch(o -> o.equals("done") || o.equals("negative-transfer"));
     assertThat(root.resolve("data/mnist/train/_manifest.json")).exists();
     assertThat(root.resolve("data/digits20p4/_manifest.json")).exists();
@@ -79,13 +79,13 @@ class DemoPipelineTest {
     assertThat(r.verdicts()).hasSize(2);
     assertThat(r.verdicts().get(0)).matches("(positive|neutral|negative): gradual-unfreeze (beats|loses to|is level with) scratch .*"
         + "on UCI digits, 10 labels per class .*; \\d+\\.\\d\\d% vs \\d+\\.\\d\\d%");
-    assertThat(r.verdicts().get(1)).matches("(positive|neutral|negative): two-stage (beats|loses to|is level with) scratch .*"
+    assertThat(r.verdicts().get(1)).matches("(positive|neutral|negative): feature-extraction (beats|loses to|is level with) scratch .*"
         + "on Fashion-MNIST, 100 labels per class .*; \\d+\\.\\d\\d% vs \\d+\\.\\d\\d%");
     try (var reports = Files.list(root.resolve("report"))) {
       Path report = reports.findFirst().orElseThrow().resolve("report.html");
       // scratch runs on the two targets are two groups, never averaged together
-      assertThat(Files.readString(report)).contains("Graft demo", "finetune: two-stage on fashion-train", "finetune: scratch on fashion-train",
-          "two-stage vs scratch", "finetune: gradual-unfreeze on digits", "finetune: scratch on digits", "gradual-unfreeze vs scratch",
+      assertThat(Files.readString(report)).contains("Graft demo", "finetune: feature-extraction on fashion-train", "finetune: scratch on fashion-train",
+          "feature-extraction vs scratch", "finetune: gradual-unfreeze on digits", "finetune: scratch on digits", "gradual-unfreeze vs scratch",
           "finetune: scratch on digits, 10 labels per class, seed 3", "finetune: scratch on digits, 30 labels per class, seed 3",
           "Learning curves: finetune on digits").containsPattern("gradual-unfreeze (beats|loses to|is level with) scratch");
       Optional<Chromium> chromium = Chromium.find();
@@ -106,7 +106,7 @@ class DemoPipelineTest {
   void aSecondRunWithNothingChangedSkipsEveryStage() throws Exception {
     DemoJob.Result r = run(overrides);
     System.out.printf("[demo-test] rerun with nothing changed: %.3f s for the pipeline%n", r.pipeline().summary().path("seconds").asDouble());
-    assertThat(actions(r.pipeline().summary())).hasSize(27).containsOnlyKeys(actions(first).keySet()).doesNotContainValue("run")
+    assertThat(actions(r.pipeline().summary())).hasSize(29).containsOnlyKeys(actions(first).keySet()).doesNotContainValue("run")
         .doesNotContainValue("resume");
     assertThat(r.pipeline().exitCode()).isEqualTo(first.path("exitCode").asInt());
   }
@@ -119,7 +119,7 @@ class DemoPipelineTest {
     PipelinePlan plan = PipelineRunner.plan(DemoJob.spec().withRoot(root.toString()).withOverrides(changed), storage);
     Map<String, String> why = new LinkedHashMap<>();
     new PipelineRunner(plan, storage).decide().forEach(d -> why.put(d.instance().name(), d.action() + ": " + d.reason()));
-    assertThat(why.get("finetune[two-stage,training.seed=1]")).isEqualTo("run: settings changed (epochs: 2 -> 3)");
+    assertThat(why.get("finetune[feature-extraction,training.seed=1]")).isEqualTo("run: settings changed (epochs: 2 -> 3)");
     assertThat(why.get("verdict")).isEqualTo("run: input changed: finetune");
     assertThat(why.get("report")).isEqualTo("run: input changed: finetune, verdict");
     assertThat(why.get("pretrain")).startsWith("skip: done ");
@@ -130,7 +130,7 @@ class DemoPipelineTest {
         .isEqualTo(stage.startsWith("finetune[") || stage.equals("verdict") || stage.equals("report") ? "run" : "skip"));
     // the first run's outputs are still there, under their own keys
     try (var finetunes = Files.list(root.resolve("finetune"))) {
-      assertThat(finetunes.count()).isEqualTo(8);
+      assertThat(finetunes.count()).isEqualTo(12);
     }
   }
 }
