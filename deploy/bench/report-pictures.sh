@@ -13,6 +13,7 @@ demo="${1:-graft-demo}"
 out=$(mktemp -d /tmp/graft-report-pictures.XXXXXX)
 pictures=docs/images/report
 source deploy/bench/lib.sh
+made_by="$(host_line)"   # before the pictures change the tree
 [[ -f "$demo/_graft/runs/latest.json" ]] || { echo "no demo run in $demo: run 'deploy/bin/graft demo --out $demo' first" >&2; exit 2; }
 # the outputs of the demo's last run (its summary names them), not whatever older runs left beside them
 mapfile -t runs < <(python3 -c '
@@ -52,8 +53,5 @@ for width in 1280 500; do
     --screenshot="$PWD/$pictures/report-$width.png" "file://$out/report.html" >/dev/null 2>&1
   echo "$pictures/report-$width.png"
 done
-{
-  echo "deploy/bench/report-pictures.sh $demo"
-  host_line
-} | tee "$pictures/made-by.txt"
+printf 'deploy/bench/report-pictures.sh %s\n%s\n' "$demo" "$made_by" | tee "$pictures/made-by.txt"
 rm -rf "$out"
