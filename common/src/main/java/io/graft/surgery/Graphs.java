@@ -21,8 +21,6 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
-import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -95,13 +93,13 @@ public final class Graphs {
       }
       GraphVertex v = conf.getVertices().get(name);
       Layer layer = v instanceof LayerVertex lv ? lv.getLayerConf().getLayer() : null;
-      boolean frozen = layer instanceof FrozenLayer || layer instanceof FrozenLayerWithBackprop;
-      Layer inner = layer instanceof FrozenLayer f ? f.getLayer() : layer instanceof FrozenLayerWithBackprop f ? f.getUnderlying() : layer;
+      Layer inner = layer == null ? null : Surgery.inner(layer);
+      boolean frozen = inner != layer;
       long params = graph.getVertex(name).hasLayer() ? graph.getVertex(name).getLayer().numParams() : 0;
       InputType shape = shapes.get(name);
+      String dims = shape == null ? "?" : Arrays.stream(shape.getShape(false)).mapToObj(Long::toString).collect(Collectors.joining("x"));
       out.add(new VertexInfo(out.size(), name, inner == null ? v.getClass().getSimpleName() : inner.getClass().getSimpleName(),
-          conf.getVertexInputs().getOrDefault(name, List.of()), shape == null ? "?" : Arrays.stream(shape.getShape(false)).mapToObj(Long::toString).collect(Collectors.joining("x")), params,
-          frozen));
+          conf.getVertexInputs().getOrDefault(name, List.of()), dims, params, frozen));
     }
     return out;
   }
@@ -127,9 +125,7 @@ public final class Graphs {
         if (lv.getPreProcessor() instanceof FeedForwardToCnnPreProcessor p) {
           return InputType.convolutionalFlat(p.getInputHeight(), p.getInputWidth(), p.getNumChannels());
         }
-        Layer layer = lv.getLayerConf().getLayer();
-        Layer inner = layer instanceof FrozenLayer f ? f.getLayer() : layer instanceof FrozenLayerWithBackprop f ? f.getUnderlying() : layer;
-        if (inner instanceof FeedForwardLayer ff && ff.getNIn() > 0) {
+        if (Surgery.inner(lv.getLayerConf().getLayer()) instanceof FeedForwardLayer ff && ff.getNIn() > 0) {
           return InputType.feedForward(ff.getNIn());
         }
       }

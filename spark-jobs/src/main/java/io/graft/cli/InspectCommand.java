@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -22,16 +23,16 @@ final class InspectCommand implements Callable<Integer> {
     if (loaded instanceof ComputationGraph graph) {
       return graph(graph);
     }
-    Surgery.Source source = Surgery.load(new Storage(new Configuration()), model);
+    MultiLayerNetwork network = (MultiLayerNetwork) loaded;
     long total = 0;
     long trainable = 0;
     System.out.printf("%-3s %-16s %-26s %-18s %12s  %s%n", "#", "layer", "type", "shape", "parameters", "frozen");
-    for (Surgery.LayerInfo l : Surgery.describe(source.network())) {
+    for (Surgery.LayerInfo l : Surgery.describe(network)) {
       System.out.printf("%-3d %-16s %-26s %-18s %,12d  %s%n", l.index(), l.name(), l.type(), l.shape(), l.parameters(), l.frozen() ? "yes" : "no");
       total += l.parameters();
       trainable += l.frozen() ? 0 : l.parameters();
     }
-    System.out.printf("total %,d parameters, %,d trainable; input %d values%n", total, trainable, Surgery.inputSize(source.network()));
+    System.out.printf("total %,d parameters, %,d trainable; input %d values%n", total, trainable, Surgery.inputSize(network));
     return GraftCli.EXIT_OK;
   }
 

@@ -28,9 +28,26 @@ record ReportInputs(List<ReportInputs.Run> runs, List<JsonNode> divergences, Lis
      * and, for fine-tuning, the label budget. Runs on different targets or budgets never share a group.
      */
     String group() {
-      int budget = budget();
-      return job() + ": " + variant() + (dataset() == null ? "" : " on " + dataset()) + (budget > 0 ? ", " + budget + " labels per class"
-          : "");
+      return job() + ": " + variant() + (dataset() == null ? "" : " on " + dataset()) + budgetText();
+    }
+
+    /** The run's name inside its panel, where the job and dataset are the title ("scratch, 10 labels per class"). */
+    String inPanel() {
+      return variant() + budgetText();
+    }
+
+    /** {@link #inPanel()} and the seed. */
+    String inPanelWithSeed() {
+      return inPanel() + seedText();
+    }
+
+    private String budgetText() {
+      return budget() > 0 ? ", " + budget() + " labels per class" : "";
+    }
+
+    private String seedText() {
+      JsonNode seed = provenance.path("seed");
+      return seed.isNumber() ? ", seed " + seed.asText() : "";
     }
 
     /** What the run varies within its panel: the strategy (fine-tuning), lambda (DANN), the task count (multi-task). */
@@ -78,8 +95,7 @@ record ReportInputs(List<ReportInputs.Run> runs, List<JsonNode> divergences, Lis
 
     /** How the report names the run: its group and seed ("finetune: scratch on digits, seed 2"), not its folder. */
     String label() {
-      JsonNode seed = provenance.path("seed");
-      return seed.isNumber() ? group() + ", seed " + seed.asText() : group();
+      return group() + seedText();
     }
 
     String metric() {

@@ -212,7 +212,7 @@ public final class ReportJob {
             counts[a][p] = m.path(a).path(p).asLong();
           }
         }
-        charts.figure(h, SvgChart.heatMap("Confusion matrix: " + ReportInputs.Run.datasetName(e.path("data").asText()), names, counts),
+        charts.figure(h, ConfusionChart.render("Confusion matrix: " + ReportInputs.Run.datasetName(e.path("data").asText()), names, counts),
             "Confusion matrix (rows: actual class, columns: predicted class; shade: share of the row)");
       }
     }

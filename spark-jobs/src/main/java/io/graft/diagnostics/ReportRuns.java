@@ -126,16 +126,15 @@ final class ReportRuns {
         accKey == null ? "accuracy" : accKey);
     boolean byGroup = runs.stream().filter(r -> !r.rounds().isEmpty()).count() > RUNS_IN_LEGEND;
     Map<String, String> colours = new LinkedHashMap<>();
-    String prefix = runs.get(0).job() + ": ";
     int drawn = 0;
     for (ReportInputs.Run run : runs) {
       if (run.rounds().isEmpty()) {
         continue;
       }
-      String group = shortName(run.group(), prefix, run.dataset());
+      String group = run.inPanel();
       boolean first = !colours.containsKey(group);
       String colour = colours.computeIfAbsent(group, g -> SvgChart.PALETTE[colours.size() % SvgChart.PALETTE.length]);
-      String name = byGroup ? group : shortName(run.label(), prefix, run.dataset());
+      String name = byGroup ? group : run.inPanelWithSeed();
       List<Double> x = new ArrayList<>();
       List<Double> l = new ArrayList<>();
       List<Double> xa = new ArrayList<>();
@@ -162,12 +161,6 @@ final class ReportRuns {
       charts.add(h, acc, "Held-out " + accKey + " per round on " + panel + lines + ": validation rows for fine-tuning, the target's test "
           + "rows for DANN");
     }
-  }
-
-  /** A run's name within its panel: the job and dataset are the panel's title ("scratch, 10 labels per class, seed 2"). */
-  static String shortName(String name, String jobPrefix, String dataset) {
-    String s = name.startsWith(jobPrefix) ? name.substring(jobPrefix.length()) : name;
-    return dataset == null ? s : s.replace(" on " + dataset, "");
   }
 
   static double mean(List<Double> v) {

@@ -5,15 +5,15 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The report's charts as inline SVG: line charts over rounds or categories (with a spread band),
- * bar charts with error bars, and a confusion heat map. SVG keeps the report one offline file whose
+ * The report's charts as inline SVG: line charts over rounds or categories (with a spread band) and
+ * bar charts with error bars ({@link ConfusionChart} draws the confusion matrix with the same parts). SVG keeps the report one offline file whose
  * text the browser lays out itself, so the headless-Chromium check can measure every label. Labels
  * are placed from a conservative estimate of their width: category labels turn 45 or 90 degrees,
  * and are thinned, before they could touch; the legend wraps into rows below the plot.
  */
 final class SvgChart {
   static final int WIDTH = 800;
-  private static final double FONT = 12;
+  static final double FONT = 12;
   /** A sans-serif glyph's advance is at most about 0.62 em on average (DejaVu Sans, the widest common default). */
   private static final double CHAR = 0.62 * FONT;
   private static final int MAX_LABEL = 34;
@@ -205,55 +205,8 @@ final class SvgChart {
     }
   }
 
-  /**
-   * A confusion matrix: rows are the actual class, columns the predicted one, each cell shaded by
-   * its share of its row and labelled with its count when the cell is large enough to hold it.
-   */
-  static String heatMap(String title, List<String> classes, long[][] counts) {
-    int k = classes.size();
-    double rowLabels = 28 + classes.stream().mapToDouble(c -> width(shorten(c))).max().orElse(10) + 8;
-    double side = Math.min(WIDTH - rowLabels - 20, 520);
-    double cell = side / k;
-    XLabels xl = XLabels.layout(classes, side);
-    double left = Math.max(rowLabels, xl.overhang() + 4);
-    double top = 40;
-    double height = top + side + xl.height() + FONT + 24;
-    StringBuilder s = new StringBuilder();
-    s.append(String.format(Locale.ROOT, "<svg class=\"chart\" viewBox=\"0 0 %d %.0f\" "
-        + "role=\"img\" font-family=\"sans-serif\" font-size=\"%.0f\"><title>%s</title>%n", WIDTH, height, FONT, ReportJob.esc(title)));
-    s.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%.0f\" fill=\"#fff\"/>%n", WIDTH, height));
-    text(s, WIDTH / 2.0, 22, title, "middle", 0, "title", "font-size=\"14\" font-weight=\"bold\"");
-    double valueFont = Math.min(FONT, cell * 0.42);
-    int rowStep = (int) Math.ceil(1.4 * FONT / cell);
-    for (int a = 0; a < k; a++) {
-      long row = 0;
-      for (long c : counts[a]) {
-        row += c;
-      }
-      double cy = top + a * cell;
-      if (a % rowStep == 0) {
-        text(s, left - 6, cy + cell / 2 + FONT * 0.35, shorten(classes.get(a)), "end", 0, "tick", null);
-      }
-      for (int p = 0; p < k; p++) {
-        double share = row == 0 ? 0 : (double) counts[a][p] / row;
-        int shade = (int) Math.round(255 - 200 * share);
-        s.append(String.format(Locale.ROOT, "<rect class=\"mark\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-            + "fill=\"rgb(%d,%d,255)\" stroke=\"#fff\"/>%n", left + p * cell, cy, cell, cell, shade, shade));
-        String v = Long.toString(counts[a][p]);
-        if (valueFont >= 7 && v.length() * 0.62 * valueFont < cell - 4) {
-          text(s, left + p * cell + cell / 2, cy + cell / 2 + valueFont * 0.35, v, "middle", 0, "cell",
-              String.format(Locale.ROOT, "font-size=\"%.1f\" fill=\"%s\"", valueFont, share > 0.6 ? "#fff" : "#222"));
-        }
-      }
-    }
-    xl.render(s, left, side, top + side);
-    text(s, 16, top + side / 2, "actual", "middle", -90, "axis-title", null);
-    text(s, left + side / 2, top + side + xl.height() + FONT + 8, "predicted", "middle", 0, "axis-title", null);
-    return s.append("</svg>\n").toString();
-  }
-
   /** How category labels sit under an axis: level, or turned 45 or 90 degrees, every {@code step}-th shown. */
-  private record XLabels(List<String> labels, double slot, int angle, int step, double longest) {
+  record XLabels(List<String> labels, double slot, int angle, int step, double longest) {
     static XLabels layout(List<String> categories, double axisWidth) {
       return layout(categories, axisWidth, true);
     }
@@ -397,11 +350,11 @@ final class SvgChart {
     return text.length() * CHAR;
   }
 
-  private static String shorten(String label) {
+  static String shorten(String label) {
     return label.length() <= MAX_LABEL ? label : label.substring(0, MAX_LABEL - 1) + "\u2026";
   }
 
-  private static void text(StringBuilder s, double x, double y, String text, String anchor, int rotate, String cls, String extra) {
+  static void text(StringBuilder s, double x, double y, String text, String anchor, int rotate, String cls, String extra) {
     s.append(String.format(Locale.ROOT, "<text class=\"%s\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"", cls, x, y, anchor));
     if (rotate != 0) {
       s.append(String.format(Locale.ROOT, " transform=\"rotate(%d %.1f %.1f)\"", rotate, x, y));

@@ -88,16 +88,17 @@ public final class DistributedEvaluator {
         return Collections.emptyIterator();
       }
       Model model = shipped.model();
+      ComputationGraph graph = model instanceof ComputationGraph g ? g : null;
+      MultiLayerNetwork net = graph == null ? (MultiLayerNetwork) model : null;
       Evaluation eval = new Evaluation();
       double lossSum = 0;
       long count = 0;
       while (batches.hasNext()) {
         DataSet ds = batches.next();
-        INDArray out = model instanceof ComputationGraph g ? g.outputSingle(false, ds.getFeatures())
-            : ((MultiLayerNetwork) model).output(ds.getFeatures(), false);
+        INDArray out = graph != null ? graph.outputSingle(false, ds.getFeatures()) : net.output(ds.getFeatures(), false);
         eval.eval(ds.getLabels(), out);
         long n = ds.numExamples();
-        lossSum += (model instanceof ComputationGraph g ? g.score(ds, false) : ((MultiLayerNetwork) model).score(ds, false)) * n;
+        lossSum += (graph != null ? graph.score(ds, false) : net.score(ds, false)) * n;
         count += n;
       }
       return List.of(new Partial(eval, lossSum, count)).iterator();

@@ -1,5 +1,7 @@
 package io.graft.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +49,21 @@ public final class Chromium {
       out.put(a.group(1), a.group(2).replace("&quot;", "\""));
     }
     return out;
+  }
+
+  /**
+   * Loads a report in a window this wide and requires what its layout check found: every chart
+   * drawn (and at least one), no two labels overlapping, none clipped, nothing wider than the
+   * window. Returns the attributes for further checks.
+   */
+  public Map<String, String> requireCleanLayout(Path html, int width) throws IOException, InterruptedException {
+    Map<String, String> found = bodyAttributes(html, width);
+    assertThat(found.get("window-width")).isEqualTo(Integer.toString(width));
+    assertThat(found.get("charts-rendered")).as("charts drawn at %d px", width).isEqualTo(found.get("charts")).isNotEqualTo("0");
+    assertThat(found.get("label-overlaps")).as("%s", found.get("overlap-detail")).isEqualTo("0");
+    assertThat(found.get("labels-clipped")).as("%s", found.get("overlap-detail")).isEqualTo("0");
+    assertThat(found.get("page-overflow")).as("page wider than a %d px window", width).isEqualTo("0");
+    return found;
   }
 
   /** A screenshot of the page's first {@code height} pixels in a window this wide. */

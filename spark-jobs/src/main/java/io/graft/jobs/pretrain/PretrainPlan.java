@@ -56,27 +56,25 @@ record PretrainPlan(Manifest train, Manifest test, MultiLayerConfiguration netwo
           + "with labels (remove probe)");
       ComputationGraphConfiguration graph = Architectures.resnet(config.model(), train.featureShape(), train.numClasses(), config.optimizer(),
           config.training().seed());
-      return new PretrainPlan(train, test, null, graph, output(config, storage, resume), null, -1).withCheckpoints(storage);
+      return planned(train, test, null, graph, -1, config, storage, resume);
     }
     MultiLayerConfiguration conf = objective.selfSupervised()
         ? Architectures.selfSupervised(config.model(), train.featureShape(), objective, unitRange(train), config.optimizer(),
             config.training().seed())
         : Architectures.build(config.model(), train.featureShape(), train.numClasses(), config.optimizer(), config.training().seed());
     int probeLayer = config.probe() == null ? -1 : probeLayer(config, storage, train, conf);
-    return new PretrainPlan(train, test, conf, null, output(config, storage, resume), null, probeLayer).withCheckpoints(storage);
+    return planned(train, test, conf, null, probeLayer, config, storage, resume);
   }
 
-  /** The output folder; on resume, checks that its checkpoint belongs to this config. */
-  private static Path output(PretrainConfig config, Storage storage, boolean resume) throws IOException {
+  /** The plan with its output and checkpoints; on resume, checks that the checkpoint belongs to this config. */
+  private static PretrainPlan planned(Manifest train, Manifest test, MultiLayerConfiguration networkConf, ComputationGraphConfiguration graphConf,
+      int probeLayer, PretrainConfig config, Storage storage, boolean resume) throws IOException {
     Path output = storage.qualify(storage.path(config.output()));
+    Checkpoints checkpoints = new Checkpoints(storage, output);
     if (resume) {
-      new Checkpoints(storage, output).requireResumable(config, config.training().epochs());
+      checkpoints.requireResumable(config, config.training().epochs());
     }
-    return output;
-  }
-
-  private PretrainPlan withCheckpoints(Storage storage) {
-    return new PretrainPlan(train, test, networkConf, graphConf, output, new Checkpoints(storage, output), probeLayer);
+    return new PretrainPlan(train, test, networkConf, graphConf, output, checkpoints, probeLayer);
   }
 
   /** A freshly initialised network or graph, as the config asks. */

@@ -90,11 +90,7 @@ class DemoPipelineTest {
           "Learning curves: finetune on digits").containsPattern("gradual-unfreeze (beats|loses to|is level with) scratch");
       Optional<Chromium> chromium = Chromium.find();
       for (int width : chromium.isPresent() ? new int[] {1280, 500} : new int[0]) {
-        Map<String, String> found = chromium.get().bodyAttributes(report, width);
-        assertThat(found.get("charts-rendered")).as("charts drawn at %d px", width).isEqualTo(found.get("charts")).isNotEqualTo("0");
-        assertThat(found.get("label-overlaps")).as("%s", found.get("overlap-detail")).isEqualTo("0");
-        assertThat(found.get("labels-clipped")).as("%s", found.get("overlap-detail")).isEqualTo("0");
-        assertThat(found.get("page-overflow")).isEqualTo("0");
+        chromium.get().requireCleanLayout(report, width);
       }
     }
     assertThat(root.resolve("_graft/runs/latest.json")).exists();
