@@ -12,7 +12,7 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * <p>Graft ships nd4j-native's {@code linux-x86_64-onednn} build: generic x86-64 code for ND4J's
  * own ops (it runs on any x86-64 CPU) with oneDNN inside, which picks SSE4.1 … AVX-512 kernels at
  * run time. DL4J 1.0.0-M2.1 never uses them out of the box, for two reasons measured in
- * {@code docs/benchmarks/performance.md}: its layer helpers are off unless the system property
+ * {@code docs/benchmarks/performance-history.md}: its layer helpers are off unless the system property
  * {@value #HELPERS_DISABLE} is {@code false} (the default is {@code true}), and its oneDNN check
  * looks up a class ND4J M2.1 renamed (answered by {@link org.nd4j.nativeblas.Nd4jCpu}). With both
  * fixed, LeNet trains about 3x faster on this machine kind. On an ND4J build without oneDNN the
@@ -67,6 +67,18 @@ public final class OneDnn {
       return new Status(false, "DL4J's oneDNN check fails on this classpath: DL4J's built-in layers");
     }
     return new Status(true, "oneDNN kernels for convolution, pooling and batch norm (ND4J CPU level " + cpuLevel() + ")");
+  }
+
+  /**
+   * This JVM's ND4J in one line for benchmark output: backend, whether the build has oneDNN,
+   * whether DL4J's oneDNN layers are on, and the CPU level ND4J's own kernels run at.
+   */
+  public static String describe() {
+    String backend = Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend", "?");
+    String build = build();
+    boolean on = "false".equals(System.getProperty(HELPERS_DISABLE));
+    return "ND4J " + backend + " backend, " + (build == null ? "build with oneDNN" : "build without oneDNN") + ", oneDNN layers "
+        + (on ? "on" : "off") + (backend.equalsIgnoreCase("CPU") ? ", kernels " + cpuLevel() : "");
   }
 
   /** Null where the loaded ND4J build has oneDNN, else why not. */

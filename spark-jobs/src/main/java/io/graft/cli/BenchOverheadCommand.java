@@ -2,7 +2,6 @@ package io.graft.cli;
 
 import io.graft.jobs.SparkOptions;
 import io.graft.jobs.bench.OverheadBenchmark;
-import io.graft.platform.Host;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -12,8 +11,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench-overhead", mixinStandardHelpOptions = true,
-    description = {"Samples/s of LeNet pre-training three ways in one run on the same rows, batch size and cores: single-JVM DL4J fit,",
-        "graft pretrain on dl4j-spark, graft pretrain on Graft's averaging. Writes a Markdown table (docs/benchmarks/performance.md)."})
+    description = {"Samples/s of pre-training (LeNet or the ResNet trunk) in one run on the same rows, batch size and cores: single-JVM",
+        "DL4J fit, graft pretrain on dl4j-spark and on Graft's averaging, and PyTorch (1 and N threads, DDP over N processes) where",
+        "a Python imports torch. Writes a Markdown table (docs/benchmarks/performance.md); the last line is key=value figures."})
 final class BenchOverheadCommand implements Callable<Integer> {
   @Option(names = "--train", required = true, description = "Training dataset (Graft Parquet), e.g. graft-demo/data/mnist/train.")
   String train;
@@ -30,6 +30,13 @@ final class BenchOverheadCommand implements Callable<Integer> {
   @Option(names = "--epochs", defaultValue = "2", description = "Epochs per variant; the last is timed (default: ${DEFAULT-VALUE}).")
   int epochs;
 
+  @Option(names = "--model", defaultValue = "lenet", description = "lenet or resnet (default: ${DEFAULT-VALUE}).")
+  String model;
+
+  @Option(names = "--python", defaultValue = "auto", description = "Python for the PyTorch peer: auto (Debian's python3 or the PATH's, "
+      + "skipped where neither imports torch), off, or a path (default: ${DEFAULT-VALUE}).")
+  String python;
+
   @Option(names = "--work", defaultValue = "target/bench-overhead", description = "Folder for the runs (default: ${DEFAULT-VALUE}).")
   Path work;
 
@@ -42,12 +49,9 @@ final class BenchOverheadCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Files.createDirectories(work);
-    OverheadBenchmark.Result r = OverheadBenchmark.run(new OverheadBenchmark.Spec(train, rows, batch, averagingFrequency, epochs,
-        work.toAbsolutePath(), report), spark.session("graft bench-overhead"), System.out::println);
-    System.out.printf("single_jvm=%.0f dl4j_spark=%.0f graft=%.0f ratio_dl4j_spark=%.2f ratio_graft=%.2f dl4j_spark_engine=%s "
-        + "graft_engine=%s backend=%s host=\"%s\"%n", r.singleJvm(), r.dl4jSpark(), r.graft(), r.dl4jSpark() / r.singleJvm(),
-        r.graft() / r.singleJvm(), r.dl4jSparkRun().engine(), r.graftRun().engine(), Nd4j.getBackend().getClass().getSimpleName(),
-        Host.describe());
+    OverheadBenchmark.Result r = OverheadBenchmark.run(new OverheadBenchmark.Spec(train, rows, batch, averagingFrequency, epochs, model,
+        python, work.toAbsolutePath(), report), spark.session("graft bench-overhead"), System.out::println);
+    System.out.println(r.keyValues(model) + " backend=" + Nd4j.getBackend().getClass().getSimpleName());
     return GraftCli.EXIT_OK;
   }
 }

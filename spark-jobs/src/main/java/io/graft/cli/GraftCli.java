@@ -21,7 +21,8 @@ import picocli.CommandLine.Command;
         DemoCommand.class, BenchFinetuneCommand.class, DannCommand.class, MultitaskCommand.class,
         DiagnosticsCommands.Divergence.class, DiagnosticsCommands.Probe.class, DiagnosticsCommands.Evaluate.class,
         DiagnosticsCommands.VerdictCommand.class, DiagnosticsCommands.Predict.class, DiagnosticsCommands.Report.class, PipelineCommand.class,
-        BenchOverheadCommand.class, BenchCeilingCommand.class, ExportImagesCommand.class, CommandLine.HelpCommand.class})
+        BenchOverheadCommand.class, BenchCeilingCommand.class, BenchGrowthDataCommand.class, ExportImagesCommand.class,
+        CommandLine.HelpCommand.class})
 public final class GraftCli {
   public static final int EXIT_OK = ExitStatus.OK;
   public static final int EXIT_FAILED = ExitStatus.FAILED;

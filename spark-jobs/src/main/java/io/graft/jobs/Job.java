@@ -14,11 +14,13 @@ import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 
 /**
@@ -232,9 +234,18 @@ public final class Job<C> {
     C config = parsed.config();
     JobEnv env = needsSpark ? spark.env(appName()) : new JobEnv(null, new Storage(new Configuration()));
     Checked checked = check(config, env, parsed.resume());
-    JobResult result = checked.run(new JobContext(env, () -> spark.session(appName()), parsed.resume(),
-        ConsoleLog.stdout(name)));
+    long started = System.nanoTime();
+    long[] sessionNanos = {0};
+    JobResult result = checked.run(new JobContext(env, () -> {
+      long t0 = System.nanoTime();
+      SparkSession session = spark.session(appName());
+      sessionNanos[0] += System.nanoTime() - t0;
+      return session;
+    }, parsed.resume(), ConsoleLog.stdout(name)));
     result.lines().forEach(System.out::println);
+    // for benchmarks: the job's own time, without the JVM's start and the Spark session's (on standard error)
+    System.err.printf(Locale.ROOT, "[%s] job_s=%.2f spark_session_s=%.2f%n", name, (System.nanoTime() - started - sessionNanos[0]) / 1e9,
+        sessionNanos[0] / 1e9);
     return result.exitStatus();
   }
 }

@@ -203,8 +203,8 @@ public final class CeilingBenchmark {
       sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %.0f | %.1f | %.1f %% |%n", row.network(), row.layers(), row.batch(),
           row.samplesPerSecond(), row.gflops(), 100 * row.shareOfPeak()));
     }
-    sb.append(String.format(Locale.ROOT, "%n%,d rows of %s, single JVM (no Spark in the timed loop), median of 3 windows of %.0f s.%n", rows,
-        spec.train(), spec.seconds()));
+    sb.append(String.format(Locale.ROOT, "%n%,d rows of %s, single JVM (no Spark in the timed loop), median of 3 windows of %.0f s.%n%n"
+        + "Host: %s.%n", rows, spec.train(), spec.seconds(), BenchHost.line()));
     return sb.toString();
   }
 }

@@ -172,7 +172,7 @@ public final class FinetuneBenchmark {
       sb.append(String.format(Locale.ROOT, "| %s | %.2f ± %.2f %% | %s | %s | %.0f | %s |%n", r.strategy(), 100 * r.mean(), 100 * r.std(), vs,
           verdict, r.medianWall(), r.trainable()));
     }
-    sb.append(String.format(Locale.ROOT, "%nPer-seed test accuracy: %s%n", perSeed(rows)));
+    sb.append(String.format(Locale.ROOT, "%nPer-seed test accuracy: %s%n%nHost: %s.%n", perSeed(rows), BenchHost.line()));
     if (!spec.cacheTiming()) {
       return sb.toString();
     }
