@@ -2,7 +2,7 @@
 # Averaging frequency, prefetch and Export vs Direct: graft pretrain of LeNet on the
 # same MNIST rows with the same sample budget (--rows x --epochs), on the embedded local[*] Spark,
 # one setting changed per run. Prints one line per run with samples/s of the last round (training
-# pass only), its wall time and the test accuracy after the budget (docs/benchmarks/performance.md).
+# pass only), its wall time and the test accuracy after the budget (docs/benchmarks/performance-history.md).
 #   deploy/bench/averaging.sh [--rows 20000] [--epochs 2] [--seed 42] [--out target/bench-averaging]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

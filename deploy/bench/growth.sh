@@ -29,7 +29,7 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 cd "$root"
 graft=deploy/bin/graft
-source "$root/deploy/bench/lib.sh"   # mnist_data, hwm_mb, host_line
+source "$root/deploy/bench/lib.sh"   # mnist_data, host_line, loopback_cluster, watch_peaks
 # the table: one row per job and size, seconds per 10,000 rows and peak memory, each size against the first
 table() {
   awk -v host="$host" -v model="$model" '
@@ -46,7 +46,8 @@ table() {
       for (s = 2; s <= sizes; s++) printf " marginal s per 10k, %s to %s |", k(order[s - 1]), k(order[s])
       if (sizes > 2) printf " last marginal vs first |"
       for (s = 1; s <= sizes; s++) printf " driver / executor MB at %s |", k(order[s])
-      printf "\n|---|---|"; for (s = 1; s <= 3 * sizes - 1 + (sizes > 2); s++) printf "---|"; printf "\n"
+      printf " driver peak, largest vs %s |", k(order[1])
+      printf "\n|---|---|"; for (s = 1; s <= 3 * sizes + (sizes > 2); s++) printf "---|"; printf "\n"
       for (j = 1; j <= count; j++) {
         name = names[j]; where = name ~ /^(export|direct)/ ? "embedded" : "cluster"
         printf "| %s | %s |", name, where
@@ -54,6 +55,8 @@ table() {
         for (s = 2; s <= sizes; s++) { m[s] = 10000 * (t[name, order[s]] - t[name, order[s - 1]]) / (order[s] - order[s - 1]); printf " %.2f |", m[s] }
         if (sizes > 2) printf " %.2fx |", m[sizes] / m[2]
         for (s = 1; s <= sizes; s++) printf " %s |", drv[name, order[s]] == "" ? "-" : where == "embedded" ? drv[name, order[s]] " (one JVM)" : drv[name, order[s]] " / " exe[name, order[s]]
+        top = 0; for (s = 2; s <= sizes; s++) if (drv[name, order[s]] + 0 > top) top = drv[name, order[s]] + 0
+        if (drv[name, order[1]] == "" || where == "embedded") printf " - |"; else printf " %.2fx |", top / drv[name, order[1]]
         printf "\n"
       }
       printf "\nModel: %s, one epoch. `-epoch` rows: the training pass of the run above them (samples / samples per second); the others: the job'"'"'s own time (without the JVM'"'"'s and the Spark session'"'"'s start), which includes fixed costs (executors starting, the 10,000-row test set scored) that weigh most at the smallest size; the marginal cost between two sizes is the one that stays flat when cost grows linearly. Cluster: local standalone, 2 workers x 1 core, 2 GB executors; embedded: local[*] in one JVM (driver = executor).\n\n%s\n", model, host
@@ -70,16 +73,13 @@ host="$(host_line)"
 echo "$host" >"$out/host.txt"
 mnist_data
 
-port=$(( 17000 + RANDOM % 1000 ))
-cluster=(deploy/local-cluster/spark-standalone.sh)
-"${cluster[@]}" start --workers 2 --cores 1 --memory 3g --port "$port" --ui-port $(( port + 1 )) --dir "$out/cluster"
-trap '"${cluster[@]}" stop --dir "$out/cluster" >/dev/null' EXIT
+loopback_cluster "$out/cluster"
 
 : >"$out/results.txt"
 # job NAME ROWS WHERE ARGS...: runs a graft command on the cluster (WHERE=cluster) or embedded (WHERE=embedded),
 # polling the driver's and the largest executor's peak RSS; records job_s, s_per_10k and the peaks
 job() {
-  local name="$1" rows="$2" where="$3" pid driver_mb=0 exec_mb=0 m e
+  local name="$1" rows="$2" where="$3"
   shift 3
   if [[ "$where" == cluster ]]; then
     deploy/bin/graft-submit --master "spark://127.0.0.1:$port" --total-executor-cores 2 --executor-cores 1 --executor-memory 2g \
@@ -87,17 +87,9 @@ job() {
   else
     "$graft" "$@" >"$out/$name.out" 2>"$out/$name.err" &
   fi
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    m="$(hwm_mb "$pid")"; (( m > driver_mb )) && driver_mb=$m
-    if [[ "$where" == cluster ]]; then
-      for e in $(pgrep -f CoarseGrainedExecutorBackend || true); do
-        m="$(hwm_mb "$e")"; (( m > exec_mb )) && exec_mb=$m
-      done
-    fi
-    sleep 1
-  done
-  wait "$pid" || { echo "growth: $name failed; see $out/$name.err" >&2; exit 1; }
+  local executors=""
+  [[ "$where" == cluster ]] && executors=yes
+  watch_peaks $! $executors || { echo "growth: $name failed; see $out/$name.err" >&2; exit 1; }
   local s
   s="$(sed -n 's/.*job_s=\([0-9.]*\).*/\1/p' "$out/$name.err" | tail -1)"
   [[ -n "$s" ]] || { echo "growth: $name printed no job_s line; see $out/$name.err" >&2; exit 1; }

@@ -42,3 +42,28 @@ host_line() {
   ext=$(grep -q -w avx512f /proc/cpuinfo && echo AVX-512 || { grep -q -w avx2 /proc/cpuinfo && echo AVX2 || echo "no AVX2"; })
   echo "host: ${cpu:-unknown CPU}, $ext, $(nproc) cores; commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo -dirty)"
 }
+
+# loopback_cluster DIR: starts the local standalone cluster (2 one-core workers, 3 GB each) on a random
+# port, stopped when the script exits; sets $port
+loopback_cluster() {
+  port=$(( 17000 + RANDOM % 1000 ))
+  deploy/local-cluster/spark-standalone.sh start --workers 2 --cores 1 --memory 3g --port "$port" --ui-port $(( port + 1 )) --dir "$1"
+  trap "deploy/local-cluster/spark-standalone.sh stop --dir '$1' >/dev/null" EXIT
+}
+
+# watch_peaks PID [executors]: waits for PID, polling each second its peak RSS (driver_mb) and, with a
+# second argument, the largest Spark executor's (exec_mb); returns PID's exit status
+watch_peaks() {
+  local pid="$1" m e
+  driver_mb=0; exec_mb=0
+  while kill -0 "$pid" 2>/dev/null; do
+    m="$(hwm_mb "$pid")"; (( m > driver_mb )) && driver_mb=$m
+    if [[ -n "${2:-}" ]]; then
+      for e in $(pgrep -f CoarseGrainedExecutorBackend || true); do
+        m="$(hwm_mb "$e")"; (( m > exec_mb )) && exec_mb=$m
+      done
+    fi
+    sleep 1
+  done
+  wait "$pid"
+}

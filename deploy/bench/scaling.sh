@@ -21,34 +21,23 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 cd "$root"
 graft=deploy/bin/graft
-source "$root/deploy/bench/lib.sh"   # mnist_data, hwm_mb (this script has its own run)
+source "$root/deploy/bench/lib.sh"   # mnist_data, loopback_cluster, watch_peaks (this script has its own run)
 mnist_data
 
-port=$(( 17000 + RANDOM % 1000 ))
-cluster=(deploy/local-cluster/spark-standalone.sh)
-"${cluster[@]}" start --workers 2 --cores 1 --memory 3g --port "$port" --ui-port $(( port + 1 )) --dir "$out/cluster"
-trap '"${cluster[@]}" stop --dir "$out/cluster" >/dev/null' EXIT
+loopback_cluster "$out/cluster"
 
 : >"$out/results.txt"
 # run NAME EXECUTORS SYNC
 run() {
-  local name="$1" executors="$2" sync="$3" t0 t1 pid driver_mb=0 exec_mb=0 m e
+  local name="$1" executors="$2" sync="$3" t0 t1
   t0=$(date +%s)
   deploy/bin/graft-submit --master "spark://127.0.0.1:$port" --total-executor-cores "$executors" --executor-cores 1 \
     --executor-memory 2g pretrain --config deploy/conf/pretrain-lenet-mnist.yaml \
     --set "data.train=$out/mnist-train" --set "data.test=$out/mnist-test" --set data.maxTestRows=2000 \
     --set "training.maxRows=$rows" --set "training.epochs=$epochs" --set "training.averagingFrequency=$frequency" --set training.engine=graft --set "training.sync=$sync" \
     --set "output=$out/models/$name" >"$out/$name.out" 2>"$out/$name.err" &
-  pid=$!
   # peak RSS of the driver (graft-submit execs its JVM) and of the largest executor, polled each second
-  while kill -0 "$pid" 2>/dev/null; do
-    m="$(hwm_mb "$pid")"; (( m > driver_mb )) && driver_mb=$m
-    for e in $(pgrep -f CoarseGrainedExecutorBackend || true); do
-      m="$(hwm_mb "$e")"; (( m > exec_mb )) && exec_mb=$m
-    done
-    sleep 1
-  done
-  wait "$pid" || { echo "scaling: $name failed; see $out/$name.err" >&2; exit 1; }
+  watch_peaks $! executors || { echo "scaling: $name failed; see $out/$name.err" >&2; exit 1; }
   t1=$(date +%s)
   local last
   last="$(tail -n 1 "$out/models/$name/metrics.jsonl")"
