@@ -80,6 +80,23 @@ public final class IdxReader {
     return out;
   }
 
+  /** Every record's raw bytes: the images' pixels back to back, and one byte per label. */
+  public record Records(byte[] pixels, byte[] labels) {}
+
+  /**
+   * All records of a checked image/label pair, unscaled.
+   *
+   * @throws DataException naming the file and record when a stream ends early
+   */
+  public static Records readAll(Storage storage, Path images, Path labels, Pair headers) throws IOException {
+    int count = headers.images().count();
+    byte[] pixels = new byte[Math.multiplyExact(count, headers.images().recordSize())];
+    byte[] labelBytes = new byte[count];
+    readRange(storage, images, headers.images(), 0, count, pixels);
+    readRange(storage, labels, headers.labels(), 0, count, labelBytes);
+    return new Records(pixels, labelBytes);
+  }
+
   private static void readRange(Storage storage, Path file, IdxHeader h, int start, int end, byte[] into) throws IOException {
     long offset = h.headerBytes() + (long) start * h.recordSize();
     if (storage.isGzip(file)) {

@@ -2,17 +2,15 @@ package io.graft.jobs.bench;
 
 import io.graft.config.ConfigException;
 import io.graft.data.Augmentation;
-import java.io.BufferedInputStream;
+import io.graft.data.IdxReader;
+import io.graft.store.Storage;
 import java.io.BufferedOutputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Random;
-import java.util.zip.GZIPInputStream;
 
 /**
  * A larger image dataset made from a real one, for measuring how cost grows with the data: an IDX
@@ -31,42 +29,32 @@ public final class EnlargedIdx {
   public record Result(Path images, Path labels, long rows, int sourceRows) {}
 
   /**
-   * Writes {@code rows} examples from {@code images} / {@code labels} (IDX, optionally gzipped) to
-   * {@code output/train-images-idx3-ubyte} and {@code output/train-labels-idx1-ubyte}.
+   * Writes {@code rows} examples from {@code images} / {@code labels} (IDX, optionally gzipped, on
+   * any filesystem {@code storage} reaches) to {@code output/train-images-idx3-ubyte} and
+   * {@code output/train-labels-idx1-ubyte}.
    *
-   * @throws ConfigException for a file that is not an IDX image or label file, or counts that disagree
+   * @throws ConfigException for a file that is not an IDX image file
+   * @throws io.graft.data.DataException for a corrupt file, or counts that disagree (IdxReader's checks)
    */
-  public static Result write(Path images, Path labels, long rows, long seed, Path output) throws IOException {
+  public static Result write(Storage storage, String images, String labels, long rows, long seed, Path output) throws IOException {
     ConfigException.require(rows >= 1 && rows <= Integer.MAX_VALUE, "--rows must be between 1 and %s, cannot be: %s", Integer.MAX_VALUE, rows);
-    byte[][] source;
-    byte[] sourceLabels;
-    int height;
-    int width;
-    try (DataInputStream in = open(images)) {
-      ConfigException.require(in.readInt() == IMAGES_MAGIC, "%s is not an IDX image file (magic 0x00000803)", images);
-      int n = in.readInt();
-      height = in.readInt();
-      width = in.readInt();
-      source = new byte[n][height * width];
-      for (byte[] image : source) {
-        in.readFully(image);
-      }
-    }
-    try (DataInputStream in = open(labels)) {
-      ConfigException.require(in.readInt() == LABELS_MAGIC, "%s is not an IDX label file (magic 0x00000801)", labels);
-      int n = in.readInt();
-      ConfigException.require(n == source.length, "%s has %s labels for the %s images of %s", labels, n, source.length, images);
-      sourceLabels = new byte[n];
-      in.readFully(sourceLabels);
-    }
+    org.apache.hadoop.fs.Path imagesPath = storage.path(images);
+    org.apache.hadoop.fs.Path labelsPath = storage.path(labels);
+    IdxReader.Pair headers = IdxReader.inspect(storage, imagesPath, labelsPath);
+    ConfigException.require(headers.images().dims().length == 3, "%s is not an IDX image file (3 dimensions: count, height, width)", images);
+    int height = headers.images().dims()[1];
+    int width = headers.images().dims()[2];
+    int size = height * width;
+    int sourceRows = headers.images().count();
+    IdxReader.Records source = IdxReader.readAll(storage, imagesPath, labelsPath, headers);
     Files.createDirectories(output);
     Path imagesOut = output.resolve("train-images-idx3-ubyte");
     Path labelsOut = output.resolve("train-labels-idx1-ubyte");
     Path imagesTmp = output.resolve(".train-images-idx3-ubyte.tmp");
     Path labelsTmp = output.resolve(".train-labels-idx1-ubyte.tmp");
     Augmentation aug = new Augmentation(2, 15.0, 0.0);
-    float[] pixels = new float[height * width];
-    byte[] row = new byte[height * width];
+    float[] pixels = new float[size];
+    byte[] row = new byte[size];
     try (DataOutputStream img = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(imagesTmp), 1 << 20));
         DataOutputStream lab = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(labelsTmp), 1 << 16))) {
       img.writeInt(IMAGES_MAGIC);
@@ -76,12 +64,12 @@ public final class EnlargedIdx {
       lab.writeInt(LABELS_MAGIC);
       lab.writeInt((int) rows);
       for (long r = 0; r < rows; r++) {
-        int s = (int) (r % source.length);
-        if (r < source.length) {
-          img.write(source[s]);
+        int s = (int) (r % sourceRows);
+        if (r < sourceRows) {
+          img.write(source.pixels(), s * size, size);
         } else {
-          for (int i = 0; i < pixels.length; i++) {
-            pixels[i] = (source[s][i] & 0xff) / 255f;
+          for (int i = 0; i < size; i++) {
+            pixels[i] = (source.pixels()[s * size + i] & 0xff) / 255f;
           }
           float[] moved = aug.apply(pixels, 1, height, width, new Random(seed * 1_000_003L + r));
           for (int i = 0; i < row.length; i++) {
@@ -89,17 +77,11 @@ public final class EnlargedIdx {
           }
           img.write(row);
         }
-        lab.writeByte(sourceLabels[s]);
+        lab.writeByte(source.labels()[s]);
       }
     }
     Files.move(imagesTmp, imagesOut, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     Files.move(labelsTmp, labelsOut, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    return new Result(imagesOut, labelsOut, rows, source.length);
-  }
-
-  private static DataInputStream open(Path file) throws IOException {
-    ConfigException.require(Files.isRegularFile(file), "No such file: %s", file);
-    InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
-    return new DataInputStream(file.getFileName().toString().endsWith(".gz") ? new GZIPInputStream(in) : in);
+    return new Result(imagesOut, labelsOut, rows, sourceRows);
   }
 }

@@ -128,11 +128,11 @@ public final class OverheadBenchmark {
           Integer.toString(spec.epochs()), "--batch", Integer.toString(spec.batchSize()), "--lr", Double.toString(base.optimizer().learningRate()),
           "--stages", join(base.model().stages()), "--widths", join(base.model().widths()));
       List<TorchPeer.Run> runs = new ArrayList<>();
-      runs.add(peer.run(with(common, "--variant", "single", "--threads", "1")));
+      runs.add(peer.run(with(common, "--variant", "single", "--threads", "1"), 1));
       if (cores > 1) {
-        runs.add(peer.run(with(common, "--variant", "single", "--threads", Integer.toString(cores))));
+        runs.add(peer.run(with(common, "--variant", "single", "--threads", Integer.toString(cores)), cores));
       }
-      runs.add(peer.run(with(common, "--variant", "ddp", "--procs", Integer.toString(cores))));
+      runs.add(peer.run(with(common, "--variant", "ddp", "--procs", Integer.toString(cores)), 1));
       for (TorchPeer.Run r : runs) {
         boolean ddp = r.variant().equals("ddp");
         String key = ddp ? TORCH_DDP : r.threads() == 1 ? TORCH_1T : TORCH_NT;
@@ -141,8 +141,8 @@ public final class OverheadBenchmark {
         variants.add(new Variant(key, name, "torch", r.samples(), r.samplesPerSecond(), r.testAccuracy()));
         log.accept(String.format(Locale.ROOT, "[bench] %s: %.0f samples/s (last epoch), test accuracy %.2f%%", name, r.samplesPerSecond(),
             100 * r.testAccuracy()));
-        torch = "; PyTorch " + r.torchVersion() + " (" + peer.python() + ")";
       }
+      torch = "; PyTorch " + runs.get(0).torchVersion() + " (" + peer.python() + ")";
     }
     String host = BenchHost.line() + torch;
     Result r = new Result(variants, host);

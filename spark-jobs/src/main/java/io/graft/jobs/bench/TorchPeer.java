@@ -93,12 +93,12 @@ final class TorchPeer {
    * Trains and times one variant.
    *
    * @param args the peer's options after {@code --data}, e.g. {@code --variant ddp --procs 2}
+   * @param threads threads per process ({@code OMP_NUM_THREADS} of the peer)
    */
-  Run run(List<String> args) throws IOException, InterruptedException {
+  Run run(List<String> args, int threads) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(python, dir.resolve(SCRIPT).toString(), "--data", dir.toString()));
     command.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(command).redirectError(dir.resolve("peer.err").toFile());
-    int threads = args.contains("ddp") ? 1 : Integer.parseInt(args.get(args.indexOf("--threads") + 1));
     pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();

@@ -4,15 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.graft.config.ConfigException;
+import io.graft.data.DataException;
 import io.graft.data.ImportFormat;
 import io.graft.jobs.importer.ImportConfig;
 import io.graft.jobs.importer.ImportJob;
+import io.graft.store.Storage;
 import io.graft.testing.SparkTests;
 import io.graft.testing.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,12 +29,13 @@ class EnlargedIdxTest {
   private static final Path IMAGES = RAW.resolve("t10k-images-idx3-ubyte");
   private static final Path LABELS = RAW.resolve("t10k-labels-idx1-ubyte");
   private static final int PIXELS = 28 * 28;
+  private static final Storage STORAGE = new Storage(new Configuration());
 
   @TempDir Path work;
 
   @Test
   void originalsFirstThenMovedCopiesWithTheirLabels() throws Exception {
-    EnlargedIdx.Result r = EnlargedIdx.write(IMAGES, LABELS, 25_000, 7, work.resolve("a"));
+    EnlargedIdx.Result r = EnlargedIdx.write(STORAGE, IMAGES.toString(), LABELS.toString(), 25_000, 7, work.resolve("a"));
     byte[] source = Files.readAllBytes(IMAGES);
     byte[] sourceLabels = Files.readAllBytes(LABELS);
     byte[] images = Files.readAllBytes(r.images());
@@ -51,8 +55,8 @@ class EnlargedIdxTest {
     }
     assertThat(moved).as("rows past the originals are shifted or rotated").isGreaterThan(14_000);
     // seeded: the same seed writes the same bytes, another seed other bytes
-    assertThat(Files.readAllBytes(EnlargedIdx.write(IMAGES, LABELS, 25_000, 7, work.resolve("b")).images())).isEqualTo(images);
-    assertThat(Files.readAllBytes(EnlargedIdx.write(IMAGES, LABELS, 25_000, 8, work.resolve("c")).images())).isNotEqualTo(images);
+    assertThat(Files.readAllBytes(EnlargedIdx.write(STORAGE, IMAGES.toString(), LABELS.toString(), 25_000, 7, work.resolve("b")).images())).isEqualTo(images);
+    assertThat(Files.readAllBytes(EnlargedIdx.write(STORAGE, IMAGES.toString(), LABELS.toString(), 25_000, 8, work.resolve("c")).images())).isNotEqualTo(images);
     // nothing half-written is left beside the result
     try (var files = Files.list(work.resolve("a"))) {
       assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("train-images-idx3-ubyte", "train-labels-idx1-ubyte");
@@ -61,7 +65,7 @@ class EnlargedIdxTest {
 
   @Test
   void theEnlargedFilesImportAsAGraftDataset() throws Exception {
-    EnlargedIdx.Result r = EnlargedIdx.write(IMAGES, LABELS, 12_000, 1, work.resolve("idx"));
+    EnlargedIdx.Result r = EnlargedIdx.write(STORAGE, IMAGES.toString(), LABELS.toString(), 12_000, 1, work.resolve("idx"));
     String out = work.resolve("ds").toUri().toString();
     ImportJob.run(ImportConfig.of(ImportFormat.IDX, r.images().toUri().toString(), out).withClasses(10, List.of()), SparkTests.spark(),
         System.out::println);
@@ -71,10 +75,12 @@ class EnlargedIdxTest {
   @Test
   void aFileThatIsNotIdxImagesIsRefusedInOneLineAndNothingIsWritten() {
     Path out = work.resolve("bad");
-    assertThatThrownBy(() -> EnlargedIdx.write(LABELS, LABELS, 100, 1, out)).isInstanceOf(ConfigException.class)
-        .hasMessage(LABELS + " is not an IDX image file (magic 0x00000803)");
-    assertThatThrownBy(() -> EnlargedIdx.write(IMAGES, RAW.resolve("train-labels-idx1-ubyte"), 100, 1, out))
-        .hasMessage(RAW.resolve("train-labels-idx1-ubyte") + " has 60000 labels for the 10000 images of " + IMAGES);
+    assertThatThrownBy(() -> EnlargedIdx.write(STORAGE, LABELS.toString(), LABELS.toString(), 100, 1, out))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(LABELS + " is not an IDX image file (3 dimensions: count, height, width)");
+    assertThatThrownBy(() -> EnlargedIdx.write(STORAGE, IMAGES.toString(), RAW.resolve("train-labels-idx1-ubyte").toString(), 100, 1, out))
+        .isInstanceOf(DataException.class)
+        .hasMessageStartingWith("IDX files disagree: ").hasMessageContaining("10000 records").hasMessageContaining("60000");
     assertThat(out).doesNotExist();
   }
 
