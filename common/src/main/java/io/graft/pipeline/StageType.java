@@ -12,6 +12,7 @@ import java.util.stream.Collectors;
 public enum StageType {
   FETCH_DATA("fetch-data", false, "dest", null, false, false),
   IMPORT("import", false, "output", null, true, false),
+  IMPORT_MODEL("import-model", false, "output", null, false, false),
   PRETRAIN("pretrain", true, "output", null, true, true),
   FINETUNE("finetune", true, "output", null, true, true),
   MULTITASK("multitask", true, "output", null, true, true),

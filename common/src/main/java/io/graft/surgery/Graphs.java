@@ -17,6 +17,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
@@ -111,8 +112,8 @@ public final class Graphs {
   }
 
   /**
-   * A single-input graph's input type, as its first layer reveals it (a saved configuration does
-   * not keep the builder's input types): flat images when the layer reshapes flat rows to images,
+   * A single-input graph's input type, as its first layer or vertex reveals it (a saved configuration
+   * does not keep the builder's input types): flat images when it reshapes flat rows to images,
    * flat vectors of the first dense layer's width; null otherwise.
    */
   static InputType inputType(ComputationGraphConfiguration conf) {
@@ -121,6 +122,10 @@ public final class Graphs {
     }
     String input = conf.getNetworkInputs().get(0);
     for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+      if (e.getValue().contains(input) && conf.getVertices().get(e.getKey()) instanceof PreprocessorVertex pv
+          && pv.getPreProcessor() instanceof FeedForwardToCnnPreProcessor p) { // an imported model's reshape to images
+        return InputType.convolutionalFlat(p.getInputHeight(), p.getInputWidth(), p.getNumChannels());
+      }
       if (e.getValue().contains(input) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv) {
         if (lv.getPreProcessor() instanceof FeedForwardToCnnPreProcessor p) {
           return InputType.convolutionalFlat(p.getInputHeight(), p.getInputWidth(), p.getNumChannels());

@@ -142,7 +142,7 @@ class PipelinePlanTest {
   void anUnknownStageTypeIsRefused() {
     assertThatThrownBy(() -> plan(stages("  - {name: a, type: pretrian, config: {}}\n")))
         .isInstanceOf(PipelineException.class)
-        .hasMessage("stage 'a': unknown type 'pretrian' (types: fetch-data, import, pretrain, finetune, multitask, dann, divergence, "
+        .hasMessage("stage 'a': unknown type 'pretrian' (types: fetch-data, import, import-model, pretrain, finetune, multitask, dann, divergence, "
             + "probe, evaluate, verdict, predict, report)");
   }
 

@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "graft", mixinStandardHelpOptions = true, versionProvider = GraftCli.Version.class,
     description = "Transfer learning at cluster scale: DL4J networks trained by parameter averaging on Spark.",
-    subcommands = {FetchDataCommand.class, ImportCommand.class, PretrainCommand.class, FinetuneCommand.class, InspectCommand.class,
+    subcommands = {FetchDataCommand.class, ImportCommand.class, ImportModelCommand.class, PretrainCommand.class, FinetuneCommand.class, InspectCommand.class,
         DemoCommand.class, BenchFinetuneCommand.class, DannCommand.class, MultitaskCommand.class,
         DiagnosticsCommands.Divergence.class, DiagnosticsCommands.Probe.class, DiagnosticsCommands.Evaluate.class,
         DiagnosticsCommands.VerdictCommand.class, DiagnosticsCommands.Predict.class, DiagnosticsCommands.Report.class, PipelineCommand.class,

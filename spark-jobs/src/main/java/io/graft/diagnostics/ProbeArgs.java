@@ -12,7 +12,7 @@ public final class ProbeArgs implements JobArgs<ProbeJob.Request> {
   @Input String model;
   @Option(names = "--target", required = true, paramLabel = "URI", description = "Target training dataset (probes train on a labelled subset).")
   @Input String target;
-  @Option(names = "--target-test", paramLabel = "URI", description = "Target test dataset (default: hold out 30% of the subset).")
+  @Option(names = "--target-test", paramLabel = "URI", description = "Target test dataset (default: hold out 30%% of the subset).")
   @Input String test;
   @Option(names = "--labels-per-class", defaultValue = "100", description = "Labelled rows per class for the probes (default: ${DEFAULT-VALUE}).")
   int labelsPerClass;

@@ -28,6 +28,7 @@ public final class SparkTests {
   private static String mnistTrain;
   private static String mnistTest;
 
+  private static String mnistTestAll;
   private static String fashionTrain;
   private static String fashionTest;
   private static String lenetSource;
@@ -160,6 +161,14 @@ public final class SparkTests {
       mnistTest = importMnist("t10k-images-idx3-ubyte", "mnist-test-2k", 2_000);
     }
     return mnistTest;
+  }
+
+  /** All 10,000 MNIST test images as a Graft dataset. */
+  public static synchronized String mnistTestAll() {
+    if (mnistTestAll == null) {
+      mnistTestAll = importMnist("t10k-images-idx3-ubyte", "mnist-test-10k", 10_000);
+    }
+    return mnistTestAll;
   }
 
   private static String importMnist(String images, String name, long rows) {

@@ -15,6 +15,7 @@ import io.graft.jobs.adversarial.DannJob;
 import io.graft.jobs.finetune.FinetuneJob;
 import io.graft.jobs.importer.FetchDataJob;
 import io.graft.jobs.importer.ImportJob;
+import io.graft.jobs.importer.ModelImportJob;
 import io.graft.jobs.multitask.MultitaskJob;
 import io.graft.jobs.pretrain.PretrainJob;
 import io.graft.ml.PredictJob;
@@ -39,6 +40,7 @@ final class StageJobs {
     return switch (type) {
       case FETCH_DATA -> FetchDataJob.JOB;
       case IMPORT -> ImportJob.JOB;
+      case IMPORT_MODEL -> ModelImportJob.JOB;
       case PRETRAIN -> PretrainJob.JOB;
       case FINETUNE -> FinetuneJob.JOB;
       case MULTITASK -> MultitaskJob.JOB;

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Writes the ONNX models Graft's import is tested and benchmarked on, from real PyTorch.
+
+  mnist-cnn   a small CNN trained on MNIST (1 epoch, seeded); prints and records its test accuracy.
+              Its flatten is x.view(x.size(0), -1), which PyTorch exports as Shape/Gather/Unsqueeze/
+              Concat/Reshape arithmetic.
+  ops         random weights; one of each operator family Graft maps (depthwise and dilated
+              convolutions, batch norm outside a convolution, LeakyReLU, ReLU6, sigmoid, tanh,
+              hard sigmoid and hard swish, a squeeze-excitation product, constants added, subtracted,
+              multiplied and divided per channel, concat, max and average pooling with padding and
+              padding counted or not, MatMul + Add, dropout, softmax).
+  ceil-pool   average pooling whose ceil_mode adds an output row: an attribute Graft refuses.
+  gelu        a convolution followed by GELU, which PyTorch exports with Erf: an operator Graft refuses.
+  resnet18    torchvision's resnet18 with a 1-channel stem and 10 classes, random weights (45 MB:
+              generated, not committed).
+
+Usage: export_onnx.py NAME [NAME ...] --out DIR [--mnist DIR]
+Each NAME.onnx gets a NAME.json beside it: producer, opset, input shape, SHA-256 and, for
+mnist-cnn, the test accuracy PyTorch measured on the 10,000 MNIST test images.
+"""
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import struct
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OPSET = 13
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">i", data[:4])
+    dims = magic & 0xFF
+    shape = struct.unpack(">" + "i" * dims, data[4:4 + 4 * dims])
+    return torch.frombuffer(bytearray(data[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
+
+
+class MnistCnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 5)
+        self.conv2 = nn.Conv2d(8, 16, 5)
+        self.fc1 = nn.Linear(16 * 4 * 4, 64)
+        self.fc2 = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.view(x.size(0), -1)
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class Ops(nn.Module):
+    """One of each operator family, in an order where every one is reached (random weights)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.depthwise = nn.Conv2d(8, 16, 3, padding=1, groups=8)
+        self.dilated = nn.Conv2d(16, 16, 3, padding=2, dilation=2, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        self.se_reduce = nn.Conv2d(16, 4, 1)
+        self.se_expand = nn.Conv2d(4, 16, 1)
+        self.branch = nn.Conv2d(16, 8, 1, stride=2)
+        self.shift = nn.Parameter(torch.randn(1, 16, 1, 1) * 0.1)
+        self.scale = nn.Parameter(torch.rand(1, 16, 1, 1) + 0.5)
+        self.weight = nn.Parameter(torch.randn(24 * 4 * 4, 12) * 0.05)
+        self.bias = nn.Parameter(torch.randn(12) * 0.1)
+        self.head = nn.Linear(12, 5)
+        self.drop = nn.Dropout(0.3)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-0.2, 0.2)
+            self.bn.running_var.uniform_(0.5, 2.0)
+            self.bn.weight.uniform_(0.5, 1.5)
+            self.bn.bias.uniform_(-0.2, 0.2)
+
+    def forward(self, x):
+        x = F.leaky_relu(self.stem(x), 0.1)
+        x = F.relu6(self.depthwise(x))
+        x = self.bn(torch.tanh(self.dilated(x)))
+        se = torch.sigmoid(self.se_expand(F.relu(self.se_reduce(F.adaptive_avg_pool2d(x, 1)))))
+        x = F.hardswish(x * se)
+        x = (x - self.shift) / self.scale
+        x = F.hardsigmoid(x * self.scale + self.shift)
+        x = F.max_pool2d(x, 3, stride=2, padding=1)            # 16 -> 8
+        b = self.branch(x)                                     # 8 -> 4
+        x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)  # 8 -> 4
+        x = torch.cat([x, b], dim=1)                           # 24 channels
+        x = torch.flatten(x, 1)
+        x = torch.matmul(self.drop(x), self.weight) + self.bias
+        return F.softmax(self.head(torch.tanh(x)), dim=1)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def export(model, example, out, name, extra):
+    model.eval()
+    path = os.path.join(out, name + ".onnx")
+    tmp = path + ".tmp"
+    torch.onnx.export(model, example, tmp, opset_version=OPSET, input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    os.replace(tmp, path)
+    meta = {"producer": "pytorch " + torch.__version__.split("+")[0], "opset": OPSET,
+            "input_shape": list(example.shape[1:]), "sha256": sha256(path), **extra}
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump(meta, f, indent=2)
+    print(f"{name}: {path} ({os.path.getsize(path)} bytes) {json.dumps(extra)}")
+
+
+def mnist_cnn(out, mnist):
+    torch.manual_seed(1)
+    x = read_idx(os.path.join(mnist, "train-images-idx3-ubyte")).float().div(255).unsqueeze(1)
+    y = read_idx(os.path.join(mnist, "train-labels-idx1-ubyte")).long()
+    tx = read_idx(os.path.join(mnist, "t10k-images-idx3-ubyte")).float().div(255).unsqueeze(1)
+    ty = read_idx(os.path.join(mnist, "t10k-labels-idx1-ubyte")).long()
+    mean, std = 0.1307, 0.3081  # the usual MNIST normalisation, so the import records one
+    model = MnistCnn()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    order = torch.randperm(len(x))
+    model.train()
+    for i in range(0, len(x), 64):
+        idx = order[i:i + 64]
+        opt.zero_grad()
+        F.cross_entropy(model((x[idx] - mean) / std), y[idx]).backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        correct = sum(int((model((tx[i:i + 1000] - mean) / std).argmax(1) == ty[i:i + 1000]).sum())
+                      for i in range(0, len(tx), 1000))
+    accuracy = correct / len(tx)
+    export(model, torch.zeros(1, 1, 28, 28), out, "mnist-cnn",
+           {"test_accuracy": accuracy, "test_rows": len(tx), "mean": [mean], "std": [std], "input_scale": 1})
+
+
+def ops(out):
+    torch.manual_seed(2)
+    export(Ops(), torch.zeros(1, 3, 16, 16), out, "ops", {})
+
+
+class CeilPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+
+    def forward(self, x):
+        return F.avg_pool2d(self.conv(x), 3, stride=2, padding=1, ceil_mode=True).flatten(1)
+
+
+def ceil_pool(out):
+    torch.manual_seed(4)
+    export(CeilPool(), torch.zeros(1, 1, 10, 10), out, "ceil-pool", {})
+
+
+class Gelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 6 * 6, 3)
+
+    def forward(self, x):
+        return self.fc(F.gelu(self.conv(x)).flatten(1))
+
+
+def gelu(out):
+    torch.manual_seed(5)
+    export(Gelu(), torch.zeros(1, 1, 8, 8), out, "gelu", {})
+
+
+def resnet18(out):
+    import torchvision
+    torch.manual_seed(3)
+    model = torchvision.models.resnet18(num_classes=10)
+    model.conv1 = nn.Conv2d(1, 64, 7, 2, 3, bias=False)
+    export(model, torch.zeros(1, 1, 28, 28), out, "resnet18", {"torchvision": torchvision.__version__})
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("names", nargs="+", choices=["mnist-cnn", "ops", "ceil-pool", "gelu", "resnet18"])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--mnist", default="data/raw/mnist")
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    os.makedirs(args.out, exist_ok=True)
+    for name in args.names:
+        {"mnist-cnn": lambda: mnist_cnn(args.out, args.mnist), "ops": lambda: ops(args.out),
+         "ceil-pool": lambda: ceil_pool(args.out), "gelu": lambda: gelu(args.out),
+         "resnet18": lambda: resnet18(args.out)}[name]()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
