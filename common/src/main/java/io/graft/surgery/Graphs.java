@@ -69,6 +69,29 @@ public final class Graphs {
     }
   }
 
+  /** Whether a model folder or zip holds a ComputationGraph (false when it is missing: the loader names that). */
+  public static boolean isGraphModel(Storage storage, String uri) {
+    try {
+      Path path = storage.path(uri);
+      if (!storage.exists(path)) {
+        return false;
+      }
+      Path zip = storage.status(path).isDirectory() ? new Path(path, "model.zip") : path;
+      return storage.exists(zip) && isGraph(storage, zip);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The {@code provenance.json} beside a model folder's zip, or null. */
+  public static String provenance(Storage storage, String uri) throws IOException {
+    Path path = storage.path(uri);
+    if (storage.exists(path) && storage.status(path).isDirectory() && storage.exists(new Path(path, "provenance.json"))) {
+      return storage.readString(new Path(path, "provenance.json"));
+    }
+    return null;
+  }
+
   /** Whether a DL4J model zip holds a ComputationGraph (its configuration lists vertices, not layer confs). */
   static boolean isGraph(Storage storage, Path zip) throws IOException {
     try (InputStream in = storage.open(zip); ZipInputStream z = new ZipInputStream(in)) {

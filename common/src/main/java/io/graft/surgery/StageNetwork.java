@@ -37,6 +37,25 @@ public final class StageNetwork {
       double dropout,
       boolean freezeBatchNorm) {}
 
+  /** Gives a trainable layer its own updater (no separate bias updater), weight decay on weights only, and dropout for dense layers. */
+  static void configureTrainable(Layer layer, IUpdater u, double weightDecay, double dropout) {
+    List<Regularization> reg = weightDecay > 0 ? List.of(new WeightDecay(weightDecay, true)) : List.of();
+    if (layer instanceof BaseLayer bl) {
+      bl.setIUpdater(u);
+      bl.setBiasUpdater(null);
+      bl.setRegularization(new ArrayList<>(reg));
+      bl.setRegularizationBias(new ArrayList<>());
+      if (dropout > 0 && layer instanceof DenseLayer) {
+        bl.setIDropout(new Dropout(1.0 - dropout));
+      }
+    } else if (layer instanceof AbstractSameDiffLayer sd) {
+      sd.setUpdater(u);
+      sd.setBiasUpdater(null);
+      sd.setRegularization(new ArrayList<>(reg));
+      sd.setRegularizationBias(new ArrayList<>());
+    }
+  }
+
   /**
    * The network for one stage: a copy of {@code working} whose layers below
    * {@code lowestTrainable} (and not in {@code alsoTrainable}) are frozen, and whose trainable
@@ -60,23 +79,7 @@ public final class StageNetwork {
       Layer layer = Surgery.inner(confs.get(i).getLayer()).clone();
       boolean trainable = isTrainable.test(i);
       if (trainable) {
-        IUpdater u = plan.updaterForLayer().apply(i);
-        if (layer instanceof BaseLayer bl) {
-          bl.setIUpdater(u);
-          bl.setBiasUpdater(null);
-          List<Regularization> reg = plan.weightDecay() > 0 ? List.of(new WeightDecay(plan.weightDecay(), true)) : List.of();
-          bl.setRegularization(new ArrayList<>(reg));
-          bl.setRegularizationBias(new ArrayList<>());
-          if (plan.dropout() > 0 && layer instanceof DenseLayer) {
-            bl.setIDropout(new Dropout(1.0 - plan.dropout()));
-          }
-        } else if (layer instanceof AbstractSameDiffLayer sd) {
-          sd.setUpdater(u);
-          sd.setBiasUpdater(null);
-          List<Regularization> reg = plan.weightDecay() > 0 ? List.of(new WeightDecay(plan.weightDecay(), true)) : List.of();
-          sd.setRegularization(new ArrayList<>(reg));
-          sd.setRegularizationBias(new ArrayList<>());
-        }
+        configureTrainable(layer, plan.updaterForLayer().apply(i), plan.weightDecay(), plan.dropout());
         confs.get(i).setLayer(layer);
       } else {
         Layer frozen = i > lowestTrainable ? new FrozenLayerWithBackprop(layer) : new FrozenLayer(layer);

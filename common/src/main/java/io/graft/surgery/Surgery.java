@@ -222,7 +222,7 @@ public final class Surgery {
     return b.build();
   }
 
-  private static Activation activation(String name) {
+  static Activation activation(String name) {
     for (Activation a : Activation.values()) {
       if (a.name().equalsIgnoreCase(name == null ? "relu" : name)) {
         return a;

@@ -99,8 +99,15 @@ public final class Checkpoints {
   }
 
   /** Saves a side network (e.g. the best round's model) next to the checkpoint. */
-  public void saveNetwork(String name, MultiLayerNetwork network) throws IOException {
+  public void saveNetwork(String name, Model network) throws IOException {
     storage.writeAtomically(new Path(dir, name), out -> ModelSerializer.writeModel(network, out, false));
+  }
+
+  /** A side network saved by {@link #saveNetwork}, as a graph. */
+  public ComputationGraph loadGraph(String name) throws IOException {
+    try (InputStream in = storage.open(new Path(dir, name))) {
+      return ModelSerializer.restoreComputationGraph(in, true);
+    }
   }
 
   public MultiLayerNetwork loadNetwork(String name) throws IOException {

@@ -75,13 +75,15 @@ public record FinetuneConfig(
    * @param removeLayers top layers to drop besides the output (by name)
    * @param addLayers dense layers added below the new output
    * @param freezeBatchNorm BatchNorm in frozen parts stays frozen in inference mode (default) or trains
+   * @param groups for graph models, the parameter groups of discriminative rates and gradual unfreezing: {@code stages} (vertices
+   *     sharing the name before the first dot: {@code stage2.block1.conv1} in {@code stage2}; the default) or {@code layers}
    */
-  public record SurgeryConfig(List<String> removeLayers, List<AddLayer> addLayers, boolean freezeBatchNorm) {
+  public record SurgeryConfig(List<String> removeLayers, List<AddLayer> addLayers, boolean freezeBatchNorm, String groups) {
     @JsonCreator
     public SurgeryConfig(@JsonProperty("removeLayers") List<String> removeLayers, @JsonProperty("addLayers") List<AddLayer> addLayers,
-        @JsonProperty("freezeBatchNorm") Boolean freezeBatchNorm) {
+        @JsonProperty("freezeBatchNorm") Boolean freezeBatchNorm, @JsonProperty("groups") String groups) {
       this(removeLayers == null ? List.of() : List.copyOf(removeLayers), addLayers == null ? List.of() : List.copyOf(addLayers),
-          freezeBatchNorm == null || freezeBatchNorm);
+          freezeBatchNorm == null || freezeBatchNorm, groups == null ? "stages" : groups);
     }
   }
 
@@ -179,7 +181,7 @@ public record FinetuneConfig(
       @JsonProperty("earlyStopping") EarlyStopping earlyStopping,
       @JsonProperty("training") TrainingConfig training,
       @JsonProperty("output") String output) {
-    this(source, data, surgery == null ? new SurgeryConfig(null, null, null) : surgery,
+    this(source, data, surgery == null ? new SurgeryConfig(null, null, null, null) : surgery,
         strategy == null ? Strategy.TWO_STAGE : strategy, epochs == null ? 10 : epochs, headEpochs == null ? 2 : headEpochs,
         alpha == null ? 0.3 : alpha, fullRateFactor == null ? 0.1 : fullRateFactor,
         adapters == null ? new AdapterConfig(null, null) : adapters, schedule == null ? ScheduleConfig.constant() : schedule,

@@ -46,6 +46,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -110,40 +111,18 @@ public final class FinetuneJob {
     long started = System.nanoTime();
     Consumer<String> log = options.log();
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
+    FinetuneData data = FinetuneData.prepare(config, plan, spark, storage);
+    if (plan.graph() != null) {
+      return GraphFinetune.run(config, plan, data, spark, options, started);
+    }
     TrainingConfig training = config.training();
-    ParameterAveraging.requireSupported(training, spark.sparkContext());
-    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    int numClasses = plan.train().numClasses();
-    int numFeatures = plan.train().numFeatures();
-    int workers = ParameterAveraging.workers(training, sc);
-
-    GraftSpark.jobGroup(spark, "graft-finetune", "finetune: preparing data");
-    GraftDatasets.Checked trainChecked = GraftDatasets.check(GraftDatasets.read(spark, storage, config.data().train(), "target training"),
-        numFeatures, numClasses, true, training.onBadRecord());
-    GraftDatasets.Checked testChecked = GraftDatasets.check(GraftDatasets.read(spark, storage, config.data().test(), "target test"),
-        numFeatures, numClasses, true, training.onBadRecord());
-    Dataset<Row> labelled = trainChecked.rows();
-    if (config.data().labelsPerClass() > 0) {
-      labelled = GraftDatasets.stratified(labelled, config.data().labelsPerClass(), training.seed());
-    }
-    Dataset<Row> testRows = testChecked.rows();
-    if (plan.testIsTrain()) {
-      // One labelled dataset: a label budget trains, the rest is the test set (a multiset difference: duplicates stay).
-      labelled = labelled.persist(StorageLevel.MEMORY_ONLY());
-      testRows = testRows.exceptAll(labelled);
-    }
-    GraftDatasets.Split split = GraftDatasets.holdout(labelled, config.data().validationFraction(), training.seed());
-    JavaRDD<DataSet> trainBatches = GraftDatasets.miniBatches(split.train().repartition(workers), training.batchSizePerWorker(), numFeatures,
-        numClasses).persist(StorageLevel.MEMORY_ONLY());
-    JavaRDD<DataSet> valBatches = GraftDatasets.miniBatches(split.heldOut(), 256, numFeatures, numClasses).persist(StorageLevel.MEMORY_ONLY());
-    JavaRDD<DataSet> testBatches = GraftDatasets.miniBatches(testRows, 256, numFeatures, numClasses);
-    long trainCount = GraftDatasets.countExamples(trainBatches);
-    long valCount = GraftDatasets.countExamples(valBatches);
-    ConfigException.require(trainCount > 0 && valCount > 0, "Too few target rows: %s for training and %s for validation", trainCount, valCount);
-    long itersPerEpoch = Math.max(1, (trainCount + (long) training.batchSizePerWorker() * workers - 1) / ((long) training.batchSizePerWorker() * workers));
-    log.accept(String.format("%s from %s on %,d training / %,d validation rows (%d classes), %d stage(s), %d workers%s",
-        config.stages().isEmpty() ? config.strategy() : "custom stages", config.source(), trainCount, valCount, numClasses,
-        plan.stages().size(), workers, plan.testIsTrain() ? "; the test set is the rest of " + config.data().train() : ""));
+    JavaSparkContext sc = data.sc();
+    JavaRDD<DataSet> trainBatches = data.train();
+    JavaRDD<DataSet> valBatches = data.validation();
+    long trainCount = data.trainCount();
+    long itersPerEpoch = data.itersPerEpoch();
+    int workers = data.workers();
+    log.accept(data.describe(config, plan, plan.stages().size()));
     List<String> projection = Surgery.selfSupervisedHead(plan.source().network());
     if (!projection.isEmpty()) {
       log.accept("" + config.source() + " is a contrastive encoder; its projection head (" + String.join(", ", projection)
@@ -270,8 +249,7 @@ public final class FinetuneJob {
             roundSeconds.stream().mapToDouble(Double::doubleValue).average().orElse(0)));
       }
     } finally {
-      trainBatches.unpersist(false);
-      valBatches.unpersist(false);
+      data.unpersistTraining();
     }
 
     MultiLayerNetwork finalNet = working;
@@ -279,39 +257,46 @@ public final class FinetuneJob {
       finalNet = plan.checkpoints().loadNetwork(BEST_FILE);
       log.accept(String.format("early stopping: keeping round %d's model (validation accuracy %.2f%%)", bestRound[0], 100 * best[0]));
     }
+    return finish(config, plan, data, run, finalNet, Surgery.layerNames(finalNet), best[0], bestRound[0], reports, spark, log, started);
+  }
+
+  /** Scores the final network on the test set once, writes it with its provenance, and reports. */
+  static Result finish(FinetuneConfig config, FinetunePlan plan, FinetuneData data, TrainingRun run, Model finalNet, List<String> layers,
+      double best, int bestRound, List<StageReport> reports, SparkSession spark, Consumer<String> log, long started) throws IOException {
+    Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
     GraftSpark.jobGroup(spark, "graft-finetune", "finetune: test evaluation");
-    DistributedEvaluator.Result test = DistributedEvaluator.evaluate(sc, finalNet, testBatches);
-    if (plan.testIsTrain()) {
-      labelled.unpersist(false);
+    DistributedEvaluator.Result test = DistributedEvaluator.evaluate(data.sc(), finalNet, data.test());
+    if (data.labelled() != null) {
+      data.labelled().unpersist(false);
     }
     double wall = (System.nanoTime() - started) / 1e9;
 
     Provenance provenance = run.provenance();
-    provenance.input("train", storage.qualify(storage.path(config.data().train())).toString(), trainCount,
+    provenance.input("train", storage.qualify(storage.path(config.data().train())).toString(), data.trainCount(),
         JSON.valueToTree(plan.train().sources()));
-    provenance.input("validation", "split of train", valCount, null);
+    provenance.input("validation", "split of train", data.valCount(), null);
     provenance.input("test", storage.qualify(storage.path(config.data().test())).toString(), test.count(),
         JSON.valueToTree(plan.test().sources()));
     ObjectNode sourceNode = JSON.createObjectNode();
     sourceNode.put("uri", config.source());
-    sourceNode.set("provenance", plan.source().provenanceJson() == null ? null : JSON.readTree(plan.source().provenanceJson()));
+    sourceNode.set("provenance", plan.sourceProvenance() == null ? null : JSON.readTree(plan.sourceProvenance()));
     provenance.put("source", sourceNode);
     Map<String, Object> metrics = new LinkedHashMap<>();
     metrics.put("test_accuracy", test.accuracy());
     metrics.put("test_loss", test.loss());
-    metrics.put("best_val_accuracy", best[0]);
-    metrics.put("best_round", bestRound[0]);
+    metrics.put("best_val_accuracy", best);
+    metrics.put("best_round", bestRound);
     metrics.put("wall_s", wall);
     provenance.metrics(run.summary(metrics));
     provenance.put("stages", reports);
-    provenance.put("skippedRows", trainChecked.skipped() + testChecked.skipped());
-    provenance.put("model", Map.of("layers", Surgery.layerNames(finalNet), "parameters", finalNet.numParams(),
-        "numClasses", numClasses, "classNames", plan.train().classNames(), "featureShape", plan.train().featureShape()));
+    provenance.put("skippedRows", data.skippedRows());
+    provenance.put("model", Map.of("layers", layers, "parameters", finalNet.numParams(),
+        "numClasses", plan.train().numClasses(), "classNames", plan.train().classNames(), "featureShape", plan.train().featureShape()));
     run.publish(Map.of(MODEL_FILE, new TrainingRun.Saved(finalNet, false)), provenance);
     log.accept(String.format("test accuracy %.2f%% (%,d test rows); model written to %s", 100 * test.accuracy(), test.count(),
         new Path(plan.output(), MODEL_FILE)));
-    return new Result(plan.output().toString(), test.accuracy(), test.loss(), best[0], bestRound[0], history, reports, trainCount,
-        valCount, test.count(), wall);
+    return new Result(plan.output().toString(), test.accuracy(), test.loss(), best, bestRound, run.history(), reports, data.trainCount(),
+        data.valCount(), test.count(), wall);
   }
 
   /** The stage's network: frozen prefix, per-layer (discriminative, scheduled) updaters, regularisation. */

@@ -8,6 +8,7 @@ import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
 import io.graft.spark.GraftDatasets;
 import io.graft.store.Storage;
 import io.graft.surgery.AdapterLayer;
+import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -25,8 +26,13 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
  * rows drawn for training and validation are then left out of the test set. Built once, by the job's check before Spark starts; the run trains what it planned.
  */
 record FinetunePlan(Manifest train, Manifest test, boolean testIsTrain, Surgery.Source source, MultiLayerNetwork base,
-    List<FinetuneJob.Stage> stages, Path output, Checkpoints checkpoints, int headStart) {
+    List<FinetuneJob.Stage> stages, Path output, Checkpoints checkpoints, int headStart, GraphFinetune.Plan graph) {
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The source model folder's provenance, or null. */
+  String sourceProvenance() {
+    return graph != null ? graph.sourceProvenance() : source.provenanceJson();
+  }
 
   static FinetunePlan of(FinetuneConfig config, Storage storage, boolean resume) throws IOException {
     Manifest train = GraftDatasets.manifest(storage, config.data().train(), "target training");
@@ -39,6 +45,16 @@ record FinetunePlan(Manifest train, Manifest test, boolean testIsTrain, Surgery.
     ConfigException.require(!testIsTrain || config.data().labelsPerClass() > 0,
         "data.test is data.train (%s) and every row of it trains: set data.labelsPerClass to draw a label budget, "
             + "the rest is the test set, or give a separate test set", config.data().train());
+    Path output = storage.qualify(storage.path(config.output()));
+    Checkpoints checkpoints = new Checkpoints(storage, output);
+    if (resume) {
+      Checkpoints.State state = checkpoints.load();
+      Checkpoints.requireCompatible(state.config(), JSON.valueToTree(config), List.of());
+    }
+    if (Graphs.isGraphModel(storage, config.source())) {
+      GraphFinetune.Plan graph = GraphFinetune.plan(config, storage, train);
+      return new FinetunePlan(train, test, testIsTrain, null, null, List.of(), output, checkpoints, 0, graph);
+    }
     Surgery.Source source = Surgery.load(storage, config.source());
     long inputs = Surgery.inputSize(source.network());
     if (inputs > 0 && inputs != train.numFeatures()) {
@@ -54,7 +70,9 @@ record FinetunePlan(Manifest train, Manifest test, boolean testIsTrain, Surgery.
       }
     }
     MultiLayerNetwork base = Surgery.newHead(source.network(), train.numClasses(), remove, added, config.training().seed());
-    List<StageConfig> stageConfigs = config.stages().isEmpty() ? Strategies.expand(config, base, added.size()) : config.stages();
+    List<String> names = Surgery.layerNames(base);
+    List<String> groups = Surgery.parameterLayers(base).stream().map(names::get).toList();
+    List<StageConfig> stageConfigs = config.stages().isEmpty() ? Strategies.expand(config, groups, added.size() + 1) : config.stages();
     boolean adapters = config.strategy() == FinetuneConfig.Strategy.ADAPTERS && config.stages().isEmpty()
         || stageConfigs.stream().anyMatch(s -> s.trainFrom().equals("adapters"));
     if (adapters) {
@@ -70,13 +88,7 @@ record FinetunePlan(Manifest train, Manifest test, boolean testIsTrain, Surgery.
     for (StageConfig s : stageConfigs) {
       stages.add(resolve(s, base, headStart, config));
     }
-    Path output = storage.qualify(storage.path(config.output()));
-    Checkpoints checkpoints = new Checkpoints(storage, output);
-    if (resume) {
-      Checkpoints.State state = checkpoints.load();
-      Checkpoints.requireCompatible(state.config(), JSON.valueToTree(config), List.of());
-    }
-    return new FinetunePlan(train, test, testIsTrain, source, base, stages, output, checkpoints, headStart);
+    return new FinetunePlan(train, test, testIsTrain, source, base, stages, output, checkpoints, headStart, null);
   }
 
   private static FinetuneJob.Stage resolve(StageConfig s, MultiLayerNetwork base, int headStart, FinetuneConfig config) {

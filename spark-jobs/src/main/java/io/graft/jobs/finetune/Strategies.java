@@ -1,10 +1,8 @@
 package io.graft.jobs.finetune;
 
 import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
-import io.graft.surgery.Surgery;
 import java.util.ArrayList;
 import java.util.List;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
  * The strategy presets as stage lists, over a total of {@code epochs} rounds at base rate
@@ -25,7 +23,11 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 final class Strategies {
   private Strategies() {}
 
-  static List<StageConfig> expand(FinetuneConfig c, MultiLayerNetwork base, int addedLayers) {
+  /**
+   * @param groups the parameter groups' names, bottom to top (a layer's or a graph group's name: what a stage trains from)
+   * @param headGroups how many of the top groups are the new head (the output and any added layers)
+   */
+  static List<StageConfig> expand(FinetuneConfig c, List<String> groups, int headGroups) {
     double lr = c.optimizer().learningRate();
     int e = c.epochs();
     return switch (c.strategy()) {
@@ -45,18 +47,15 @@ final class Strategies {
         yield s;
       }
       case GRADUAL_UNFREEZE -> {
-        List<Integer> groups = Surgery.parameterLayers(base);
-        List<String> names = Surgery.layerNames(base);
-        int headGroups = Math.max(1, addedLayers + 1);
         List<StageConfig> s = new ArrayList<>();
         int stages = groups.size() - headGroups + 1;
         int per = Math.max(1, e / stages);
         int used = 0;
         for (int i = 0; i < stages; i++) {
-          int from = groups.get(groups.size() - headGroups - i);
+          String from = groups.get(groups.size() - headGroups - i);
           int epochs = i == stages - 1 ? Math.max(1, e - used) : per;
           used += epochs;
-          s.add(stage("unfreeze-" + names.get(from), names.get(from), epochs, lr * (i == 0 ? 1 : 0.5), 1.0));
+          s.add(stage("unfreeze-" + from, from, epochs, lr * (i == 0 ? 1 : 0.5), 1.0));
         }
         yield s;
       }

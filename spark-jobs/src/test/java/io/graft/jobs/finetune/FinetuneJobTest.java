@@ -180,7 +180,7 @@ class FinetuneJobTest {
     // deploy/bench/two-stage.sh: alpha 0.3 in the second stage lost 10 points to scratch on UCI digits, alpha 1 won 17
     FinetuneConfig c = config(dir.resolve("expand").toUri().toString(), "strategy=two-stage", "epochs=6", "headEpochs=2",
         "optimizer.learningRate=0.002", "alpha=0.3");
-    assertThat(Strategies.expand(c, null, 0)).extracting(FinetuneConfig.StageConfig::name, FinetuneConfig.StageConfig::trainFrom,
+    assertThat(Strategies.expand(c, null, 1)).extracting(FinetuneConfig.StageConfig::name, FinetuneConfig.StageConfig::trainFrom,
         FinetuneConfig.StageConfig::epochs, FinetuneConfig.StageConfig::learningRate, FinetuneConfig.StageConfig::alpha)
         .containsExactly(tuple("head", "head", 2, 0.002, 1.0), tuple("all", "all", 4, 0.001, 1.0));
   }

@@ -1,0 +1,210 @@
+package io.graft.jobs.finetune;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.graft.config.ConfigException;
+import io.graft.data.Augmentation;
+import io.graft.data.Manifest;
+import io.graft.engine.AugmentBatch;
+import io.graft.engine.DistributedEvaluator;
+import io.graft.engine.JobOptions;
+import io.graft.engine.RoundListener;
+import io.graft.engine.RoundLoop;
+import io.graft.engine.TrainingRun;
+import io.graft.jobs.finetune.FinetuneConfig.ScheduleConfig;
+import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
+import io.graft.schedule.LrSchedule;
+import io.graft.store.Storage;
+import io.graft.surgery.GraphSurgery;
+import io.graft.surgery.Graphs;
+import io.graft.surgery.Surgery;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.IUpdater;
+
+/**
+ * {@code graft finetune} on a DL4J {@link ComputationGraph} source (a residual trunk, an imported
+ * ONNX model, any DL4J graph): the same strategies and stage lists as for a layer stack, over the
+ * graph's parameter groups ({@code surgery.groups}: {@code stages}, the default, or {@code layers}).
+ * A stage trains from a group or vertex upwards (everything that reads it); the rest is frozen,
+ * batch norm there in inference mode; discriminative rates give group l of L the rate
+ * lr·alpha^(L-l). Frozen bases are trained through, not cached.
+ */
+final class GraphFinetune {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String BEST_FILE = "best.zip";
+
+  private GraphFinetune() {}
+
+  /** A resolved stage: which vertices train, at which base rate. */
+  record Stage(StageConfig config, Set<String> trainable, double learningRate, ScheduleConfig schedule) {}
+
+  /** The graph after surgery, its parameter groups (bottom to top) and the resolved stages. */
+  record Plan(ComputationGraph base, LinkedHashMap<String, List<String>> groups, List<Stage> stages, String sourceProvenance) {}
+
+  static Plan plan(FinetuneConfig config, Storage storage, Manifest train) throws IOException {
+    ComputationGraph source = (ComputationGraph) Graphs.load(storage, config.source());
+    long inputs = Graphs.inputSize(source);
+    if (inputs > 0 && inputs != train.numFeatures()) {
+      throw new ConfigException("Cannot fine-tune: the target's features are " + java.util.Arrays.toString(train.featureShape()) + " ("
+          + train.numFeatures() + " values) but model " + config.source() + " takes " + inputs + " inputs");
+    }
+    ConfigException.require(config.surgery().removeLayers().isEmpty(),
+        "surgery.removeLayers is not supported for graph models (%s): the output layer is replaced; add layers with surgery.addLayers",
+        config.source());
+    boolean adapters = config.strategy() == FinetuneConfig.Strategy.ADAPTERS && config.stages().isEmpty()
+        || config.stages().stream().anyMatch(s -> s.trainFrom().equals("adapters"));
+    ConfigException.require(!adapters, "Adapters are not built for graph models (%s) yet; use another strategy", config.source());
+    List<Surgery.AddedLayer> added = config.surgery().addLayers().stream()
+        .map(a -> new Surgery.AddedLayer(a.name(), a.width(), a.activation())).toList();
+    ComputationGraph base = GraphSurgery.newHead(source, train.numClasses(), added, config.training().seed());
+    if (config.strategy() == FinetuneConfig.Strategy.SCRATCH && config.stages().isEmpty()) {
+      base = GraphSurgery.reinitialised(base, config.training().seed());
+    }
+    LinkedHashMap<String, List<String>> groups = GraphSurgery.groups(base, GraphSurgery.Grouping.parse(config.surgery().groups()));
+    List<String> head = new ArrayList<>();
+    added.forEach(a -> head.add(a.name()));
+    head.add(GraphSurgery.outputLayer(base));
+    int headGroups = (int) groups.keySet().stream().filter(g -> groups.get(g).stream().anyMatch(head::contains)).count();
+    List<StageConfig> configs = config.stages().isEmpty() ? Strategies.expand(config, new ArrayList<>(groups.keySet()), headGroups)
+        : config.stages();
+    List<Stage> stages = new ArrayList<>();
+    for (StageConfig s : configs) {
+      Set<String> trainable = GraphSurgery.trainableFrom(base, groups, s.trainFrom(), head);
+      double lr = s.learningRate() == null ? config.optimizer().learningRate() : s.learningRate();
+      stages.add(new Stage(s, trainable, lr, s.schedule() == null ? config.schedule() : s.schedule()));
+    }
+    return new Plan(base, groups, stages, Graphs.provenance(storage, config.source()));
+  }
+
+  /** The stage's graph: frozen outside its trainable vertices, each group at its discriminative, scheduled rate. */
+  static ComputationGraph stageGraph(ComputationGraph working, Stage stage, Plan plan, FinetuneConfig config, long itersPerEpoch) {
+    List<String> groupNames = new ArrayList<>(plan.groups().keySet());
+    Map<String, Integer> level = new LinkedHashMap<>();
+    for (int g = 0; g < groupNames.size(); g++) {
+      for (String v : plan.groups().get(groupNames.get(g))) {
+        level.put(v, g + 1);
+      }
+    }
+    int numGroups = groupNames.size();
+    ScheduleConfig sc = stage.schedule();
+    long total = itersPerEpoch * stage.config().epochs();
+    Function<Double, IUpdater> updater = rate -> sc.kind() == LrSchedule.Kind.CONSTANT && sc.warmupEpochs() == 0
+        ? config.optimizer().toUpdater(rate)
+        : config.optimizer().toUpdater(new LrSchedule(sc.kind(), rate, total, Math.round(sc.warmupEpochs() * itersPerEpoch),
+            Math.round(sc.stepEpochs() * itersPerEpoch), sc.gamma(), sc.minFactor()));
+    GraphSurgery.StagePlan p = new GraphSurgery.StagePlan(stage.trainable(),
+        v -> updater.apply(stage.learningRate() * Math.pow(stage.config().alpha(), numGroups - level.getOrDefault(v, numGroups))),
+        config.optimizer().weightDecay(), config.surgery().freezeBatchNorm());
+    return GraphSurgery.stageGraph(working, p);
+  }
+
+  static FinetuneJob.Result run(FinetuneConfig config, FinetunePlan finetunePlan, FinetuneData data, SparkSession spark, JobOptions options,
+      long started) throws Exception {
+    Consumer<String> log = options.log();
+    Plan plan = finetunePlan.graph();
+    Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
+    log.accept(data.describe(config, finetunePlan, plan.stages().size()));
+    log.accept("graph groups (bottom to top): " + String.join(", ", plan.groups().keySet()));
+    int totalRounds = plan.stages().stream().mapToInt(s -> s.config().epochs()).sum();
+    TrainingRun run = new TrainingRun("finetune", storage, finetunePlan.output(), finetunePlan.checkpoints(), config.training().seed(), config, log);
+    ComputationGraph resumedStageNet = run.start(options.resume(), () -> null, ComputationGraph.class);
+    ComputationGraph working = plan.base();
+    int startStage = 0;
+    int doneInStage = 0;
+    int round = run.startRound();
+    double[] best = {-1};
+    int[] bestRound = {0};
+    if (options.resume()) {
+      var state = run.resumedState();
+      startStage = state.get("stage").asInt();
+      doneInStage = state.get("roundsInStage").asInt();
+      best[0] = state.get("bestAccuracy").asDouble();
+      bestRound[0] = state.get("bestRound").asInt();
+      working = GraphSurgery.unfrozen(resumedStageNet);
+      log.accept("resuming after round " + round + " (stage " + (startStage + 1) + ", " + doneInStage + " round(s) into it)");
+    }
+    List<FinetuneJob.StageReport> reports = new ArrayList<>();
+    try {
+      for (int si = startStage; si < plan.stages().size(); si++) {
+        Stage stage = plan.stages().get(si);
+        int skip = si == startStage ? doneInStage : 0;
+        if (skip >= stage.config().epochs()) {
+          continue;
+        }
+        ComputationGraph stageNet = si == startStage && resumedStageNet != null ? resumedStageNet
+            : stageGraph(working, stage, plan, config, data.itersPerEpoch());
+        resumedStageNet = null;
+        long[] counts = GraphSurgery.trainableAndTotal(stageNet);
+        log.accept(String.format("stage %s: training %,d of %,d parameters (%.1f%%) from '%s'%s", stage.config().name(), counts[0], counts[1],
+            100.0 * counts[0] / counts[1], stage.config().trainFrom(),
+            counts[0] < counts[1] && stage.config().cacheFeatures() ? " (through the frozen base: graphs are not cached)" : ""));
+        int stageIndex = si;
+        int firstRound = round + 1;
+        int[] inStage = {skip};
+        int[] sinceBest = {0};
+        List<Double> roundSeconds = new ArrayList<>();
+        List<RoundListener> listeners = new ArrayList<>();
+        listeners.add((m, net) -> {
+          inStage[0]++;
+          roundSeconds.add(m.wallSeconds());
+          if (m.evalAccuracy() > best[0]) {
+            best[0] = m.evalAccuracy();
+            bestRound[0] = m.round();
+            sinceBest[0] = 0;
+            if (config.earlyStopping() != null) {
+              finetunePlan.checkpoints().saveNetwork(BEST_FILE, GraphSurgery.unfrozen((ComputationGraph) net));
+            }
+          } else {
+            sinceBest[0]++;
+          }
+        });
+        listeners.addAll(run.listeners(spark, options, net -> net, m -> {
+          ObjectNode state = JSON.createObjectNode();
+          state.put("stage", stageIndex);
+          state.put("roundsInStage", inStage[0]);
+          state.put("bestAccuracy", best[0]);
+          state.put("bestRound", bestRound[0]);
+          return state;
+        }));
+        Augmentation aug = config.augmentation();
+        int[] shape = finetunePlan.train().featureShape();
+        JavaRDD<DataSet> base = data.train();
+        Function<Integer, JavaRDD<DataSet>> perRound = aug.enabled()
+            ? r -> base.map(new AugmentBatch(aug, shape, config.training().seed() * 31 + r))
+            : r -> base;
+        RoundLoop.StopRule stop = config.earlyStopping() == null ? null : m -> sinceBest[0] >= config.earlyStopping().patience();
+        RoundLoop.Spec spec = new RoundLoop.Spec("finetune", stage.config().name(), firstRound, firstRound + stage.config().epochs() - skip - 1,
+            totalRounds, "val", config.training(), data.workers(), run.workDir());
+        ComputationGraph trained = RoundLoop.run(spark, stageNet, perRound, data.trainCount(),
+            net -> DistributedEvaluator.evaluate(data.sc(), net, data.validation()), spec, listeners, stop);
+        round = run.history().isEmpty() ? round : run.history().get(run.history().size() - 1).round();
+        working = GraphSurgery.unfrozen(trained);
+        reports.add(new FinetuneJob.StageReport(stage.config().name(), stage.config().trainFrom(), stage.config().epochs(), inStage[0],
+            stage.learningRate(), stage.config().alpha(), counts[0], counts[1], false, 0,
+            roundSeconds.stream().mapToDouble(Double::doubleValue).average().orElse(0)));
+      }
+    } finally {
+      data.unpersistTraining();
+    }
+    Model finalNet = working;
+    if (config.earlyStopping() != null && storage.exists(new Path(finetunePlan.checkpoints().dir(), BEST_FILE))) {
+      finalNet = finetunePlan.checkpoints().loadGraph(BEST_FILE);
+      log.accept(String.format("early stopping: keeping round %d's model (validation accuracy %.2f%%)", bestRound[0], 100 * best[0]));
+    }
+    List<String> vertices = ((ComputationGraph) finalNet).getConfiguration().getTopologicalOrderStr();
+    return FinetuneJob.finish(config, finetunePlan, data, run, finalNet, vertices, best[0], bestRound[0], reports, spark, log, started);
+  }
+}

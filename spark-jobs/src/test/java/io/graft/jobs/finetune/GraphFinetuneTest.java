@@ -1,0 +1,227 @@
+package io.graft.jobs.finetune;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.graft.config.ConfigException;
+import io.graft.config.ConfigLoader;
+import io.graft.engine.JobOptions;
+import io.graft.engine.RoundMetrics;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.importer.ModelImportJob;
+import io.graft.store.Storage;
+import io.graft.testing.SparkTests;
+import java.io.File;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.assertj.core.data.Offset;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * {@code graft finetune} on ComputationGraph sources: a residual graph written with plain DL4J
+ * (names Graft did not choose, a skip connection, batch norm) through every strategy, frozen
+ * vertices bit-identical under weight decay, a cut at the merge vertex, discriminative rates per
+ * group, and a PyTorch-trained CNN imported from ONNX that transfers to UCI digits.
+ */
+class GraphFinetuneTest {
+  static final SparkSession SPARK = SparkTests.spark();
+  static final Storage STORAGE = new Storage(SPARK.sparkContext().hadoopConfiguration());
+  static final List<String> PARAMETER_VERTICES = List.of("entry", "block.conv", "block.bn", "block.shortcut", "dense_top", "classifier");
+  @TempDir static Path shared;
+  @TempDir Path dir;
+  static String residual;
+  static String pytorchCnn;
+
+  /** A small residual CNN as someone outside Graft writes and saves it with DL4J. */
+  @BeforeAll
+  static void sources() throws Exception {
+    ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(11).updater(new Adam(1e-3)).graphBuilder()
+        .addInputs("pixels").setInputTypes(InputType.convolutionalFlat(28, 28, 1))
+        .addLayer("entry", new ConvolutionLayer.Builder(5, 5).stride(2, 2).nOut(8).activation(Activation.RELU).build(), "pixels")
+        .addLayer("block.conv", new ConvolutionLayer.Builder(3, 3).convolutionMode(ConvolutionMode.Same).nOut(8).activation(Activation.IDENTITY)
+            .build(), "entry")
+        .addLayer("block.bn", new BatchNormalization.Builder().activation(Activation.RELU).build(), "block.conv")
+        .addLayer("block.shortcut", new ConvolutionLayer.Builder(1, 1).nOut(8).activation(Activation.IDENTITY).build(), "entry")
+        .addVertex("block.merge", new ElementWiseVertex(ElementWiseVertex.Op.Add), "block.bn", "block.shortcut")
+        .addLayer("gap", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "block.merge")
+        .addLayer("dense_top", new DenseLayer.Builder().nOut(16).activation(Activation.RELU).build(), "gap")
+        .addLayer("classifier", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10).activation(Activation.SOFTMAX).build(),
+            "dense_top")
+        .setOutputs("classifier").build();
+    ComputationGraph g = new ComputationGraph(conf);
+    g.init();
+    File zip = shared.resolve("residual.zip").toFile();
+    ModelSerializer.writeModel(g, zip, true);
+    residual = zip.toString();
+
+    Path onnx = Path.of("..", "common", "src", "test", "resources", "onnx", "mnist-cnn.onnx").toAbsolutePath();
+    pytorchCnn = shared.resolve("mnist-cnn").toString();
+    assertThat(JobMain.run(ModelImportJob.JOB, "--format", "onnx", "--input", onnx.toString(), "--output", pytorchCnn, "--mean", "0.1307",
+        "--std", "0.3081")).isZero();
+  }
+
+  private FinetuneConfig config(String source, String output, String... overrides) {
+    List<String> sets = new ArrayList<>(List.of("source=" + source, "data.train=" + SparkTests.digits28(), "data.test=" + SparkTests.digits28(),
+        "data.labelsPerClass=20", "training.batchSizePerWorker=32", "training.averagingFrequency=2", "epochs=2", "output=" + output));
+    sets.addAll(List.of(overrides));
+    return ConfigLoader.load(null, sets, FinetuneConfig.class);
+  }
+
+  private static ComputationGraph load(Path out) throws Exception {
+    return ModelSerializer.restoreComputationGraph(out.resolve("model.zip").toFile(), false);
+  }
+
+  @Test
+  void everyStrategyFineTunesAPlainDl4jGraphWithASkipConnection() throws Exception {
+    ComputationGraph base = FinetunePlan.of(config(residual, dir.resolve("p").toString()), STORAGE, false).graph().base();
+    long all = PARAMETER_VERTICES.stream().mapToLong(v -> base.getVertex(v).numParams()).sum();
+    long head = base.getVertex("classifier").numParams();
+    Map<String, List<Long>> trained = new HashMap<>();
+    for (String strategy : List.of("scratch", "feature-extraction", "full", "two-stage", "gradual-unfreeze", "discriminative")) {
+      Path out = dir.resolve(strategy);
+      FinetuneJob.Result r = FinetuneJob.run(config(residual, out.toString(), "strategy=" + strategy), SPARK, JobOptions.quiet());
+      trained.put(strategy, r.stages().stream().map(FinetuneJob.StageReport::trainableParameters).toList());
+      assertThat(r.stages()).allSatisfy(s -> assertThat(s.totalParameters()).isEqualTo(all));
+      assertThat(r.testAccuracy()).as(strategy).isGreaterThan(0.0);
+      ComputationGraph written = load(out);
+      assertThat(written.getConfiguration().getVertices().keySet()).as(strategy).contains("block.merge", "classifier");
+      assertThat(written.getOutputLayer(0).getParam("b").length()).isEqualTo(10);
+    }
+    assertThat(trained.get("feature-extraction")).containsExactly(head);
+    assertThat(trained.get("full")).containsExactly(all);
+    assertThat(trained.get("scratch")).containsExactly(all);
+    assertThat(trained.get("two-stage")).containsExactly(head, all);
+    // groups entry, block, dense_top, classifier: unfrozen from the top, one group per stage
+    assertThat(trained.get("gradual-unfreeze")).hasSize(4).isSorted().startsWith(head).endsWith(all);
+    assertThat(trained.get("discriminative")).containsExactly(all);
+
+    assertThatThrownBy(() -> FinetunePlan.of(config(residual, dir.resolve("a").toString(), "strategy=adapters"), STORAGE, false))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("Adapters are not built for graph models");
+  }
+
+  @Test
+  void frozenVerticesStayBitIdenticalUnderWeightDecayAndBatchNormKeepsItsStatistics() throws Exception {
+    Path out = dir.resolve("frozen");
+    FinetuneConfig c = config(residual, out.toString(), "strategy=feature-extraction", "optimizer.weightDecay=0.05", "epochs=2");
+    ComputationGraph before = FinetunePlan.of(c, STORAGE, false).graph().base();
+    FinetuneJob.run(c, SPARK, JobOptions.quiet());
+    ComputationGraph after = load(out);
+    for (String v : List.of("entry", "block.conv", "block.bn", "block.shortcut", "dense_top")) {
+      assertThat(after.getVertex(v).params()).as(v).isEqualTo(before.getVertex(v).params());
+    }
+    assertThat(after.getVertex("classifier").params()).isNotEqualTo(before.getVertex("classifier").params());
+  }
+
+  @Test
+  void aCutAtTheMergeVertexFreezesBothOfItsBranches() throws Exception {
+    Path out = dir.resolve("merge");
+    FinetuneConfig c = config(residual, out.toString(), "stages=[{name: top, trainFrom: block.merge, epochs: 2}]");
+    ComputationGraph before = FinetunePlan.of(c, STORAGE, false).graph().base();
+    FinetuneJob.Result r = FinetuneJob.run(c, SPARK, JobOptions.quiet());
+    ComputationGraph after = load(out);
+    for (String v : List.of("entry", "block.conv", "block.bn", "block.shortcut")) {
+      assertThat(after.getVertex(v).params()).as(v + " (below the merge)").isEqualTo(before.getVertex(v).params());
+    }
+    for (String v : List.of("dense_top", "classifier")) {
+      assertThat(after.getVertex(v).params()).as(v + " (above the merge)").isNotEqualTo(before.getVertex(v).params());
+    }
+    assertThat(r.stages().get(0).trainableParameters()).isEqualTo(before.getVertex("dense_top").numParams()
+        + before.getVertex("classifier").numParams());
+
+    assertThatThrownBy(() -> FinetunePlan.of(config(residual, dir.resolve("x").toString(), "stages=[{name: s, trainFrom: block.merg}]"),
+        STORAGE, false)).isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("Cannot fine-tune from 'block.merg': no such group or vertex (groups: entry, block, dense_top, classifier; vertices: ")
+        .hasMessageContaining("block.merge");
+  }
+
+  /** One SGD step with alpha a and with alpha 1 from the same weights on the same batch: the updates' ratio per group is a^(L-l). */
+  @Test
+  void discriminativeRatesScaleEachGroupByAlphaToItsDepth() throws Exception {
+    Map<String, Double> uniform = oneStepUpdates(1.0);
+    Map<String, Double> disc = oneStepUpdates(0.5);
+    Map<String, Integer> level = Map.of("entry", 1, "block.conv", 2, "block.shortcut", 2, "dense_top", 3, "classifier", 4);
+    for (Map.Entry<String, Integer> e : level.entrySet()) {
+      double expected = Math.pow(0.5, 4 - e.getValue());
+      assertThat(disc.get(e.getKey()) / uniform.get(e.getKey())).as(e.getKey()).isCloseTo(expected, Offset.offset(1e-3 * expected));
+    }
+  }
+
+  private Map<String, Double> oneStepUpdates(double alpha) throws Exception {
+    Path out = dir.resolve("disc-" + alpha);
+    FinetuneConfig c = config(residual, out.toString(), "stages=[{name: one, trainFrom: all, epochs: 1, alpha: " + alpha + ", learningRate: 0.01}]",
+        "optimizer.updater=sgd", "data.labelsPerClass=4", "data.validationFraction=0.2", "training.workers=1", "training.batchSizePerWorker=64",
+        "training.averagingFrequency=1", "training.approach=direct");
+    FinetuneJob.run(c, SPARK, JobOptions.quiet());
+    ComputationGraph before = FinetunePlan.of(c, STORAGE, false).graph().base();
+    ComputationGraph after = load(out);
+    Map<String, Double> norms = new HashMap<>();
+    for (String v : List.of("entry", "block.conv", "block.shortcut", "dense_top", "classifier")) {
+      INDArray delta = after.getVertex(v).params().sub(before.getVertex(v).params());
+      norms.put(v, delta.norm2Number().doubleValue());
+    }
+    return norms;
+  }
+
+  /**
+   * PyTorch's MNIST CNN, imported from ONNX, as a frozen feature extractor with a new head, against the same architecture from
+   * scratch, at 10 labels per class of MNIST test digits (rows PyTorch never trained on): its features carry what PyTorch learned
+   * through the import and the frozen graph.
+   */
+  @Test
+  void aPyTorchCnnImportedFromOnnxTransfersWhatItLearned() throws Exception {
+    List<String> common = List.of("data.train=" + SparkTests.mnistTest(), "data.test=" + SparkTests.mnistTest(), "data.labelsPerClass=10",
+        "epochs=25", "optimizer.learningRate=0.01", "training.batchSizePerWorker=16", "training.engine=graft");
+    FinetuneJob.Result transfer = FinetuneJob.run(config(pytorchCnn, dir.resolve("fe").toString(),
+        concat(common, "strategy=feature-extraction")), SPARK, JobOptions.quiet());
+    FinetuneJob.Result scratch = FinetuneJob.run(config(pytorchCnn, dir.resolve("scratch").toString(),
+        concat(common, "strategy=scratch")), SPARK, JobOptions.quiet());
+    assertThat(transfer.testAccuracy()).as("transfer vs scratch %.4f", scratch.testAccuracy()).isGreaterThan(0.8)
+        .isGreaterThan(scratch.testAccuracy() + 0.10);
+    assertThat(transfer.history()).extracting(RoundMetrics::stage).containsOnly("head");
+  }
+
+  private static String[] concat(List<String> a, String b) {
+    List<String> all = new ArrayList<>(a);
+    all.add(b);
+    return all.toArray(String[]::new);
+  }
+
+  @Test
+  void aGraphRunThatDiesResumesInsideItsSecondStage() throws Exception {
+    Path out = dir.resolve("resume");
+    FinetuneConfig c = config(residual, out.toString(), "strategy=two-stage", "epochs=3", "headEpochs=1");
+    assertThatThrownBy(() -> FinetuneJob.run(c, SPARK, JobOptions.quiet().withListener((m, n) -> {
+      if (m.round() == 2) {
+        throw new IllegalStateException("driver killed");
+      }
+    }))).hasMessage("driver killed");
+    assertThat(out.resolve("model.zip")).doesNotExist();
+    List<Integer> rounds = new ArrayList<>();
+    FinetuneJob.Result r = FinetuneJob.run(c, SPARK, JobOptions.quiet().withResume(true).withListener((m, n) -> rounds.add(m.round())));
+    assertThat(rounds).containsExactly(3);
+    assertThat(r.history()).extracting(RoundMetrics::stage).containsExactly("head", "all", "all");
+  }
+}
