@@ -3,6 +3,7 @@ package io.graft.cli;
 import io.graft.jobs.SparkOptions;
 import io.graft.jobs.bench.FinetuneBenchmark;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -47,6 +48,9 @@ final class BenchFinetuneCommand implements Callable<Integer> {
   @Option(names = "--no-cache-timing", description = "Skip the feature-cache timing runs.")
   boolean noCacheTiming;
 
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "A finetune config key for every run (e.g. optimizer.learningRate=0.01); repeatable.")
+  List<String> sets = new ArrayList<>();
+
   @Mixin
   SparkOptions spark;
 
@@ -54,9 +58,10 @@ final class BenchFinetuneCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     String command = "deploy/bin/graft bench-finetune --source " + source + " --train " + train + " --test " + test
         + " --labels-per-class " + labelsPerClass + " --seeds " + String.join(",", seeds.stream().map(String::valueOf).toList())
-        + " --epochs " + epochs + " --report " + report + (html == null ? "" : " --html " + html) + (noCacheTiming ? " --no-cache-timing" : "");
+        + " --epochs " + epochs + " --report " + report + (html == null ? "" : " --html " + html) + (noCacheTiming ? " --no-cache-timing" : "")
+        + sets.stream().map(x -> " --set " + x).reduce("", String::concat);
     FinetuneBenchmark.run(new FinetuneBenchmark.Spec(source, train, test, labelsPerClass, seeds, strategies, epochs, work, report, command,
-        !noCacheTiming, html),
+        !noCacheTiming, html, sets),
         spark.session("graft bench-finetune"), System.out::println);
     return GraftCli.EXIT_OK;
   }

@@ -39,9 +39,14 @@ public final class FinetuneBenchmark {
    * @param work folder for the runs' outputs
    * @param report Markdown file to write
    * @param command the command line, recorded in the report
+   * @param sets finetune config keys every run gets ({@code KEY=VALUE}), after the benchmark's own
    */
   public record Spec(String source, String train, String test, int labelsPerClass, List<Long> seeds, List<String> strategies,
-      int epochs, Path work, Path report, String command, boolean cacheTiming, Path html) {}
+      int epochs, Path work, Path report, String command, boolean cacheTiming, Path html, List<String> sets) {
+    public Spec {
+      sets = sets == null ? List.of() : List.copyOf(sets);
+    }
+  }
 
   /** One strategy's runs. */
   public record Row(String strategy, List<Double> accuracies, List<Double> wallSeconds, String trainable, List<Path> runs, Verdict verdict) {
@@ -152,6 +157,7 @@ public final class FinetuneBenchmark {
         "data.labelsPerClass=" + spec.labelsPerClass(), "epochs=" + spec.epochs(), "training.seed=" + seed,
         "training.batchSizePerWorker=32", "training.averagingFrequency=5", "adapters.after=[dense1]",
         "output=" + output.toUri()));
+    sets.addAll(spec.sets());
     sets.addAll(List.of(extra));
     return ConfigLoader.load(null, sets, FinetuneConfig.class);
   }
