@@ -11,7 +11,7 @@ import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
-import io.graft.surgery.Surgery;
+import io.graft.surgery.Graphs;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -89,9 +89,9 @@ public final class DivergenceJob {
               + "or import both at one size with --resize)", request.source(), src.numFeatures(), request.target(), tgt.numFeatures());
       view = LayerFeatures.raw();
     } else {
-      Surgery.Source model = Surgery.load(storage, request.model());
-      view = LayerFeatures.of(model.network(), request.model(), request.layer(), src.numFeatures(), request.source(), "compute divergence");
-      LayerFeatures.of(model.network(), request.model(), request.layer(), tgt.numFeatures(), request.target(), "compute divergence");
+      org.deeplearning4j.nn.api.Model model = Graphs.load(storage, request.model());
+      view = LayerFeatures.of(model, request.model(), request.layer(), src.numFeatures(), request.source(), "compute divergence");
+      LayerFeatures.of(model, request.model(), request.layer(), tgt.numFeatures(), request.target(), "compute divergence");
     }
     long rows = Math.min(request.maxRows(), Math.min(src.rowCount(), tgt.rowCount()));
     return new Plan(src, tgt, view, rows);

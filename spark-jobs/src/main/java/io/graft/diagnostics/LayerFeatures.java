@@ -3,6 +3,7 @@ package io.graft.diagnostics;
 import io.graft.config.ConfigException;
 import io.graft.engine.BroadcastNetwork;
 import io.graft.spark.GraftDatasets;
+import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -21,6 +22,9 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -37,11 +41,12 @@ public final class LayerFeatures {
       new StructField("features", SQLDataTypes.VectorType(), false, Metadata.empty())});
 
   /**
-   * A view: raw inputs ({@code network == null}) or layer {@code layerIndex}'s output.
+   * A view: raw inputs ({@code network == null}) or layer {@code layerIndex}'s output (in a graph,
+   * vertex {@code layerName}, {@code layerIndex} its place in topological order).
    *
    * @param layerName the layer's name, or {@link #RAW}
    */
-  public record View(MultiLayerNetwork network, int layerIndex, String layerName) {
+  public record View(Model network, int layerIndex, String layerName) {
     public boolean raw() {
       return network == null;
     }
@@ -64,8 +69,8 @@ public final class LayerFeatures {
    *
    * @throws ConfigException naming the layer (and listing the model's) or the mismatched widths
    */
-  public static View of(MultiLayerNetwork network, String model, String layer, int numFeatures, String dataset, String purpose) {
-    long inputs = Surgery.inputSize(network);
+  public static View of(Model network, String model, String layer, int numFeatures, String dataset, String purpose) {
+    long inputs = network instanceof ComputationGraph g ? Graphs.inputSize(g) : Surgery.inputSize((MultiLayerNetwork) network);
     if (inputs > 0 && inputs != numFeatures) {
       throw new ConfigException("Cannot " + purpose + ": dataset " + dataset + " has " + numFeatures + " features but model " + model
           + " takes " + inputs + " inputs");
@@ -73,9 +78,19 @@ public final class LayerFeatures {
     if (RAW.equals(layer)) {
       return raw();
     }
-    int index = layer == null ? network.getnLayers() - 2 - Surgery.selfSupervisedHead(network).size() : Surgery.indexOf(network, layer, purpose);
+    if (network instanceof ComputationGraph g) {
+      ComputationGraphConfiguration conf = g.getConfiguration();
+      String vertex = layer == null ? conf.getVertexInputs().get(conf.getNetworkOutputs().get(0)).get(0) : layer;
+      if (!conf.getVertices().containsKey(vertex)) {
+        throw new ConfigException("Cannot " + purpose + ": vertex '" + vertex + "' not found in model " + model + " (vertices: "
+            + String.join(", ", conf.getTopologicalOrderStr()) + ")");
+      }
+      return new View(g, conf.getTopologicalOrderStr().indexOf(vertex), vertex);
+    }
+    MultiLayerNetwork mln = (MultiLayerNetwork) network;
+    int index = layer == null ? mln.getnLayers() - 2 - Surgery.selfSupervisedHead(mln).size() : Surgery.indexOf(mln, layer, purpose);
     ConfigException.require(index >= 0, "Cannot %s: model %s has no layer below its output", purpose, model);
-    return new View(network, index, Surgery.layerNames(network).get(index));
+    return new View(network, index, Surgery.layerNames(mln).get(index));
   }
 
   /** {@code rows} (Graft columns {@code features}, {@code label}) as label + feature vectors of {@code view}. */
@@ -83,7 +98,8 @@ public final class LayerFeatures {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     JavaRDD<Row> in = rows.select(GraftDatasets.FEATURES, GraftDatasets.LABEL).javaRDD();
     JavaRDD<Row> out;
-    out = in.mapPartitions(view.raw() ? new Extract(null, -1) : new Extract(BroadcastNetwork.of(sc, view.network()), view.layerIndex()));
+    out = in.mapPartitions(view.raw() ? new Extract(null, -1, null)
+        : new Extract(BroadcastNetwork.of(sc, view.network()), view.layerIndex(), view.layerName()));
     return spark.createDataFrame(out, SCHEMA);
   }
 
@@ -92,10 +108,12 @@ public final class LayerFeatures {
     private static final int BATCH = 256;
     private final BroadcastNetwork shipped;
     private final int layer;
+    private final String vertex;
 
-    Extract(BroadcastNetwork shipped, int layer) {
+    Extract(BroadcastNetwork shipped, int layer, String vertex) {
       this.shipped = shipped;
       this.layer = layer;
+      this.vertex = vertex;
     }
 
     @Override
@@ -103,7 +121,7 @@ public final class LayerFeatures {
       if (!rows.hasNext()) {
         return Collections.emptyIterator();
       }
-      MultiLayerNetwork net = shipped == null ? null : shipped.network();
+      Model net = shipped == null ? null : shipped.model();
       List<Row> out = new ArrayList<>();
       List<float[]> features = new ArrayList<>();
       List<Integer> labels = new ArrayList<>();
@@ -125,7 +143,7 @@ public final class LayerFeatures {
       return out.iterator();
     }
 
-    private void emit(MultiLayerNetwork net, List<float[]> features, List<Integer> labels, List<Row> out) {
+    private void emit(Model net, List<float[]> features, List<Integer> labels, List<Row> out) {
       int n = features.size();
       if (net == null) {
         for (int i = 0; i < n; i++) {
@@ -139,7 +157,8 @@ public final class LayerFeatures {
         System.arraycopy(features.get(i), 0, flat, i * width, width);
       }
       INDArray x = Nd4j.create(flat, new long[] {n, width}, 'c');
-      INDArray act = net.feedForwardToLayer(layer, x, false).get(layer + 1);
+      INDArray act = net instanceof ComputationGraph g ? g.feedForward(x, false).get(vertex)
+          : ((MultiLayerNetwork) net).feedForwardToLayer(layer, x, false).get(layer + 1);
       INDArray rowsOut = act.reshape('c', n, act.length() / n);
       for (int i = 0; i < n; i++) {
         out.add(RowFactory.create((double) labels.get(i), Vectors.dense(rowsOut.getRow(i).toDoubleVector())));

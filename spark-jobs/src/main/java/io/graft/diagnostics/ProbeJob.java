@@ -13,6 +13,8 @@ import io.graft.jobs.JobResult;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Storage;
+import io.graft.surgery.GraphSurgery;
+import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -28,6 +30,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
@@ -106,7 +110,7 @@ public final class ProbeJob {
     }
   }
 
-  record Plan(Manifest train, Manifest test, MultiLayerNetwork network, List<LayerFeatures.View> views) {}
+  record Plan(Manifest train, Manifest test, Model network, List<LayerFeatures.View> views) {}
 
   static Plan plan(Request r, Storage storage) {
     Manifest train = GraftDatasets.manifest(storage, r.train(), "target");
@@ -114,15 +118,37 @@ public final class ProbeJob {
     ConfigException.require(test == null || test.numFeatures() == train.numFeatures(),
         "Cannot probe: target test %s has %s features but target %s has %s", r.test(), test == null ? 0 : test.numFeatures(), r.train(),
         train.numFeatures());
-    MultiLayerNetwork net = Surgery.load(storage, r.model()).network();
+    Model net = Graphs.load(storage, r.model());
     List<LayerFeatures.View> views = new ArrayList<>();
     views.add(LayerFeatures.of(net, r.model(), LayerFeatures.RAW, train.numFeatures(), r.train(), "probe"));
-    List<String> names = Surgery.layerNames(net);
-    List<String> wanted = r.layers().isEmpty() ? names.subList(0, names.size() - 1) : r.layers();
+    List<String> wanted = !r.layers().isEmpty() ? r.layers() : net instanceof ComputationGraph g ? groupOutputs(g)
+        : Surgery.layerNames((MultiLayerNetwork) net).subList(0, Surgery.layerNames((MultiLayerNetwork) net).size() - 1);
     for (String layer : wanted) {
       views.add(LayerFeatures.of(net, r.model(), layer, train.numFeatures(), r.train(), "probe"));
     }
     return new Plan(train, test, net, views);
+  }
+
+  /**
+   * The vertices a graph is probed at by default: each parameter group's last vertex in topological
+   * order (a residual stage's output, whatever its type), the output layer's group left out.
+   */
+  static List<String> groupOutputs(ComputationGraph g) {
+    List<String> order = g.getConfiguration().getTopologicalOrderStr();
+    String output = g.getConfiguration().getNetworkOutputs().get(0);
+    List<String> out = new ArrayList<>();
+    for (String group : GraphSurgery.groups(g, GraphSurgery.Grouping.STAGES).keySet()) {
+      String last = null;
+      for (String v : order) {
+        if (v.equals(group) || v.startsWith(group + ".")) {
+          last = v;
+        }
+      }
+      if (last != null && !last.equals(output)) {
+        out.add(last);
+      }
+    }
+    return out;
   }
 
   public static void validate(Request r, Storage storage) {
@@ -218,7 +244,7 @@ public final class ProbeJob {
   }
 
   /** The freeze depth and alpha the probe curve suggests (see the class comment), with its reasoning. */
-  static Recommendation recommend(List<LayerProbe> probes, MultiLayerNetwork net, double tolerance) {
+  static Recommendation recommend(List<LayerProbe> probes, Model model, double tolerance) {
     LayerProbe raw = probes.get(0);
     List<LayerProbe> layers = probes.subList(1, probes.size());
     ConfigException.require(!layers.isEmpty(), "Cannot recommend: no layer was probed");
@@ -241,6 +267,23 @@ public final class ProbeJob {
     }
     why.add(String.format("layers up to '%s' are within %.1f points of the best probe: general enough to keep frozen", freeze.layer(),
         100 * tolerance));
+    double gap = Math.max(0, best.accuracy() - top.accuracy());
+    double alpha = Math.round(Math.min(0.5, Math.max(0.1, 0.1 + 0.04 * 100 * gap)) * 100) / 100.0;
+    if (model instanceof ComputationGraph) {
+      int at = layers.indexOf(freeze);
+      if (at == layers.size() - 1) {
+        why.add("the top group's features are as good as any: feature extraction (train the new head only) is the place to start");
+        return new Recommendation(freeze.layer(), at + 1, "head", alpha, "feature-extraction", why);
+      }
+      String next = layers.get(at + 1).layer();
+      String from = next.contains(".") ? next.substring(0, next.indexOf('.')) : next;
+      why.add(String.format("the probe falls %.1f points from '%s' to '%s': the groups from '%s' up are source-specific, fine-tune them",
+          100 * gap, best.layer(), top.layer(), from));
+      why.add(String.format("alpha = clamp(0.1 + 0.04 x %.1f, 0.1, 0.5) = %.2f: the larger the fall, the less the lower trainable groups "
+          + "are held back", 100 * gap, alpha));
+      return new Recommendation(freeze.layer(), at + 1, from, alpha, "discriminative from " + from, why);
+    }
+    MultiLayerNetwork net = (MultiLayerNetwork) model;
     List<Integer> groups = Surgery.parameterLayers(net);
     int outputIndex = net.getnLayers() - 1;
     int from = outputIndex;
@@ -251,9 +294,6 @@ public final class ProbeJob {
       }
     }
     List<String> names = Surgery.layerNames(net);
-    double gap = Math.max(0, best.accuracy() - top.accuracy());
-    double alpha = Math.min(0.5, Math.max(0.1, 0.1 + 0.04 * 100 * gap));
-    alpha = Math.round(alpha * 100) / 100.0;
     if (from == outputIndex) {
       why.add("the top layer's features are as good as any: feature extraction (train the new head only) is the place to start; "
           + "a second stage over all layers at a low rate may add a little");

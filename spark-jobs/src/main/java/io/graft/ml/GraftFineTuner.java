@@ -15,7 +15,6 @@ import io.graft.jobs.finetune.FinetuneConfig;
 import io.graft.jobs.finetune.FinetuneJob;
 import io.graft.spark.GraftDatasets;
 import io.graft.store.Storage;
-import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
@@ -213,7 +212,7 @@ public final class GraftFineTuner extends Estimator<GraftModelTransformer> imple
       try {
         Dataset<Row> rows = dataset.select(features(dataset.schema()).as(GraftDatasets.FEATURES),
             col(getOrDefault(labelCol)).cast(DataTypes.IntegerType).as(GraftDatasets.LABEL));
-        Shape shape = shape(rows, Surgery.inputSize(Surgery.load(storage, getOrDefault(sourceModel)).network()));
+        Shape shape = shape(rows, GraftModelTransformer.fromModel(storage, getOrDefault(sourceModel)).inputSize());
         GraftDatasets.Split split = GraftDatasets.holdout(rows, (Double) getOrDefault(testFraction), (Long) getOrDefault(seed));
         String train = stage(storage, split.train(), new Path(run, "train"), shape);
         String test = stage(storage, split.heldOut(), new Path(run, "test"), shape);
@@ -226,7 +225,7 @@ public final class GraftFineTuner extends Estimator<GraftModelTransformer> imple
         FinetuneJob.Result result = FinetuneJob.run(config, spark, new JobOptions(false, List.of(), log));
         log.accept(String.format("%s from %s: test_accuracy=%.4f on %,d held-out rows", getOrDefault(strategy), getOrDefault(sourceModel),
             result.testAccuracy(), result.testRows()));
-        GraftModelTransformer model = new GraftModelTransformer(Surgery.load(storage, result.output()).network())
+        GraftModelTransformer model = GraftModelTransformer.fromModel(storage, result.output())
             .setFeaturesCol(getOrDefault(featuresCol)).setPredictionCol(getOrDefault(predictionCol))
             .setProbabilityCol(getOrDefault(probabilityCol));
         return model.setParent(this);

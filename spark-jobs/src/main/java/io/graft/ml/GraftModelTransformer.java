@@ -5,15 +5,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.graft.engine.BroadcastNetwork;
 import io.graft.store.Storage;
+import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -43,13 +44,15 @@ import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A Graft (or any DL4J MultiLayerNetwork) classifier as a Spark ML {@link Transformer} (a
+ * A Graft (or any DL4J MultiLayerNetwork or ComputationGraph) classifier as a Spark ML {@link Transformer} (a
  * {@link Model}, as {@link GraftFineTuner} fits it): adds
  * {@code prediction} (double, the arg-max class), {@code probability} (vector, the softmax
  * output) and, when {@code embeddingLayer} names a layer, {@code embedding} (vector, that layer's
@@ -68,6 +71,7 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
 
   private final String uid;
   private final String confJson;
+  private final boolean graph;
   private final INDArray params;
   private final List<String> layerNames;
   private final long inputs;
@@ -81,16 +85,33 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
   private final IntParam batchSize;
 
   public GraftModelTransformer(MultiLayerNetwork network) {
-    this(Identifiable.randomUID("graftModel"), network.getLayerWiseConfigurations().toJson(), network.params().dup());
+    this(Identifiable.randomUID("graftModel"), network);
   }
 
-  private GraftModelTransformer(String uid, String confJson, INDArray params) {
+  /** A ComputationGraph classifier (one output layer): a residual trunk, a model imported from ONNX. */
+  public GraftModelTransformer(ComputationGraph network) {
+    this(Identifiable.randomUID("graftModel"), network);
+  }
+
+  private GraftModelTransformer(String uid, org.deeplearning4j.nn.api.Model network) {
+    this(uid, network instanceof ComputationGraph g ? g.getConfiguration().toJson() : ((MultiLayerNetwork) network).getLayerWiseConfigurations().toJson(),
+        network instanceof ComputationGraph, network.params().dup());
+  }
+
+  private GraftModelTransformer(String uid, String confJson, boolean graph, INDArray params) {
     this.uid = uid;
     this.confJson = confJson;
+    this.graph = graph;
     this.params = params;
-    MultiLayerNetwork net = network();
-    this.layerNames = List.copyOf(Surgery.layerNames(net));
-    this.inputs = Surgery.inputSize(net);
+    org.deeplearning4j.nn.api.Model net = model();
+    if (net instanceof ComputationGraph g) {
+      this.layerNames = g.getConfiguration().getTopologicalOrderStr().stream().filter(v -> !g.getConfiguration().getNetworkInputs().contains(v))
+          .toList();
+      this.inputs = Graphs.inputSize(g);
+    } else {
+      this.layerNames = List.copyOf(Surgery.layerNames((MultiLayerNetwork) net));
+      this.inputs = Surgery.inputSize((MultiLayerNetwork) net);
+    }
     featuresCol = new Param<>(this, "featuresCol", "input column: array<float|double> or vector");
     predictionCol = new Param<>(this, "predictionCol", "output column: predicted class index (double)");
     probabilityCol = new Param<>(this, "probabilityCol", "output column: class probabilities (vector); empty for none");
@@ -107,14 +128,27 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
 
   /** Loads a Graft model folder or a DL4J zip (any Hadoop URI). */
   public static GraftModelTransformer fromModel(Storage storage, String uri) {
-    return new GraftModelTransformer(Surgery.load(storage, uri).network());
+    return new GraftModelTransformer(Identifiable.randomUID("graftModel"), Graphs.load(storage, uri));
   }
 
-  /** A fresh copy of the network (parameters copied). */
-  public MultiLayerNetwork network() {
+  /** A fresh copy of the network (parameters copied): a MultiLayerNetwork or a ComputationGraph. */
+  public org.deeplearning4j.nn.api.Model model() {
+    if (graph) {
+      ComputationGraph g = new ComputationGraph(ComputationGraphConfiguration.fromJson(confJson));
+      g.init(params.dup(), false);
+      return g;
+    }
     MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(confJson));
     net.init(params.dup(), false);
     return net;
+  }
+
+  /** A fresh copy of a MultiLayerNetwork model (parameters copied); {@link #model()} for either kind. */
+  public MultiLayerNetwork network() {
+    if (graph) {
+      throw new IllegalStateException("This model is a ComputationGraph; use model()");
+    }
+    return (MultiLayerNetwork) model();
   }
 
   @Override
@@ -190,10 +224,11 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
     StructType out = transformSchema(dataset.schema());
     SparkSession spark = dataset.sparkSession();
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    BroadcastNetwork shipped = new BroadcastNetwork(sc.broadcast(confJson), sc.broadcast(params), false);
+    BroadcastNetwork shipped = new BroadcastNetwork(sc.broadcast(confJson), sc.broadcast(params), graph);
     int in = dataset.schema().fieldIndex(getOrDefault(featuresCol));
-    JavaRDD<Row> rows = dataset.toDF().javaRDD().mapPartitions(new Predict(shipped, in, (int) inputs, embeddingIndex(),
-        !getOrDefault(probabilityCol).isEmpty(), (Integer) getOrDefault(batchSize)));
+    int embedding = embeddingIndex();
+    JavaRDD<Row> rows = dataset.toDF().javaRDD().mapPartitions(new Predict(shipped, in, (int) inputs, embedding,
+        embedding < 0 ? null : layerNames.get(embedding), !getOrDefault(probabilityCol).isEmpty(), (Integer) getOrDefault(batchSize)));
     return spark.createDataFrame(rows, out);
   }
 
@@ -204,7 +239,7 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
 
   @Override
   public GraftModelTransformer copy(ParamMap extra) {
-    GraftModelTransformer c = copyValues(new GraftModelTransformer(uid, confJson, params), extra);
+    GraftModelTransformer c = copyValues(new GraftModelTransformer(uid, confJson, graph, params), extra);
     return hasParent() ? c.setParent(parent()) : c;
   }
 
@@ -227,14 +262,16 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
     private final int column;
     private final int width;
     private final int embedding;
+    private final String embeddingVertex;
     private final boolean probability;
     private final int batch;
 
-    Predict(BroadcastNetwork shipped, int column, int width, int embedding, boolean probability, int batch) {
+    Predict(BroadcastNetwork shipped, int column, int width, int embedding, String embeddingVertex, boolean probability, int batch) {
       this.shipped = shipped;
       this.column = column;
       this.width = width;
       this.embedding = embedding;
+      this.embeddingVertex = embeddingVertex;
       this.probability = probability;
       this.batch = batch;
     }
@@ -244,7 +281,7 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
       if (!rows.hasNext()) {
         return Collections.emptyIterator();
       }
-      MultiLayerNetwork net = shipped.network();
+      org.deeplearning4j.nn.api.Model net = shipped.model();
       List<Row> out = new ArrayList<>();
       List<Row> pending = new ArrayList<>();
       while (rows.hasNext()) {
@@ -257,7 +294,7 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
       return out.iterator();
     }
 
-    private void forward(MultiLayerNetwork net, List<Row> rows, List<Row> out) {
+    private void forward(org.deeplearning4j.nn.api.Model model, List<Row> rows, List<Row> out) {
       int n = rows.size();
       float[] x = new float[n * width];
       for (int i = 0; i < n; i++) {
@@ -272,13 +309,22 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
       INDArray input = Nd4j.create(x, new long[] {n, width}, 'c');
       INDArray probs;
       INDArray emb = null;
-      if (embedding >= 0) {
-        List<INDArray> acts = net.feedForward(input, false);
+      if (model instanceof ComputationGraph g) {
+        if (embedding >= 0) {
+          Map<String, INDArray> acts = g.feedForward(input, false);
+          probs = acts.get(g.getConfiguration().getNetworkOutputs().get(0));
+          INDArray a = acts.get(embeddingVertex);
+          emb = a.reshape('c', n, a.length() / n);
+        } else {
+          probs = g.outputSingle(false, input);
+        }
+      } else if (embedding >= 0) {
+        List<INDArray> acts = ((MultiLayerNetwork) model).feedForward(input, false);
         probs = acts.get(acts.size() - 1);
         INDArray a = acts.get(embedding + 1);
         emb = a.reshape('c', n, a.length() / n);
       } else {
-        probs = net.output(input, false);
+        probs = ((MultiLayerNetwork) model).output(input, false);
       }
       int extra = 1 + (probability ? 1 : 0) + (emb != null ? 1 : 0);
       for (int i = 0; i < n; i++) {
@@ -341,7 +387,7 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
       }
       try {
         storage.writeString(new Path(new Path(path, "metadata"), "part-00000"), JSON.writeValueAsString(meta) + "\n");
-        MultiLayerNetwork net = stage.network();
+        org.deeplearning4j.nn.api.Model net = stage.model();
         storage.writeAtomically(new Path(path, MODEL_FILE), out -> ModelSerializer.writeModel(net, out, false));
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot save Graft model stage to " + path, e);
@@ -358,12 +404,8 @@ public final class GraftModelTransformer extends Model<GraftModelTransformer> im
         if (!GraftModelTransformer.class.getName().equals(meta.path("class").asText())) {
           throw new IllegalArgumentException("Stage at " + path + " is a " + meta.path("class").asText() + ", not a Graft model");
         }
-        MultiLayerNetwork net;
-        try (InputStream in = storage.open(new Path(path, MODEL_FILE))) {
-          net = ModelSerializer.restoreMultiLayerNetwork(in, false);
-        }
-        GraftModelTransformer t = new GraftModelTransformer(meta.path("uid").asText(), net.getLayerWiseConfigurations().toJson(),
-            net.params().dup());
+        org.deeplearning4j.nn.api.Model net = Graphs.load(storage, new Path(path, MODEL_FILE).toString());
+        GraftModelTransformer t = new GraftModelTransformer(meta.path("uid").asText(), net);
         meta.path("paramMap").fields().forEachRemaining(e -> {
           Param<Object> p = t.getParam(e.getKey());
           t.set(p, e.getValue().isInt() ? (Object) e.getValue().asInt() : e.getValue().asText());

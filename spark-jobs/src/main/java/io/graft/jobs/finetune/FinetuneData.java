@@ -6,7 +6,6 @@ import io.graft.engine.ParameterAveraging;
 import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Storage;
-import java.util.function.Consumer;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;

@@ -1,10 +1,8 @@
 package io.graft.jobs.finetune;
 
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
 import io.graft.data.Augmentation;
 import io.graft.engine.AugmentBatch;
@@ -22,7 +20,6 @@ import io.graft.jobs.JobResult;
 import io.graft.jobs.finetune.FinetuneConfig.ScheduleConfig;
 import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
 import io.graft.schedule.LrSchedule;
-import io.graft.spark.GraftDatasets;
 import io.graft.spark.GraftSpark;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
@@ -42,8 +39,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.api.Model;
@@ -134,31 +129,22 @@ public final class FinetuneJob {
     // Stages build their own networks from the working one; a resumed run continues its stage's network.
     MultiLayerNetwork resumedStageNet = run.start(options.resume(), () -> null, MultiLayerNetwork.class);
     MultiLayerNetwork working = plan.base();
-    int startStage = 0;
-    int doneInStage = 0;
     int round = run.startRound();
-    double[] best = {-1};
-    int[] bestRound = {0};
+    StageRounds rounds = StageRounds.start(run, options.resume(), log);
     if (options.resume()) {
-      JsonNode state = run.resumedState();
-      startStage = state.get("stage").asInt();
-      doneInStage = state.get("roundsInStage").asInt();
-      best[0] = state.get("bestAccuracy").asDouble();
-      bestRound[0] = state.get("bestRound").asInt();
       working = Surgery.unfrozen(resumedStageNet);
-      log.accept("resuming after round " + round + " (stage " + (startStage + 1) + ", " + doneInStage + " round(s) into it)");
     }
     List<RoundMetrics> history = run.history();
 
     List<StageReport> reports = new ArrayList<>();
     try {
-      for (int si = startStage; si < plan.stages().size(); si++) {
+      for (int si = rounds.startStage; si < plan.stages().size(); si++) {
         Stage stage = plan.stages().get(si);
-        int skip = si == startStage ? doneInStage : 0;
+        int skip = rounds.skip(si);
         if (skip >= stage.config().epochs()) {
           continue;
         }
-        MultiLayerNetwork stageNet = si == startStage && resumedStageNet != null ? resumedStageNet : stageNetwork(working, stage, config, itersPerEpoch);
+        MultiLayerNetwork stageNet = si == rounds.startStage && resumedStageNet != null ? resumedStageNet : stageNetwork(working, stage, config, itersPerEpoch);
         resumedStageNet = null;
         long[] counts = Surgery.trainableAndTotal(stageNet);
         boolean cache = stage.config().cacheFeatures() && stage.alsoTrainable().isEmpty() && stage.lowestTrainable() > 0;
@@ -196,34 +182,12 @@ public final class FinetuneJob {
           }
           return net;
         };
-        int stageIndex = si;
         int firstRound = round + 1;
-        int[] inStage = {skip};
-        int[] sinceBest = {0};
-        List<Double> roundSeconds = new ArrayList<>();
+        rounds.beginStage(si);
         List<RoundListener> listeners = new ArrayList<>();
-        listeners.add((m, net) -> {
-          inStage[0]++;
-          roundSeconds.add(m.wallSeconds());
-          if (m.evalAccuracy() > best[0]) {
-            best[0] = m.evalAccuracy();
-            bestRound[0] = m.round();
-            sinceBest[0] = 0;
-            if (config.earlyStopping() != null) {
-              plan.checkpoints().saveNetwork(BEST_FILE, Surgery.unfrozen(toFull.apply((MultiLayerNetwork) net)));
-            }
-          } else {
-            sinceBest[0]++;
-          }
-        });
-        listeners.addAll(run.listeners(spark, options, net -> toFull.apply((MultiLayerNetwork) net), m -> {
-          ObjectNode state = JSON.createObjectNode();
-          state.put("stage", stageIndex);
-          state.put("roundsInStage", inStage[0]);
-          state.put("bestAccuracy", best[0]);
-          state.put("bestRound", bestRound[0]);
-          return state;
-        }));
+        listeners.add(rounds.listener(config.earlyStopping() == null ? null
+            : net -> plan.checkpoints().saveNetwork(BEST_FILE, Surgery.unfrozen(toFull.apply((MultiLayerNetwork) net)))));
+        listeners.addAll(run.listeners(spark, options, net -> toFull.apply((MultiLayerNetwork) net), rounds.state()));
         Augmentation aug = config.augmentation();
         int[] shape = plan.train().featureShape();
         JavaRDD<DataSet> base = stageTrain;
@@ -231,12 +195,11 @@ public final class FinetuneJob {
             ? r -> base.map(new AugmentBatch(aug, shape, training.seed() * 31 + r))
             : r -> base;
         JavaRDD<DataSet> evalOn = stageVal;
-        RoundLoop.StopRule stop = config.earlyStopping() == null ? null : m -> sinceBest[0] >= config.earlyStopping().patience();
         RoundLoop.Spec spec = new RoundLoop.Spec("finetune", stage.config().name(), firstRound, firstRound + stage.config().epochs() - skip - 1,
             totalRounds, "val", training, workers, run.workDir());
         // A head on cached features is small: dl4j-spark's per-split cost (rebuilding the network, exporting batches) would dominate.
         trained = RoundLoop.run(spark, trained, perRound, trainCount, net -> DistributedEvaluator.evaluate(sc, net, evalOn),
-            cache ? spec.withGraftAveraging() : spec, listeners, stop);
+            cache ? spec.withGraftAveraging() : spec, listeners, rounds.stop(config));
         round = history.isEmpty() ? round : history.get(history.size() - 1).round();
         MultiLayerNetwork full = toFull.apply(trained);
         working = Surgery.unfrozen(full);
@@ -244,9 +207,8 @@ public final class FinetuneJob {
           stageTrain.unpersist(false);
           stageVal.unpersist(false);
         }
-        reports.add(new StageReport(stage.config().name(), stage.config().trainFrom(), stage.config().epochs(), inStage[0],
-            stage.learningRate(), stage.config().alpha(), counts[0], counts[1], cache, featurizeSeconds,
-            roundSeconds.stream().mapToDouble(Double::doubleValue).average().orElse(0)));
+        reports.add(new StageReport(stage.config().name(), stage.config().trainFrom(), stage.config().epochs(), rounds.roundsInStage(),
+            stage.learningRate(), stage.config().alpha(), counts[0], counts[1], cache, featurizeSeconds, rounds.meanRoundSeconds()));
       }
     } finally {
       data.unpersistTraining();
@@ -255,9 +217,9 @@ public final class FinetuneJob {
     MultiLayerNetwork finalNet = working;
     if (config.earlyStopping() != null && storage.exists(new Path(plan.checkpoints().dir(), BEST_FILE))) {
       finalNet = plan.checkpoints().loadNetwork(BEST_FILE);
-      log.accept(String.format("early stopping: keeping round %d's model (validation accuracy %.2f%%)", bestRound[0], 100 * best[0]));
+      log.accept(String.format("early stopping: keeping round %d's model (validation accuracy %.2f%%)", rounds.bestRound(), 100 * rounds.best()));
     }
-    return finish(config, plan, data, run, finalNet, Surgery.layerNames(finalNet), best[0], bestRound[0], reports, spark, log, started);
+    return finish(config, plan, data, run, finalNet, Surgery.layerNames(finalNet), rounds.best(), rounds.bestRound(), reports, spark, log, started);
   }
 
   /** Scores the final network on the test set once, writes it with its provenance, and reports. */

@@ -1,7 +1,5 @@
 package io.graft.jobs.finetune;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.graft.config.ConfigException;
 import io.graft.data.Augmentation;
 import io.graft.data.Manifest;
@@ -43,7 +41,6 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * lr·alpha^(L-l). Frozen bases are trained through, not cached.
  */
 final class GraphFinetune {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final String BEST_FILE = "best.zip";
 
   private GraphFinetune() {}
@@ -122,79 +119,46 @@ final class GraphFinetune {
     TrainingRun run = new TrainingRun("finetune", storage, finetunePlan.output(), finetunePlan.checkpoints(), config.training().seed(), config, log);
     ComputationGraph resumedStageNet = run.start(options.resume(), () -> null, ComputationGraph.class);
     ComputationGraph working = plan.base();
-    int startStage = 0;
-    int doneInStage = 0;
     int round = run.startRound();
-    double[] best = {-1};
-    int[] bestRound = {0};
+    StageRounds rounds = StageRounds.start(run, options.resume(), log);
     if (options.resume()) {
-      var state = run.resumedState();
-      startStage = state.get("stage").asInt();
-      doneInStage = state.get("roundsInStage").asInt();
-      best[0] = state.get("bestAccuracy").asDouble();
-      bestRound[0] = state.get("bestRound").asInt();
       working = GraphSurgery.unfrozen(resumedStageNet);
-      log.accept("resuming after round " + round + " (stage " + (startStage + 1) + ", " + doneInStage + " round(s) into it)");
     }
     List<FinetuneJob.StageReport> reports = new ArrayList<>();
     try {
-      for (int si = startStage; si < plan.stages().size(); si++) {
+      for (int si = rounds.startStage; si < plan.stages().size(); si++) {
         Stage stage = plan.stages().get(si);
-        int skip = si == startStage ? doneInStage : 0;
+        int skip = rounds.skip(si);
         if (skip >= stage.config().epochs()) {
           continue;
         }
-        ComputationGraph stageNet = si == startStage && resumedStageNet != null ? resumedStageNet
+        ComputationGraph stageNet = si == rounds.startStage && resumedStageNet != null ? resumedStageNet
             : stageGraph(working, stage, plan, config, data.itersPerEpoch());
         resumedStageNet = null;
         long[] counts = GraphSurgery.trainableAndTotal(stageNet);
         log.accept(String.format("stage %s: training %,d of %,d parameters (%.1f%%) from '%s'%s", stage.config().name(), counts[0], counts[1],
             100.0 * counts[0] / counts[1], stage.config().trainFrom(),
             counts[0] < counts[1] && stage.config().cacheFeatures() ? " (through the frozen base: graphs are not cached)" : ""));
-        int stageIndex = si;
         int firstRound = round + 1;
-        int[] inStage = {skip};
-        int[] sinceBest = {0};
-        List<Double> roundSeconds = new ArrayList<>();
+        rounds.beginStage(si);
         List<RoundListener> listeners = new ArrayList<>();
-        listeners.add((m, net) -> {
-          inStage[0]++;
-          roundSeconds.add(m.wallSeconds());
-          if (m.evalAccuracy() > best[0]) {
-            best[0] = m.evalAccuracy();
-            bestRound[0] = m.round();
-            sinceBest[0] = 0;
-            if (config.earlyStopping() != null) {
-              finetunePlan.checkpoints().saveNetwork(BEST_FILE, GraphSurgery.unfrozen((ComputationGraph) net));
-            }
-          } else {
-            sinceBest[0]++;
-          }
-        });
-        listeners.addAll(run.listeners(spark, options, net -> net, m -> {
-          ObjectNode state = JSON.createObjectNode();
-          state.put("stage", stageIndex);
-          state.put("roundsInStage", inStage[0]);
-          state.put("bestAccuracy", best[0]);
-          state.put("bestRound", bestRound[0]);
-          return state;
-        }));
+        listeners.add(rounds.listener(config.earlyStopping() == null ? null
+            : net -> finetunePlan.checkpoints().saveNetwork(BEST_FILE, GraphSurgery.unfrozen((ComputationGraph) net))));
+        listeners.addAll(run.listeners(spark, options, net -> net, rounds.state()));
         Augmentation aug = config.augmentation();
         int[] shape = finetunePlan.train().featureShape();
         JavaRDD<DataSet> base = data.train();
         Function<Integer, JavaRDD<DataSet>> perRound = aug.enabled()
             ? r -> base.map(new AugmentBatch(aug, shape, config.training().seed() * 31 + r))
             : r -> base;
-        RoundLoop.StopRule stop = config.earlyStopping() == null ? null : m -> sinceBest[0] >= config.earlyStopping().patience();
         RoundLoop.Spec spec = new RoundLoop.Spec("finetune", stage.config().name(), firstRound, firstRound + stage.config().epochs() - skip - 1,
             totalRounds, "val", config.training(), data.workers(), run.workDir());
         ComputationGraph trained = RoundLoop.run(spark, stageNet, perRound, data.trainCount(),
-            net -> DistributedEvaluator.evaluate(data.sc(), net, data.validation()), spec, listeners, stop);
+            net -> DistributedEvaluator.evaluate(data.sc(), net, data.validation()), spec, listeners, rounds.stop(config));
         round = run.history().isEmpty() ? round : run.history().get(run.history().size() - 1).round();
         working = GraphSurgery.unfrozen(trained);
-        reports.add(new FinetuneJob.StageReport(stage.config().name(), stage.config().trainFrom(), stage.config().epochs(), inStage[0],
-            stage.learningRate(), stage.config().alpha(), counts[0], counts[1], false, 0,
-            roundSeconds.stream().mapToDouble(Double::doubleValue).average().orElse(0)));
+        reports.add(new FinetuneJob.StageReport(stage.config().name(), stage.config().trainFrom(), stage.config().epochs(),
+            rounds.roundsInStage(), stage.learningRate(), stage.config().alpha(), counts[0], counts[1], false, 0, rounds.meanRoundSeconds()));
       }
     } finally {
       data.unpersistTraining();
@@ -202,9 +166,10 @@ final class GraphFinetune {
     Model finalNet = working;
     if (config.earlyStopping() != null && storage.exists(new Path(finetunePlan.checkpoints().dir(), BEST_FILE))) {
       finalNet = finetunePlan.checkpoints().loadGraph(BEST_FILE);
-      log.accept(String.format("early stopping: keeping round %d's model (validation accuracy %.2f%%)", bestRound[0], 100 * best[0]));
+      log.accept(String.format("early stopping: keeping round %d's model (validation accuracy %.2f%%)", rounds.bestRound(), 100 * rounds.best()));
     }
     List<String> vertices = ((ComputationGraph) finalNet).getConfiguration().getTopologicalOrderStr();
-    return FinetuneJob.finish(config, finetunePlan, data, run, finalNet, vertices, best[0], bestRound[0], reports, spark, log, started);
+    return FinetuneJob.finish(config, finetunePlan, data, run, finalNet, vertices, rounds.best(), rounds.bestRound(), reports, spark, log,
+        started);
   }
 }
