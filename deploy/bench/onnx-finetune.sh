@@ -81,7 +81,7 @@ tmp="$out.tmp"
 {
   echo "# Fine-tuning models PyTorch trained, imported from ONNX"
   echo
-  echo "Produced by \`deploy/bench/onnx-finetune.sh --seeds $seeds --labels $labels --epochs $epochs --lr $lr\` ($host)."
+  echo "Produced by \`deploy/bench/onnx-finetune.sh --seeds $seeds --labels $labels --epochs $epochs --lr $lr --sources \"$sources\" --targets \"$targets\"\` ($host)."
   echo "Every source is an ONNX file written by \`torch.onnx.export\` (PyTorch 1.13, Debian), imported by"
   echo "\`graft import-model\` with the normalisation it was trained with, and fine-tuned through Spark"
   echo "(Graft's averaging, 2 local workers, batch 16 per worker, averaging every 2 steps, Adam at $lr; resnet18 on one"

@@ -1,6 +1,7 @@
 package io.graft.cli;
 
 import io.graft.store.Storage;
+import io.graft.surgery.GraphSurgery;
 import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.util.concurrent.Callable;
@@ -49,6 +50,9 @@ final class InspectCommand implements Callable<Integer> {
     }
     System.out.printf("ComputationGraph: %d vertices, total %,d parameters, %,d trainable; input %d values%n",
         graph.getConfiguration().getVertices().size(), total, trainable, Graphs.inputSize(graph));
+    // the parameter groups graft finetune's discriminative rates and gradual unfreezing use (surgery.groups: stages)
+    System.out.println("groups (bottom to top): " + GraphSurgery.groups(graph, GraphSurgery.Grouping.STAGES).entrySet().stream()
+        .map(e -> e.getKey() + " (" + e.getValue().size() + ")").collect(java.util.stream.Collectors.joining(", ")));
     return GraftCli.EXIT_OK;
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.graft.cli.GraftCli;
 import io.graft.data.BadRecordPolicy;
 import io.graft.diagnostics.EvaluateJob;
 import io.graft.jobs.ExitStatus;
@@ -79,6 +80,18 @@ class ModelImportTest {
     // the zip is plain DL4J
     ComputationGraph g = ModelSerializer.restoreComputationGraph(out.resolve("model.zip").toFile(), false);
     assertThat(g.numParams()).isEqualTo(20_522);
+
+    // graft inspect shows its vertices, what feeds each, and the parameter groups fine-tuning uses
+    PrintStream oldOut = System.out;
+    ByteArrayOutputStream shown = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(shown, true));
+      assertThat(GraftCli.run("inspect", out.toString())).isZero();
+    } finally {
+      System.setOut(oldOut);
+    }
+    assertThat(shown.toString()).contains("input.shift", "conv1", "ConvolutionLayer", "fc2", "OutputLayer", "20,522 trainable",
+        "groups (bottom to top): conv1 (1), conv2 (1), fc1 (1), fc2 (1)");
   }
 
   @Test
