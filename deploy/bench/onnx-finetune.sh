@@ -5,17 +5,19 @@
 # (the other digits test) and on Fashion-MNIST (the first 2,000 test images test), every strategy
 # that runs on graphs and scratch, over seeds, with Graft's verdict vs scratch per strategy.
 #   deploy/bench/onnx-finetune.sh [--seeds 1,2,3] [--labels 10] [--epochs 20] [--lr 0.01] [--sources "mnist-cnn resnet18-mnist"]
-#                                 [--targets "digits fashion"] [--work DIR] [--out FILE] [--fresh]
+#                                 [--targets "digits fashion"] [--resnet-targets digits] [--resnet-epochs 10] [--resnet-lr 0.001]
+#                                 [--work DIR] [--out FILE] [--fresh]
 # A table already in WORK/tables is reused unless --fresh (so an interrupted run continues). resnet18
 # (11M parameters) trains on one worker: averaging its weights and Adam state between two workers
-# every other step costs more than the steps on these 90-row budgets; and on four strategies.
+# every other step costs more than the steps on these 90-row budgets; on four strategies, its own
+# targets and rounds (a full-network round of it takes seconds on 2 cores).
 # Needs Debian's python3-torch and python3-torchvision for resnet18-mnist. Writes FILE (default
 # docs/benchmarks/onnx-finetune.md): the host, each source's own MNIST test accuracy in PyTorch and
 # in Graft after import, and one bench-finetune table per source and target.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 seeds="1,2,3"; labels=10; epochs=20; lr=0.01; sources="mnist-cnn resnet18-mnist"; targets="digits fashion"
-work="target/bench-onnx"; out="docs/benchmarks/onnx-finetune.md"; fresh=0
+work="target/bench-onnx"; out="docs/benchmarks/onnx-finetune.md"; fresh=0; resnet_targets="digits"; resnet_epochs=10; resnet_lr=0.001
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seeds) seeds="$2"; shift 2 ;;
@@ -27,6 +29,9 @@ while [[ $# -gt 0 ]]; do
     --work) work="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --fresh) fresh=1; shift ;;
+    --resnet-targets) resnet_targets="$2"; shift 2 ;;
+    --resnet-epochs) resnet_epochs="$2"; shift 2 ;;
+    --resnet-lr) resnet_lr="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -63,17 +68,19 @@ done
 
 for s in $sources; do
   if [[ $s == resnet18* ]]; then
-    strategies="scratch,feature-extraction,two-stage,gradual-unfreeze"; extra=(--set training.workers=1)
+    strategies="scratch,feature-extraction,two-stage,gradual-unfreeze"; extra=(--set training.workers=1); rounds=$resnet_epochs; rate=$resnet_lr
+    source_targets=$resnet_targets
   else
-    strategies="scratch,feature-extraction,full,two-stage,gradual-unfreeze,discriminative"; extra=()
+    strategies="scratch,feature-extraction,full,two-stage,gradual-unfreeze,discriminative"; extra=(); rounds=$epochs; rate=$lr
+    source_targets=$targets
   fi
-  for t in $targets; do
+  for t in $source_targets; do
     [[ $fresh == 0 && -f "$work/tables/$s-$t.md" ]] && { echo "reusing $work/tables/$s-$t.md"; continue; }
     if [[ $t == digits ]]; then train="$work/data/digits28"; test="$work/data/digits28"; else train="$work/data/fashion-train"; test="$work/data/fashion-test-2k"; fi
     $graft bench-finetune --source "$work/models/$s" --train "$train" --test "$test" --labels-per-class "$labels" --seeds "$seeds" \
-      --epochs "$epochs" --strategies "$strategies" --no-cache-timing --work "$work/runs/$s-$t" --report "$work/tables/$s-$t.md" \
+      --epochs "$rounds" --strategies "$strategies" --no-cache-timing --work "$work/runs/$s-$t" --report "$work/tables/$s-$t.md" \
       --set training.engine=graft --set training.batchSizePerWorker=16 --set training.averagingFrequency=2 \
-      --set optimizer.learningRate=$lr "${extra[@]}" 2>&1 | grep --line-buffered '^\[bench\]' || true
+      --set optimizer.learningRate=$rate "${extra[@]}" 2>&1 | grep --line-buffered '^\[bench\]' || true
   done
 done
 
@@ -81,15 +88,14 @@ tmp="$out.tmp"
 {
   echo "# Fine-tuning models PyTorch trained, imported from ONNX"
   echo
-  echo "Produced by \`deploy/bench/onnx-finetune.sh --seeds $seeds --labels $labels --epochs $epochs --lr $lr --sources \"$sources\" --targets \"$targets\"\` ($host)."
+  echo "Produced by \`deploy/bench/onnx-finetune.sh --seeds $seeds --labels $labels --epochs $epochs --lr $lr --sources \"$sources\" --targets \"$targets\" --resnet-targets \"$resnet_targets\" --resnet-epochs $resnet_epochs --resnet-lr $resnet_lr\` ($host)."
   echo "Every source is an ONNX file written by \`torch.onnx.export\` (PyTorch 1.13, Debian), imported by"
   echo "\`graft import-model\` with the normalisation it was trained with, and fine-tuned through Spark"
-  echo "(Graft's averaging, 2 local workers, batch 16 per worker, averaging every 2 steps, Adam at $lr; resnet18 on one"
-  echo "worker: each table gives its command)."
+  echo "(Graft's averaging, 2 local workers, batch 16 per worker, averaging every 2 steps, Adam at $lr; resnet18 on one worker"
+  echo "at $resnet_lr: each table gives its command)."
   echo "Targets in MNIST's layout: UCI digits (8x8 scaled to 20x20, padded to 28x28; $labels labels per class"
   echo "train, a tenth of them validate, every other digit tests) and Fashion-MNIST ($labels labels per class"
-  echo "from the training set; the first 2,000 test images test). The graph strategies: frozen parts are"
-  echo "trained through, not cached; adapters are not built for graphs."
+  echo "from the training set; the first 2,000 test images test). Adapters are not built for graphs."
   echo
   echo "| source | PyTorch's MNIST test accuracy at export | Graft's, after import (graft evaluate) |"
   echo "|---|---|---|"
@@ -98,7 +104,8 @@ tmp="$out.tmp"
     echo "| $s | $torch | $(python3 -c "print('%.2f %%' % (100 * float('${graft_acc[$s]}')))") |"
   done
   for s in $sources; do
-    for t in $targets; do
+    if [[ $s == resnet18* ]]; then source_targets=$resnet_targets; else source_targets=$targets; fi
+    for t in $source_targets; do
       echo
       echo "## $s → $([[ $t == digits ]] && echo "UCI digits" || echo "Fashion-MNIST")"
       echo

@@ -15,6 +15,7 @@ import java.util.zip.ZipInputStream;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.FrozenVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.graph.PreprocessorVertex;
@@ -145,7 +146,11 @@ public final class Graphs {
     }
     String input = conf.getNetworkInputs().get(0);
     for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
-      if (e.getValue().contains(input) && conf.getVertices().get(e.getKey()) instanceof PreprocessorVertex pv
+      GraphVertex first = conf.getVertices().get(e.getKey());
+      if (first instanceof FrozenVertex f) {
+        first = f.getUnderlying(); // a fine-tuning stage's frozen copy
+      }
+      if (e.getValue().contains(input) && first instanceof PreprocessorVertex pv
           && pv.getPreProcessor() instanceof FeedForwardToCnnPreProcessor p) { // an imported model's reshape to images
         return InputType.convolutionalFlat(p.getInputHeight(), p.getInputWidth(), p.getNumChannels());
       }

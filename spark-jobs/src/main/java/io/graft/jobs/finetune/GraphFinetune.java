@@ -4,6 +4,7 @@ import io.graft.config.ConfigException;
 import io.graft.data.Augmentation;
 import io.graft.data.Manifest;
 import io.graft.engine.AugmentBatch;
+import io.graft.engine.BroadcastNetwork;
 import io.graft.engine.DistributedEvaluator;
 import io.graft.engine.JobOptions;
 import io.graft.engine.RoundListener;
@@ -13,20 +14,27 @@ import io.graft.jobs.finetune.FinetuneConfig.ScheduleConfig;
 import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
 import io.graft.schedule.LrSchedule;
 import io.graft.store.Storage;
+import io.graft.spark.GraftSpark;
+import io.graft.surgery.GraphCut;
 import io.graft.surgery.GraphSurgery;
 import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.DataSet;
@@ -38,7 +46,8 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * graph's parameter groups ({@code surgery.groups}: {@code stages}, the default, or {@code layers}).
  * A stage trains from a group or vertex upwards (everything that reads it); the rest is frozen,
  * batch norm there in inference mode; discriminative rates give group l of L the rate
- * lr·alpha^(L-l). Frozen bases are trained through, not cached.
+ * lr·alpha^(L-l). A stage whose trainable part reads the frozen part at one vertex trains on that
+ * vertex's outputs, computed once ({@link GraphCut}); otherwise it trains through the frozen base.
  */
 final class GraphFinetune {
   private static final String BEST_FILE = "best.zip";
@@ -108,6 +117,31 @@ final class GraphFinetune {
     return GraphSurgery.stageGraph(working, p);
   }
 
+  /** The boundary vertex's outputs for every minibatch, computed on the executors. */
+  static final class Featurize implements FlatMapFunction<Iterator<DataSet>, DataSet> {
+    private final BroadcastNetwork shipped;
+    private final String boundary;
+
+    Featurize(BroadcastNetwork shipped, String boundary) {
+      this.shipped = shipped;
+      this.boundary = boundary;
+    }
+
+    @Override
+    public Iterator<DataSet> call(Iterator<DataSet> batches) {
+      if (!batches.hasNext()) {
+        return Collections.emptyIterator();
+      }
+      ComputationGraph net = (ComputationGraph) shipped.model();
+      List<DataSet> out = new ArrayList<>();
+      while (batches.hasNext()) {
+        DataSet ds = batches.next();
+        out.add(new DataSet(GraphCut.features(net, boundary, ds.getFeatures()).detach(), ds.getLabels()));
+      }
+      return out.iterator();
+    }
+  }
+
   static FinetuneJob.Result run(FinetuneConfig config, FinetunePlan finetunePlan, FinetuneData data, SparkSession spark, JobOptions options,
       long started) throws Exception {
     Consumer<String> log = options.log();
@@ -136,29 +170,63 @@ final class GraphFinetune {
             : stageGraph(working, stage, plan, config, data.itersPerEpoch());
         resumedStageNet = null;
         long[] counts = GraphSurgery.trainableAndTotal(stageNet);
-        log.accept(String.format("stage %s: training %,d of %,d parameters (%.1f%%) from '%s'%s", stage.config().name(), counts[0], counts[1],
-            100.0 * counts[0] / counts[1], stage.config().trainFrom(),
-            counts[0] < counts[1] && stage.config().cacheFeatures() ? " (through the frozen base: graphs are not cached)" : ""));
+        Augmentation aug = config.augmentation();
+        GraphCut cut = counts[0] < counts[1] && stage.config().cacheFeatures() && !aug.enabled() ? GraphCut.of(stageNet, stage.trainable()) : null;
+        if (counts[0] < counts[1] && stage.config().cacheFeatures() && cut == null) {
+          log.accept("stage " + stage.config().name() + ": " + (aug.enabled() ? "augmentation changes the inputs every round"
+              : "the trainable vertices read the frozen part at more than one vertex") + ", so the frozen base's outputs cannot be cached; "
+              + "training through the frozen base");
+        }
+        double featurizeSeconds = 0;
+        JavaRDD<DataSet> train = data.train();
+        JavaRDD<DataSet> validation = data.validation();
+        ComputationGraph trainedNet = stageNet;
+        if (cut != null) {
+          long t0 = System.nanoTime();
+          GraftSpark.jobGroup(spark, "graft-finetune", "finetune " + stage.config().name() + ": caching the frozen base's outputs");
+          BroadcastNetwork shipped = BroadcastNetwork.of(data.sc(), stageNet);
+          train = data.train().mapPartitions(new Featurize(shipped, cut.boundary())).persist(StorageLevel.MEMORY_AND_DISK_SER());
+          validation = data.validation().mapPartitions(new Featurize(shipped, cut.boundary())).persist(StorageLevel.MEMORY_AND_DISK_SER());
+          train.count();
+          validation.count();
+          featurizeSeconds = (System.nanoTime() - t0) / 1e9;
+          trainedNet = cut.top();
+          log.accept(String.format("stage %s: frozen base's outputs (vertex '%s', %,d values a row) cached in %.1f s; training %,d of %,d "
+              + "parameters on them", stage.config().name(), cut.boundary(), cut.width(), featurizeSeconds, counts[0], counts[1]));
+        } else {
+          log.accept(String.format("stage %s: training %,d of %,d parameters (%.1f%%) from '%s'", stage.config().name(), counts[0], counts[1],
+              100.0 * counts[0] / counts[1], stage.config().trainFrom()));
+        }
+        ComputationGraph full = stageNet;
+        UnaryOperator<Model> toFull = net -> cut == null ? net : cut.copyBack((ComputationGraph) net, full);
         int firstRound = round + 1;
         rounds.beginStage(si);
         List<RoundListener> listeners = new ArrayList<>();
         listeners.add(rounds.listener(config.earlyStopping() == null ? null
-            : net -> finetunePlan.checkpoints().saveNetwork(BEST_FILE, GraphSurgery.unfrozen((ComputationGraph) net))));
-        listeners.addAll(run.listeners(spark, options, net -> net, rounds.state()));
-        Augmentation aug = config.augmentation();
+            : net -> finetunePlan.checkpoints().saveNetwork(BEST_FILE, GraphSurgery.unfrozen((ComputationGraph) toFull.apply(net)))));
+        listeners.addAll(run.listeners(spark, options, toFull, rounds.state()));
         int[] shape = finetunePlan.train().featureShape();
-        JavaRDD<DataSet> base = data.train();
+        JavaRDD<DataSet> base = train;
         Function<Integer, JavaRDD<DataSet>> perRound = aug.enabled()
             ? r -> base.map(new AugmentBatch(aug, shape, config.training().seed() * 31 + r))
             : r -> base;
         RoundLoop.Spec spec = new RoundLoop.Spec("finetune", stage.config().name(), firstRound, firstRound + stage.config().epochs() - skip - 1,
             totalRounds, "val", config.training(), data.workers(), run.workDir());
-        ComputationGraph trained = RoundLoop.run(spark, stageNet, perRound, data.trainCount(),
-            net -> DistributedEvaluator.evaluate(data.sc(), net, data.validation()), spec, listeners, rounds.stop(config));
+        JavaRDD<DataSet> evalOn = validation;
+        // a top on cached features is small: dl4j-spark's per-split cost would dominate, as for layer stacks
+        ComputationGraph trained = RoundLoop.run(spark, trainedNet, perRound, data.trainCount(),
+            net -> DistributedEvaluator.evaluate(data.sc(), net, evalOn), cut != null ? spec.withGraftAveraging() : spec, listeners,
+            rounds.stop(config));
+        if (cut != null) {
+          trained = cut.copyBack(trained, full);
+          train.unpersist(false);
+          validation.unpersist(false);
+        }
         round = run.history().isEmpty() ? round : run.history().get(run.history().size() - 1).round();
         working = GraphSurgery.unfrozen(trained);
         reports.add(new FinetuneJob.StageReport(stage.config().name(), stage.config().trainFrom(), stage.config().epochs(),
-            rounds.roundsInStage(), stage.learningRate(), stage.config().alpha(), counts[0], counts[1], false, 0, rounds.meanRoundSeconds()));
+            rounds.roundsInStage(), stage.learningRate(), stage.config().alpha(), counts[0], counts[1], cut != null, featurizeSeconds,
+            rounds.meanRoundSeconds()));
       }
     } finally {
       data.unpersistTraining();

@@ -157,6 +157,34 @@ class GraphFinetuneTest {
         .hasMessageContaining("block.merge");
   }
 
+  /**
+   * Feature extraction on the frozen base's cached outputs trains the same head as feature extraction through the frozen base
+   * (same seed, same minibatches, Graft's averaging both times); a cut the trainable part reads at two vertices trains through.
+   */
+  @Test
+  void aCachedFrozenBaseTrainsTheSameHeadAsTrainingThroughIt() throws Exception {
+    List<String> lines = new ArrayList<>();
+    FinetuneJob.Result cached = FinetuneJob.run(config(residual, dir.resolve("cached").toString(), "training.engine=graft",
+        "stages=[{name: head, trainFrom: head, epochs: 3, cacheFeatures: true}]"), SPARK, new JobOptions(false, List.of(), lines::add));
+    FinetuneJob.Result through = FinetuneJob.run(config(residual, dir.resolve("through").toString(), "training.engine=graft",
+        "stages=[{name: head, trainFrom: head, epochs: 3, cacheFeatures: false}]"), SPARK, JobOptions.quiet());
+    assertThat(cached.stages().get(0).cachedFeatures()).isTrue();
+    assertThat(through.stages().get(0).cachedFeatures()).isFalse();
+    assertThat(lines).anyMatch(l -> l.startsWith("stage head: frozen base's outputs (vertex 'dense_top', 16 values a row) cached in"));
+    INDArray a = load(dir.resolve("cached")).getVertex("classifier").params();
+    INDArray b = load(dir.resolve("through")).getVertex("classifier").params();
+    assertThat(a.sub(b).amaxNumber().doubleValue()).isLessThan(1e-4);
+    assertThat(a.sub(FinetunePlan.of(config(residual, dir.resolve("p2").toString()), STORAGE, false).graph().base().getVertex("classifier")
+        .params()).amaxNumber().doubleValue()).as("the head trained").isGreaterThan(1e-3);
+
+    List<String> merge = new ArrayList<>();
+    FinetuneJob.Result r = FinetuneJob.run(config(residual, dir.resolve("two-boundaries").toString(),
+        "stages=[{name: top, trainFrom: block.merge, epochs: 1}]"), SPARK, new JobOptions(false, List.of(), merge::add));
+    assertThat(r.stages().get(0).cachedFeatures()).isFalse();
+    assertThat(merge).contains("stage top: the trainable vertices read the frozen part at more than one vertex, so the frozen base's outputs "
+        + "cannot be cached; training through the frozen base");
+  }
+
   /** One SGD step with alpha a and with alpha 1 from the same weights on the same batch: the updates' ratio per group is a^(L-l). */
   @Test
   void discriminativeRatesScaleEachGroupByAlphaToItsDepth() throws Exception {
@@ -201,6 +229,7 @@ class GraphFinetuneTest {
     assertThat(transfer.testAccuracy()).as("transfer vs scratch %.4f", scratch.testAccuracy()).isGreaterThan(0.8)
         .isGreaterThan(scratch.testAccuracy() + 0.10);
     assertThat(transfer.history()).extracting(RoundMetrics::stage).containsOnly("head");
+    assertThat(transfer.stages().get(0).cachedFeatures()).as("fc1's outputs cached").isTrue();
   }
 
   private static String[] concat(List<String> a, String b) {
