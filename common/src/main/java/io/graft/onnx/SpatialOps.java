@@ -1,0 +1,207 @@
+package io.graft.onnx;
+
+import static io.graft.onnx.OnnxImport.refuse;
+import static io.graft.onnx.OnnxOps.attr;
+import static io.graft.onnx.OnnxOps.floatAttr;
+import static io.graft.onnx.OnnxOps.intAttr;
+import static io.graft.onnx.OnnxOps.intsAttr;
+
+import io.graft.onnx.OnnxImport.Pending;
+import io.graft.onnx.OnnxImport.Value;
+import io.graft.onnx.OnnxModel.Attribute;
+import io.graft.onnx.OnnxModel.Node;
+import io.graft.onnx.OnnxModel.Tensor;
+import java.util.Arrays;
+import java.util.List;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** The import's operators on images [batch, channels, height, width]: convolution, batch norm, pooling, padding. */
+final class SpatialOps {
+  private final OnnxImport im;
+
+  SpatialOps(OnnxImport im) {
+    this.im = im;
+  }
+
+  private static int[] ints(long[] v) {
+    return Arrays.stream(v).mapToInt(Math::toIntExact).toArray();
+  }
+
+  private static void requireAutoPadNotSet(Node n) {
+    Attribute a = attr(n, "auto_pad");
+    if (a != null && !a.s().equals("NOTSET") && !a.s().equals("VALID")) {
+      throw refuse(n, "attribute auto_pad=" + a.s() + " is not supported (export with explicit pads)");
+    }
+  }
+
+  private Value image(Node n) {
+    Value x = im.tensor(n, 0);
+    if (x.rank() != 4) {
+      throw refuse(n, "input has shape " + Arrays.toString(x.shape()) + "; this operator is mapped for images [batch, channels, height, width]");
+    }
+    return x;
+  }
+
+  void conv(Node n) {
+    requireAutoPadNotSet(n);
+    Value x = image(n);
+    Tensor w = im.constant(n, 1);
+    Tensor bias = im.constant(n, 2);
+    if (w == null || (n.inputs().size() > 2 && !n.inputs().get(2).isEmpty() && bias == null)) {
+      throw refuse(n, "weights or bias computed by the graph; Graft maps convolutions with constant weights");
+    }
+    long c = x.shape()[1];
+    long m = w.dims()[0];
+    long group = intAttr(n, "group", 1);
+    long[] k = {w.dims()[2], w.dims()[3]};
+    long[] strides = intsAttr(n, "strides", new long[] {1, 1});
+    long[] dil = intsAttr(n, "dilations", new long[] {1, 1});
+    long[] pads = intsAttr(n, "pads", new long[] {0, 0, 0, 0});
+    String input = padIfAsymmetric(n, x, pads);
+    long[] pad = pads[0] == pads[2] && pads[1] == pads[3] ? new long[] {pads[0], pads[1]} : new long[] {0, 0};
+    ConvolutionLayer.BaseConvBuilder<?> builder;
+    INDArray weights = OnnxImport.array(w);
+    if (group == 1) {
+      builder = new ConvolutionLayer.Builder();
+    } else if (group == c && m % c == 0 && w.dims()[1] == 1) {
+      long mult = m / c;
+      builder = new DepthwiseConvolution2D.Builder().depthMultiplier((int) mult);
+      // ONNX [C·mult, 1, kH, kW] with output channel c·mult + j; DL4J [kH, kW, C, mult]
+      weights = weights.reshape(c, mult, k[0], k[1]).permute(2, 3, 0, 1).dup('c');
+    } else {
+      throw refuse(n, "attribute group=" + group + " with " + c + " input channels: Graft maps group=1 and depthwise (group = input channels)");
+    }
+    builder.kernelSize(ints(k)).stride(ints(strides)).padding(ints(pad)).dilation(ints(dil)).convolutionMode(ConvolutionMode.Truncate)
+        .hasBias(bias != null);
+    ConvolutionLayer layer = (ConvolutionLayer) builder.build();
+    layer.setNIn(c);
+    layer.setNOut(m);
+    layer.setActivationFn(OnnxImport.identity());
+    Pending p = im.add(im.vertexName(n), layer, List.of(input));
+    p.params.put("W", weights);
+    if (bias != null) {
+      p.params.put("b", OnnxImport.array(bias));
+    }
+    long h = (x.shape()[2] + pads[0] + pads[2] - dil[0] * (k[0] - 1) - 1) / strides[0] + 1;
+    long wd = (x.shape()[3] + pads[1] + pads[3] - dil[1] * (k[1] - 1) - 1) / strides[1] + 1;
+    im.produce(n, new Value(p.name, new long[] {-1, m, h, wd}));
+  }
+
+  /** Adds a zero-padding vertex in front when ONNX pads [top, left, bottom, right] are not symmetric; returns the vertex to read. */
+  private String padIfAsymmetric(Node n, Value x, long[] pads) {
+    if (pads[0] == pads[2] && pads[1] == pads[3]) {
+      return x.vertex();
+    }
+    ZeroPaddingLayer zp = new ZeroPaddingLayer.Builder((int) pads[0], (int) pads[2], (int) pads[1], (int) pads[3]).build();
+    return im.add(im.vertexName(n) + ".pad", zp, List.of(x.vertex())).name;
+  }
+
+  void batchNorm(Node n) {
+    Value x = im.tensor(n, 0);
+    if (intAttr(n, "training_mode", 0) != 0) {
+      throw refuse(n, "attribute training_mode=1 (export the model in eval mode)");
+    }
+    Tensor[] p = new Tensor[4];
+    for (int i = 0; i < 4; i++) {
+      p[i] = im.constant(n, i + 1);
+      if (p[i] == null) {
+        throw refuse(n, "scale, bias, mean and variance must be constants");
+      }
+    }
+    long c = x.shape()[1];
+    BatchNormalization bn = new BatchNormalization.Builder().nIn(c).nOut(c).eps(floatAttr(n, "epsilon", 1e-5f))
+        .decay(floatAttr(n, "momentum", 0.9f)).useLogStd(false).build();
+    bn.setActivationFn(OnnxImport.identity());
+    Pending v = im.add(im.vertexName(n), bn, List.of(x.vertex()));
+    v.params.put("gamma", OnnxImport.array(p[0]));
+    v.params.put("beta", OnnxImport.array(p[1]));
+    v.params.put("mean", OnnxImport.array(p[2]));
+    v.params.put("var", OnnxImport.array(p[3]));
+    im.produce(n, new Value(v.name, x.shape()));
+  }
+
+  void pool(Node n) {
+    requireAutoPadNotSet(n);
+    Value x = image(n);
+    boolean max = n.opType().equals("MaxPool");
+    long[] k = intsAttr(n, "kernel_shape", null);
+    long[] strides = intsAttr(n, "strides", new long[] {1, 1});
+    long[] pads = intsAttr(n, "pads", new long[] {0, 0, 0, 0});
+    long[] dil = intsAttr(n, "dilations", new long[] {1, 1});
+    boolean includePad = intAttr(n, "count_include_pad", 0) == 1;
+    if (intAttr(n, "storage_order", 0) != 0 || n.outputs().size() > 1 && !n.outputs().get(1).isEmpty()) {
+      throw refuse(n, "pooling indices (second output / storage_order) are not supported");
+    }
+    long[] out = new long[2];
+    for (int d = 0; d < 2; d++) {
+      long span = x.shape()[2 + d] + pads[d] + pads[d + 2] - dil[d] * (k[d] - 1) - 1;
+      long floor = span / strides[d] + 1;
+      long ceil = (span + strides[d] - 1) / strides[d] + 1;
+      if (intAttr(n, "ceil_mode", 0) == 1 && ceil != floor) {
+        throw refuse(n, "attribute ceil_mode=1 adds an output " + (d == 0 ? "row" : "column") + " here (" + floor + " -> " + ceil
+            + "); DL4J's pooling rounds down, so Graft does not map it");
+      }
+      out[d] = floor;
+    }
+    boolean symmetric = pads[0] == pads[2] && pads[1] == pads[3];
+    String input = x.vertex();
+    long[] pad = {pads[0], pads[1]};
+    if (!symmetric) {
+      if (max || !includePad) {
+        throw refuse(n, "attribute pads=" + Arrays.toString(pads) + " is asymmetric; mapped only for average pooling that counts the padding");
+      }
+      input = padIfAsymmetric(n, x, pads);
+      pad = new long[] {0, 0};
+    }
+    SubsamplingLayer layer = new SubsamplingLayer.Builder(max ? PoolingType.MAX : PoolingType.AVG).kernelSize(ints(k)).stride(ints(strides))
+        .padding(ints(pad)).dilation(ints(dil)).convolutionMode(ConvolutionMode.Truncate).avgPoolIncludePadInDivisor(includePad).build();
+    Pending p = im.add(im.vertexName(n), layer, List.of(input));
+    im.produce(n, new Value(p.name, new long[] {-1, x.shape()[1], out[0], out[1]}));
+  }
+
+  void globalPool(Node n, PoolingType type, boolean keepDims) {
+    Value x = image(n);
+    GlobalPoolingLayer layer = new GlobalPoolingLayer.Builder(type).collapseDimensions(!keepDims).build();
+    Pending p = im.add(im.vertexName(n), layer, List.of(x.vertex()));
+    long c = x.shape()[1];
+    im.produce(n, new Value(p.name, keepDims ? new long[] {-1, c, 1, 1} : new long[] {-1, c}));
+  }
+
+  void reduceMean(Node n) {
+    Value x = image(n);
+    long[] axes = intsAttr(n, "axes", new long[0]);
+    long[] normalized = Arrays.stream(axes).map(a -> a < 0 ? a + 4 : a).sorted().toArray();
+    if (!Arrays.equals(normalized, new long[] {2, 3})) {
+      throw refuse(n, "attribute axes=" + Arrays.toString(axes) + "; mapped only as a global average over height and width (axes [2, 3])");
+    }
+    globalPool(n, PoolingType.AVG, intAttr(n, "keepdims", 1) == 1);
+  }
+
+  void pad(Node n) {
+    Value x = image(n);
+    Attribute mode = attr(n, "mode");
+    Tensor pads = im.constant(n, 1);
+    Tensor value = im.constant(n, 2);
+    if (mode != null && !mode.s().equals("constant")) {
+      throw refuse(n, "attribute mode=" + mode.s() + "; Graft maps constant (zero) padding");
+    }
+    if (pads == null || value != null && value.isFloat() && value.floats().length > 0 && value.floats()[0] != 0) {
+      throw refuse(n, "padding must be constant amounts of zeros");
+    }
+    long[] p = pads.longs(); // [x1_begin, x2_begin, x3_begin, x4_begin, x1_end, ...]
+    if (p.length != 8 || p[0] != 0 || p[1] != 0 || p[4] != 0 || p[5] != 0 || Arrays.stream(p).anyMatch(v -> v < 0)) {
+      throw refuse(n, "pads " + Arrays.toString(p) + ": mapped only for non-negative padding of height and width");
+    }
+    ZeroPaddingLayer zp = new ZeroPaddingLayer.Builder((int) p[2], (int) p[6], (int) p[3], (int) p[7]).build();
+    Pending v = im.add(im.vertexName(n), zp, List.of(x.vertex()));
+    im.produce(n, new Value(v.name, new long[] {-1, x.shape()[1], x.shape()[2] + p[2] + p[6], x.shape()[3] + p[3] + p[7]}));
+  }
+}
