@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.graft.config.TrainingConfig;
 import io.graft.data.Augmentation;
 import io.graft.engine.AugmentBatch;
-import io.graft.engine.BroadcastNetwork;
 import io.graft.engine.DistributedEvaluator;
 import io.graft.engine.JobOptions;
 import io.graft.engine.ParameterAveraging;
@@ -27,8 +26,6 @@ import io.graft.surgery.StageNetwork;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,12 +35,9 @@ import java.util.function.Function;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.IUpdater;
 
@@ -161,8 +155,8 @@ public final class FinetuneJob {
         if (cache) {
           long t0 = System.nanoTime();
           GraftSpark.jobGroup(spark, "graft-finetune", "finetune " + stage.config().name() + ": caching the frozen base's outputs");
-          stageTrain = featurize(sc, stageNet, k, trainBatches).persist(StorageLevel.MEMORY_AND_DISK_SER());
-          stageVal = featurize(sc, stageNet, k, valBatches).persist(StorageLevel.MEMORY_AND_DISK_SER());
+          stageTrain = FrozenBaseOutputs.belowLayer(sc, stageNet, k, trainBatches);
+          stageVal = FrozenBaseOutputs.belowLayer(sc, stageNet, k, valBatches);
           stageTrain.count();
           stageVal.count();
           featurizeSeconds = (System.nanoTime() - t0) / 1e9;
@@ -278,35 +272,4 @@ public final class FinetuneJob {
     }, config.optimizer().weightDecay(), 0.0, config.surgery().freezeBatchNorm());
     return StageNetwork.build(working, plan);
   }
-
-  /** The frozen base's outputs (the inputs of layer {@code k}) for every minibatch, computed on the executors. */
-  static JavaRDD<DataSet> featurize(JavaSparkContext sc, MultiLayerNetwork net, int k, JavaRDD<DataSet> batches) {
-    return batches.mapPartitions(new Featurize(BroadcastNetwork.of(sc, net), k));
-  }
-
-  static final class Featurize implements FlatMapFunction<Iterator<DataSet>, DataSet> {
-    private final BroadcastNetwork shipped;
-    private final int k;
-
-    Featurize(BroadcastNetwork shipped, int k) {
-      this.shipped = shipped;
-      this.k = k;
-    }
-
-    @Override
-    public Iterator<DataSet> call(Iterator<DataSet> batches) {
-      if (!batches.hasNext()) {
-        return Collections.emptyIterator();
-      }
-      MultiLayerNetwork net = shipped.network();
-      List<DataSet> out = new ArrayList<>();
-      while (batches.hasNext()) {
-        DataSet ds = batches.next();
-        INDArray features = net.feedForwardToLayer(k - 1, ds.getFeatures(), false).get(k).detach();
-        out.add(new DataSet(features, ds.getLabels()));
-      }
-      return out.iterator();
-    }
-  }
-
 }

@@ -4,7 +4,6 @@ import io.graft.config.ConfigException;
 import io.graft.data.Augmentation;
 import io.graft.data.Manifest;
 import io.graft.engine.AugmentBatch;
-import io.graft.engine.BroadcastNetwork;
 import io.graft.engine.DistributedEvaluator;
 import io.graft.engine.JobOptions;
 import io.graft.engine.RoundListener;
@@ -21,8 +20,6 @@ import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,9 +29,7 @@ import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.DataSet;
@@ -117,31 +112,6 @@ final class GraphFinetune {
     return GraphSurgery.stageGraph(working, p);
   }
 
-  /** The boundary vertex's outputs for every minibatch, computed on the executors. */
-  static final class Featurize implements FlatMapFunction<Iterator<DataSet>, DataSet> {
-    private final BroadcastNetwork shipped;
-    private final String boundary;
-
-    Featurize(BroadcastNetwork shipped, String boundary) {
-      this.shipped = shipped;
-      this.boundary = boundary;
-    }
-
-    @Override
-    public Iterator<DataSet> call(Iterator<DataSet> batches) {
-      if (!batches.hasNext()) {
-        return Collections.emptyIterator();
-      }
-      ComputationGraph net = (ComputationGraph) shipped.model();
-      List<DataSet> out = new ArrayList<>();
-      while (batches.hasNext()) {
-        DataSet ds = batches.next();
-        out.add(new DataSet(GraphCut.features(net, boundary, ds.getFeatures()).detach(), ds.getLabels()));
-      }
-      return out.iterator();
-    }
-  }
-
   static FinetuneJob.Result run(FinetuneConfig config, FinetunePlan finetunePlan, FinetuneData data, SparkSession spark, JobOptions options,
       long started) throws Exception {
     Consumer<String> log = options.log();
@@ -184,9 +154,8 @@ final class GraphFinetune {
         if (cut != null) {
           long t0 = System.nanoTime();
           GraftSpark.jobGroup(spark, "graft-finetune", "finetune " + stage.config().name() + ": caching the frozen base's outputs");
-          BroadcastNetwork shipped = BroadcastNetwork.of(data.sc(), stageNet);
-          train = data.train().mapPartitions(new Featurize(shipped, cut.boundary())).persist(StorageLevel.MEMORY_AND_DISK_SER());
-          validation = data.validation().mapPartitions(new Featurize(shipped, cut.boundary())).persist(StorageLevel.MEMORY_AND_DISK_SER());
+          train = FrozenBaseOutputs.atVertex(data.sc(), stageNet, cut.boundary(), data.train());
+          validation = FrozenBaseOutputs.atVertex(data.sc(), stageNet, cut.boundary(), data.validation());
           train.count();
           validation.count();
           featurizeSeconds = (System.nanoTime() - t0) / 1e9;
