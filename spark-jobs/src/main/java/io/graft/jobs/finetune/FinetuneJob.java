@@ -255,20 +255,28 @@ public final class FinetuneJob {
         data.valCount(), test.count(), wall);
   }
 
+  /**
+   * The updater of parameter group {@code level} of {@code numGroups} in a stage: the stage's rate times
+   * alpha^(numGroups - level) (discriminative rates; the top group at the full rate), under the stage's schedule.
+   */
+  static IUpdater groupUpdater(FinetuneConfig config, ScheduleConfig sc, double stageRate, double alpha, int level, int numGroups,
+      long itersPerEpoch, int epochs) {
+    double rate = stageRate * Math.pow(alpha, numGroups - level);
+    if (sc.kind() == LrSchedule.Kind.CONSTANT && sc.warmupEpochs() == 0) {
+      return config.optimizer().toUpdater(rate);
+    }
+    return config.optimizer().toUpdater(new LrSchedule(sc.kind(), rate, itersPerEpoch * epochs, Math.round(sc.warmupEpochs() * itersPerEpoch),
+        Math.round(sc.stepEpochs() * itersPerEpoch), sc.gamma(), sc.minFactor()));
+  }
+
   /** The stage's network: frozen prefix, per-layer (discriminative, scheduled) updaters, regularisation. */
   static MultiLayerNetwork stageNetwork(MultiLayerNetwork working, Stage stage, FinetuneConfig config, long itersPerEpoch) {
     List<Integer> groups = Surgery.parameterLayers(working);
     int numGroups = groups.size();
-    ScheduleConfig sc = stage.schedule();
-    long total = itersPerEpoch * stage.config().epochs();
-    Function<Double, IUpdater> updater = rate -> sc.kind() == LrSchedule.Kind.CONSTANT && sc.warmupEpochs() == 0
-        ? config.optimizer().toUpdater(rate)
-        : config.optimizer().toUpdater(new LrSchedule(sc.kind(), rate, total, Math.round(sc.warmupEpochs() * itersPerEpoch),
-            Math.round(sc.stepEpochs() * itersPerEpoch), sc.gamma(), sc.minFactor()));
     StageNetwork.Plan plan = new StageNetwork.Plan(stage.lowestTrainable(), stage.alsoTrainable(), layer -> {
       int g = groups.indexOf(layer);
-      int level = g < 0 ? numGroups : g + 1;
-      return updater.apply(stage.learningRate() * Math.pow(stage.config().alpha(), numGroups - level));
+      return groupUpdater(config, stage.schedule(), stage.learningRate(), stage.config().alpha(), g < 0 ? numGroups : g + 1, numGroups,
+          itersPerEpoch, stage.config().epochs());
     }, config.optimizer().weightDecay(), 0.0, config.surgery().freezeBatchNorm());
     return StageNetwork.build(working, plan);
   }

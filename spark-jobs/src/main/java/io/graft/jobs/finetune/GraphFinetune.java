@@ -11,7 +11,6 @@ import io.graft.engine.RoundLoop;
 import io.graft.engine.TrainingRun;
 import io.graft.jobs.finetune.FinetuneConfig.ScheduleConfig;
 import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
-import io.graft.schedule.LrSchedule;
 import io.graft.store.Storage;
 import io.graft.spark.GraftSpark;
 import io.graft.surgery.GraphCut;
@@ -33,7 +32,6 @@ import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.learning.config.IUpdater;
 
 /**
  * {@code graft finetune} on a DL4J {@link ComputationGraph} source (a residual trunk, an imported
@@ -100,14 +98,9 @@ final class GraphFinetune {
       }
     }
     int numGroups = groupNames.size();
-    ScheduleConfig sc = stage.schedule();
-    long total = itersPerEpoch * stage.config().epochs();
-    Function<Double, IUpdater> updater = rate -> sc.kind() == LrSchedule.Kind.CONSTANT && sc.warmupEpochs() == 0
-        ? config.optimizer().toUpdater(rate)
-        : config.optimizer().toUpdater(new LrSchedule(sc.kind(), rate, total, Math.round(sc.warmupEpochs() * itersPerEpoch),
-            Math.round(sc.stepEpochs() * itersPerEpoch), sc.gamma(), sc.minFactor()));
     GraphSurgery.StagePlan p = new GraphSurgery.StagePlan(stage.trainable(),
-        v -> updater.apply(stage.learningRate() * Math.pow(stage.config().alpha(), numGroups - level.getOrDefault(v, numGroups))),
+        v -> FinetuneJob.groupUpdater(config, stage.schedule(), stage.learningRate(), stage.config().alpha(),
+            level.getOrDefault(v, numGroups), numGroups, itersPerEpoch, stage.config().epochs()),
         config.optimizer().weightDecay(), config.surgery().freezeBatchNorm());
     return GraphSurgery.stageGraph(working, p);
   }
