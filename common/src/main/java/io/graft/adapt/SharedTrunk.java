@@ -5,16 +5,21 @@ import io.graft.config.OptimizerConfig;
 import io.graft.model.Architectures;
 import io.graft.model.ModelConfig;
 import io.graft.store.Storage;
+import io.graft.surgery.GraphSurgery;
+import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
@@ -24,7 +29,11 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
+import org.deeplearning4j.nn.transferlearning.TransferLearning;
+import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.regularization.L2Regularization;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
@@ -33,14 +42,18 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * A shared trunk with one head per objective, as one DL4J {@link ComputationGraph}: the graph the
- * multi-task and domain-adversarial stages train. The trunk is every layer of a
- * {@link MultiLayerNetwork} but its output layer (a Graft architecture built fresh, or a
- * pretrained model whose weights are copied in); each head is an optional hidden dense layer and
- * a softmax output, optionally behind a {@link GradientReversal} layer.
+ * multi-task and domain-adversarial stages train. The trunk is every vertex of a network but its
+ * output layer: a {@link MultiLayerNetwork} (an {@code mlp} or {@code lenet} built fresh, or a
+ * pretrained layer stack whose weights are copied in) or a {@link ComputationGraph} (the
+ * {@code resnet} architecture, or any pretrained single-output graph: an imported PyTorch model,
+ * another Graft job's output), its vertices and weights kept. Each head is an optional hidden
+ * dense layer and a softmax output, optionally behind a {@link GradientReversal} layer, reading
+ * what the source's output layer read.
  *
- * <p>Graph vertex names: the input is {@code input}; trunk layers keep their names; a head
- * {@code h} is {@code h} (output), {@code hHidden} and {@code hReversal}. The graph's outputs are
- * the heads in the order given, so minibatch label arrays follow that order.
+ * <p>Graph vertex names: a layer stack's input is {@code input} and its layers keep their names;
+ * a graph keeps all of its names; a head {@code h} is {@code h} (output), {@code hHidden} and
+ * {@code hReversal}. The graph's outputs are the heads in the order given, so minibatch label
+ * arrays follow that order.
  */
 public final class SharedTrunk {
   public static final String INPUT = "input";
@@ -91,9 +104,15 @@ public final class SharedTrunk {
    * @param copyWeights copy the trunk's weights from {@code source} (a pretrained trunk) rather
    *     than initialising them from {@code seed}
    */
-  public static ComputationGraph build(MultiLayerNetwork source, boolean copyWeights, int[] featureShape, List<Head> heads,
+  public static ComputationGraph build(Model source, boolean copyWeights, int[] featureShape, List<Head> heads,
       OptimizerConfig optimizer, long seed) {
     ConfigException.require(!heads.isEmpty(), "A shared trunk needs at least one head");
+    return source instanceof ComputationGraph g ? build(g, heads, optimizer, seed)
+        : build((MultiLayerNetwork) source, copyWeights, featureShape, heads, optimizer, seed);
+  }
+
+  private static ComputationGraph build(MultiLayerNetwork source, boolean copyWeights, int[] featureShape, List<Head> heads,
+      OptimizerConfig optimizer, long seed) {
     List<NeuralNetConfiguration> confs = source.getLayerWiseConfigurations().getConfs();
     ConfigException.require(confs.size() >= 2 && confs.get(confs.size() - 1).getLayer() instanceof BaseOutputLayer,
         "The trunk's source model must end in an output layer (it is dropped and replaced by the heads)");
@@ -104,13 +123,7 @@ public final class SharedTrunk {
       ConfigException.require(names.add(name), "The trunk has two layers named '%s'", name);
       trunk.add(name);
     }
-    for (Head h : heads) {
-      for (String n : List.of(h.name(), h.hiddenName(), h.reversalName())) {
-        ConfigException.require(!names.contains(n), "Head name '%s' clashes with a layer of the trunk or another head (%s)", n,
-            String.join(", ", names));
-      }
-      names.addAll(List.of(h.name(), h.hiddenName(), h.reversalName()));
-    }
+    requireFreeNames(heads, names);
 
     NeuralNetConfiguration.Builder global = Architectures.baseBuilder(optimizer, seed);
     ComputationGraphConfiguration.GraphBuilder g = global.graphBuilder().addInputs(INPUT);
@@ -151,20 +164,94 @@ public final class SharedTrunk {
     return graph;
   }
 
+  private static void requireFreeNames(List<Head> heads, Set<String> names) {
+    for (Head h : heads) {
+      for (String n : List.of(h.name(), h.hiddenName(), h.reversalName())) {
+        ConfigException.require(!names.contains(n), "Head name '%s' clashes with a layer of the trunk or another head (%s)", n,
+            String.join(", ", names));
+      }
+      names.addAll(List.of(h.name(), h.hiddenName(), h.reversalName()));
+    }
+  }
+
   /**
-   * The network whose layers below its output become the trunk: a pretrained model (any Graft or
-   * DL4J MultiLayerNetwork zip) when {@code pretrained} is set, else {@code model} built fresh.
+   * A graph trunk: {@code source} with its output layer removed and the heads reading what it read;
+   * every other vertex, name and weight kept, every layer given the stage's optimiser.
+   */
+  private static ComputationGraph build(ComputationGraph source, List<Head> heads, OptimizerConfig optimizer, long seed) {
+    String out = GraphSurgery.outputLayer(source);
+    ComputationGraphConfiguration conf = source.getConfiguration();
+    List<String> below = conf.getVertexInputs().get(out);
+    ConfigException.require(below.size() == 1, "The trunk's output layer '%s' reads %s vertices (%s); a shared trunk needs one", out,
+        below.size(), String.join(", ", below));
+    Set<String> names = new LinkedHashSet<>(conf.getTopologicalOrderStr());
+    names.removeAll(conf.getNetworkInputs());
+    names.remove(out);
+    requireFreeNames(heads, names);
+    long width = ((BaseOutputLayer) Surgery.inner(((LayerVertex) conf.getVertices().get(out)).getLayerConf().getLayer())).getNIn();
+    Nd4j.getRandom().setSeed(seed);
+    TransferLearning.GraphBuilder b = new TransferLearning.GraphBuilder(source)
+        .fineTuneConfiguration(new FineTuneConfiguration.Builder().seed(seed).build())
+        .removeVertexAndConnections(out);
+    List<String> outputs = new ArrayList<>();
+    for (Head h : heads) {
+      String in = below.get(0);
+      long nIn = width;
+      if (h.reversed()) {
+        b.addLayer(h.reversalName(), new GradientReversal(h.reversalName(), 0.0), in);
+        in = h.reversalName();
+      }
+      if (h.hidden() > 0) {
+        b.addLayer(h.hiddenName(), new DenseLayer.Builder().nIn(nIn).nOut(h.hidden()).activation(Activation.RELU)
+            .weightInit(WeightInit.XAVIER).build(), in);
+        in = h.hiddenName();
+        nIn = h.hidden();
+      }
+      b.addLayer(h.name(), new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(nIn).nOut(h.numClasses())
+          .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), in);
+      outputs.add(h.name());
+    }
+    b.setOutputs(outputs.toArray(String[]::new));
+    ComputationGraph built = b.build();
+    ComputationGraphConfiguration retrained = built.getConfiguration().clone();
+    for (GraphVertex v : retrained.getVertices().values()) {
+      if (v instanceof LayerVertex lv) {
+        retrain(lv.getLayerConf().getLayer(), optimizer);
+      }
+    }
+    ComputationGraph graph = new ComputationGraph(retrained);
+    graph.init(built.params().dup(), false);
+    return graph;
+  }
+
+  /**
+   * The network whose vertices below its output become the trunk: a pretrained model (a Graft
+   * model folder or any DL4J zip of either kind) when {@code pretrained} is set, else {@code model}
+   * built fresh ({@code resnet} as a graph, the others as layer stacks).
    *
    * @throws ConfigException when the pretrained model cannot take features of {@code featureShape}
    */
-  public static MultiLayerNetwork source(Storage storage, String pretrained, ModelConfig model,
+  public static Model source(Storage storage, String pretrained, ModelConfig model,
       int[] featureShape, int numClasses, OptimizerConfig optimizer, long seed) {
     int numFeatures = Arrays.stream(featureShape).reduce(1, (a, b) -> a * b);
     if (pretrained != null) {
-      MultiLayerNetwork net = Surgery.unfrozen(Surgery.load(storage, pretrained).network());
+      Model loaded = Graphs.load(storage, pretrained);
+      if (loaded instanceof ComputationGraph g) {
+        long in = Graphs.inputSize(g);
+        ConfigException.require(in == numFeatures, "Pretrained model %s takes %s features, the data have %s", pretrained,
+            in < 0 ? "an input of unknown width" : in, numFeatures);
+        GraphSurgery.outputLayer(g);
+        return GraphSurgery.unfrozen(g);
+      }
+      MultiLayerNetwork net = Surgery.unfrozen((MultiLayerNetwork) loaded);
       long in = Surgery.inputSize(net);
       ConfigException.require(in == numFeatures, "Pretrained model %s takes %s features, the data have %s", pretrained, in, numFeatures);
       return net;
+    }
+    if (model.architecture() == ModelConfig.Architecture.RESNET) {
+      ComputationGraph graph = new ComputationGraph(Architectures.resnet(model, featureShape, numClasses, optimizer, seed));
+      graph.init();
+      return graph;
     }
     MultiLayerNetwork net = new MultiLayerNetwork(Architectures.build(model, featureShape, numClasses, optimizer, seed));
     net.init();
@@ -174,12 +261,7 @@ public final class SharedTrunk {
   /** The trunk's layer names, bottom to top (the graph's layers before the first head layer). */
   public static List<String> trunkLayers(ComputationGraph graph) {
     List<String> out = new ArrayList<>();
-    Set<String> headLayers = new LinkedHashSet<>();
-    for (String o : graph.getConfiguration().getNetworkOutputs()) {
-      headLayers.add(o);
-      headLayers.add(o + "Hidden");
-      headLayers.add(o + "Reversal");
-    }
+    Set<String> headLayers = headVertices(graph);
     for (int idx : graph.topologicalSortOrder()) {
       var v = graph.getVertices()[idx];
       if (!v.isInputVertex() && v.hasLayer() && !headLayers.contains(v.getVertexName())) {
@@ -190,15 +272,87 @@ public final class SharedTrunk {
   }
 
   /**
-   * One head's model on its own: the trunk plus that head, as a plain {@link MultiLayerNetwork}
-   * with the graph's weights (what {@code graft finetune}, {@code evaluate} and plain DL4J load).
-   * A gradient-reversal layer, the identity at inference, is left out.
+   * One head's model on its own: the trunk plus that head, with the graph's weights (what
+   * {@code graft finetune}, {@code evaluate} and plain DL4J load). A layer-stack trunk gives a
+   * plain {@link MultiLayerNetwork}; any other trunk (residual blocks, an imported graph) a
+   * single-output {@link ComputationGraph}. A gradient-reversal layer, the identity at inference,
+   * is left out.
    */
-  public static MultiLayerNetwork export(ComputationGraph graph, String head, int[] featureShape) {
+  public static Model export(ComputationGraph graph, String head, int[] featureShape) {
     List<String> outputs = graph.getConfiguration().getNetworkOutputs();
     if (!outputs.contains(head)) {
       throw new ConfigException("Cannot export head '" + head + "': the model's heads are " + String.join(", ", outputs));
     }
+    return isLayerStack(graph) ? exportStack(graph, head, featureShape) : exportGraph(graph, head);
+  }
+
+  /** Whether the trunk is a chain of layers from the input, as {@link #build} makes of a layer stack. */
+  static boolean isLayerStack(ComputationGraph graph) {
+    ComputationGraphConfiguration conf = graph.getConfiguration();
+    String below = INPUT;
+    if (!conf.getNetworkInputs().equals(List.of(INPUT))) {
+      return false;
+    }
+    for (String layer : trunkLayers(graph)) {
+      if (!conf.getVertexInputs().get(layer).equals(List.of(below))) {
+        return false;
+      }
+      below = layer;
+    }
+    Set<String> heads = headVertices(graph);
+    for (String v : conf.getVertices().keySet()) {
+      if (!heads.contains(v) && !(conf.getVertices().get(v) instanceof LayerVertex)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static Set<String> headVertices(ComputationGraph graph) {
+    Set<String> headLayers = new LinkedHashSet<>();
+    for (String o : graph.getConfiguration().getNetworkOutputs()) {
+      headLayers.add(o);
+      headLayers.add(o + "Hidden");
+      headLayers.add(o + "Reversal");
+    }
+    return headLayers;
+  }
+
+  /** The trunk with one head as a graph: every head's vertices removed, the chosen head's layers added back below no reversal. */
+  private static ComputationGraph exportGraph(ComputationGraph graph, String head) {
+    ComputationGraphConfiguration conf = graph.getConfiguration();
+    Set<String> heads = headVertices(graph);
+    String first = conf.getVertices().containsKey(head + "Reversal") ? head + "Reversal"
+        : conf.getVertices().containsKey(head + "Hidden") ? head + "Hidden" : head;
+    String features = conf.getVertexInputs().get(first).get(0);
+    TransferLearning.GraphBuilder b = new TransferLearning.GraphBuilder(graph);
+    for (String v : heads) {
+      if (conf.getVertices().containsKey(v)) {
+        b.removeVertexAndConnections(v);
+      }
+    }
+    List<String> kept = new ArrayList<>();
+    String in = features;
+    for (String v : List.of(head + "Hidden", head)) {
+      if (conf.getVertices().containsKey(v)) {
+        Layer l = graph.getLayer(v).conf().getLayer().clone();
+        if (l instanceof BaseOutputLayer out && out.getLossFn() instanceof LossMCXENT) {
+          out.setLossFn(new LossMCXENT()); // drop multi-task loss weights
+        }
+        b.addLayer(v, l, in);
+        kept.add(v);
+        in = v;
+      }
+    }
+    b.setOutputs(head);
+    ComputationGraph out = b.build();
+    for (String v : kept) {
+      out.getLayer(v).setParams(graph.getLayer(v).params().dup());
+    }
+    return out;
+  }
+
+  private static MultiLayerNetwork exportStack(ComputationGraph graph, String head, int[] featureShape) {
     List<String> layers = new ArrayList<>(trunkLayers(graph));
     if (graph.getConfiguration().getVertices().containsKey(head + "Hidden")) {
       layers.add(head + "Hidden");

@@ -101,12 +101,12 @@ public final class Architectures {
         int k = hwc[0] >= 20 && hwc[1] >= 20 ? 5 : 3;
         list.layer(index++, new ConvolutionLayer.Builder(k, k).name("conv1").nOut(model.convChannels().get(0)).stride(1, 1).activation(act).build());
         if (model.batchNorm()) {
-          list.layer(index++, new BatchNormalization.Builder().name("bn1").build());
+          list.layer(index++, batchNorm("bn1"));
         }
         list.layer(index++, new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).name("pool1").kernelSize(2, 2).stride(2, 2).build());
         list.layer(index++, new ConvolutionLayer.Builder(k, k).name("conv2").nOut(model.convChannels().get(1)).stride(1, 1).activation(act).build());
         if (model.batchNorm()) {
-          list.layer(index++, new BatchNormalization.Builder().name("bn2").build());
+          list.layer(index++, batchNorm("bn2"));
         }
         list.layer(index++, new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX).name("pool2").kernelSize(2, 2).stride(2, 2).build());
         DenseLayer.Builder dense = new DenseLayer.Builder().name("dense1").nOut(model.dense()).activation(act);
@@ -116,8 +116,8 @@ public final class Architectures {
         list.layer(index++, dense.build());
         list.setInputType(InputType.convolutionalFlat(hwc[0], hwc[1], hwc[2]));
       }
-      case RESNET -> throw new ConfigException("model.architecture resnet is a ComputationGraph: graft pretrain trains it; this job takes "
-          + "mlp or lenet");
+      case RESNET -> throw new ConfigException("model.architecture resnet is a ComputationGraph: graft pretrain, dann and multitask build "
+          + "it; this job takes mlp or lenet");
       default -> throw new ConfigException("Unknown architecture: " + model.architecture());
     }
     return index;
@@ -145,7 +145,7 @@ public final class Architectures {
     ComputationGraphConfiguration.GraphBuilder g = baseBuilder(optimizer, seed).convolutionMode(ConvolutionMode.Same).graphBuilder()
         .addInputs("input").setInputTypes(InputType.convolutionalFlat(hwc[0], hwc[1], hwc[2]));
     int width = model.widths().get(0);
-    g.addLayer("stem", conv(3, 1, width), "input").addLayer("stem.bn", new BatchNormalization.Builder().build(), "stem")
+    g.addLayer("stem", conv(3, 1, width), "input").addLayer("stem.bn", batchNorm(null), "stem")
         .addLayer("stem.relu", new ActivationLayer.Builder().activation(act).build(), "stem.bn");
     String previous = "stem.relu";
     int channels = width;
@@ -155,14 +155,14 @@ public final class Architectures {
         String block = "stage" + (s + 1) + ".block" + (b + 1);
         int stride = s > 0 && b == 0 ? 2 : 1;
         g.addLayer(block + ".conv1", conv(3, stride, width), previous)
-            .addLayer(block + ".bn1", new BatchNormalization.Builder().build(), block + ".conv1")
+            .addLayer(block + ".bn1", batchNorm(null), block + ".conv1")
             .addLayer(block + ".relu1", new ActivationLayer.Builder().activation(act).build(), block + ".bn1")
             .addLayer(block + ".conv2", conv(3, 1, width), block + ".relu1")
-            .addLayer(block + ".bn2", new BatchNormalization.Builder().build(), block + ".conv2");
+            .addLayer(block + ".bn2", batchNorm(null), block + ".conv2");
         String shortcut = previous;
         if (stride != 1 || channels != width) {
           g.addLayer(block + ".proj", conv(1, stride, width), previous)
-              .addLayer(block + ".proj.bn", new BatchNormalization.Builder().build(), block + ".proj");
+              .addLayer(block + ".proj.bn", batchNorm(null), block + ".proj");
           shortcut = block + ".proj.bn";
         }
         g.addVertex(block + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), block + ".bn2", shortcut)
@@ -177,6 +177,19 @@ public final class Architectures {
       out.dropOut(1.0 - model.dropout());
     }
     return g.addLayer("output", out.build(), "pool").setOutputs("output").build();
+  }
+
+  /**
+   * Batch norm that only normalises. DL4J's batch-norm layer ignores its activation, but without
+   * one the saved configuration (and {@code graft inspect}) would show the builder's default,
+   * sigmoid, for a layer that applies none.
+   */
+  private static BatchNormalization batchNorm(String name) {
+    BatchNormalization.Builder b = new BatchNormalization.Builder().activation(Activation.IDENTITY);
+    if (name != null) {
+      b.name(name);
+    }
+    return b.build();
   }
 
   /** A k x k convolution without bias (batch norm follows), ReLU-ready He initialisation. */

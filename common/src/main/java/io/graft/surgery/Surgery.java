@@ -107,7 +107,8 @@ public final class Surgery {
     return i;
   }
 
-  static Layer inner(Layer l) {
+  /** The layer a frozen wrapper holds, or the layer itself. */
+  public static Layer inner(Layer l) {
     if (l instanceof FrozenLayer f) {
       return f.getLayer();
     }

@@ -39,8 +39,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
@@ -51,8 +51,9 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * strength and the learning rate of each averaging step, executors fit their partitions, the
  * driver averages.
  *
- * <p>Writes {@code model.zip} (trunk + label head, a plain MultiLayerNetwork for the target
- * domain), {@code graph.zip} (trunk and both heads), {@code metrics.jsonl} and
+ * <p>Writes {@code model.zip} (trunk + label head for the target domain: a plain
+ * MultiLayerNetwork for a layer-stack trunk, a ComputationGraph for a graph trunk),
+ * {@code graph.zip} (trunk and both heads), {@code metrics.jsonl} and
  * {@code provenance.json}; checkpoints every round.
  */
 public final class DannJob {
@@ -84,7 +85,7 @@ public final class DannJob {
   }
 
   /** Everything checked on the driver before Spark does any work. */
-  record Plan(Manifest source, Manifest target, MultiLayerNetwork trunkSource, ComputationGraph graph, Path output, Checkpoints checkpoints) {}
+  record Plan(Manifest source, Manifest target, ComputationGraph graph, Path output, Checkpoints checkpoints) {}
 
   static Plan plan(DannConfig config, Storage storage, boolean resume) throws IOException {
     Manifest source = GraftDatasets.manifest(storage, config.source().train(), "source");
@@ -102,7 +103,7 @@ public final class DannJob {
         "Target dataset %s has %s classes but the source %s has %s (the label head predicts the source's classes)",
         config.target().train(), target.numClasses(), config.source().train(), source.numClasses());
     long seed = config.training().seed();
-    MultiLayerNetwork trunkSource = SharedTrunk.source(storage, config.pretrained(), config.model(), source.featureShape(),
+    Model trunkSource = SharedTrunk.source(storage, config.pretrained(), config.model(), source.featureShape(),
         source.numClasses(), config.optimizer(), seed);
     ComputationGraph graph = SharedTrunk.build(trunkSource, config.pretrained() != null, source.featureShape(),
         List.of(new SharedTrunk.Head(LABEL_HEAD, source.numClasses(), 0, false),
@@ -113,7 +114,7 @@ public final class DannJob {
     if (resume) {
       checkpoints.requireResumable(config, config.training().epochs());
     }
-    return new Plan(source, target, trunkSource, graph, output, checkpoints);
+    return new Plan(source, target, graph, output, checkpoints);
   }
 
   static void requireSameInputs(Manifest a, String aUri, Manifest b, String bUri) {
@@ -208,7 +209,7 @@ public final class DannJob {
     RoundLoop.run(trainer, run.startRound() + 1, rounds, rounds, run.listeners(spark, options), null);
 
     RoundMetrics last = run.last();
-    MultiLayerNetwork labelModel = SharedTrunk.export(graph, LABEL_HEAD, plan.source().featureShape());
+    Model labelModel = SharedTrunk.export(graph, LABEL_HEAD, plan.source().featureShape());
     Provenance provenance = run.provenance();
     provenance.input("source", storage.qualify(storage.path(config.source().train())).toString(), sourceCount,
         JSON.valueToTree(plan.source().sources()));

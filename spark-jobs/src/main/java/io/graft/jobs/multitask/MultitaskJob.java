@@ -38,8 +38,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
@@ -50,7 +50,8 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * task every round.
  *
  * <p>Writes {@code model.zip} (the graph with every head), {@code tasks/NAME/model.zip} (each task
- * as a plain single-task MultiLayerNetwork), {@code metrics.jsonl} and {@code provenance.json}.
+ * as a single-task model: a plain MultiLayerNetwork for a layer-stack trunk, a one-output
+ * ComputationGraph for a graph trunk), {@code metrics.jsonl} and {@code provenance.json}.
  * With one task it trains the single-task baseline on the same engine.
  */
 public final class MultitaskJob {
@@ -103,7 +104,7 @@ public final class MultitaskJob {
     }
     long seed = config.training().seed();
     Manifest first = manifests.get(0);
-    MultiLayerNetwork trunkSource = SharedTrunk.source(storage, config.pretrained(), config.model(), first.featureShape(), first.numClasses(),
+    Model trunkSource = SharedTrunk.source(storage, config.pretrained(), config.model(), first.featureShape(), first.numClasses(),
         config.optimizer(), seed);
     ComputationGraph graph = SharedTrunk.build(trunkSource, config.pretrained() != null, first.featureShape(), heads, config.optimizer(), seed);
     Path output = storage.qualify(storage.path(config.output()));

@@ -7,8 +7,13 @@ import io.graft.adapt.SharedTrunk;
 import io.graft.config.ConfigLoader;
 import io.graft.engine.JobOptions;
 import io.graft.engine.SyncAveraging;
+import io.graft.jobs.JobMain;
+import io.graft.jobs.finetune.FinetuneConfig;
+import io.graft.jobs.finetune.FinetuneJob;
+import io.graft.jobs.importer.ModelImportJob;
 import io.graft.spark.TaskRows;
 import io.graft.store.Storage;
+import io.graft.surgery.Graphs;
 import io.graft.testing.SparkTests;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -112,6 +117,45 @@ class MultitaskJobTest {
     double scale = expected.amaxNumber().doubleValue();
     double diff = actual.sub(expected).amaxNumber().doubleValue();
     assertThat(diff).isLessThan(1e-4 * scale);
+  }
+
+  @Test
+  void anImportedPyTorchGraphIsTheTrunkAndEachTaskModelFineTunesAsAGraph() throws Exception {
+    java.nio.file.Path dir = SparkTests.work().resolve("multitask-onnx");
+    String cnn = dir.resolve("mnist-cnn").toString();
+    java.nio.file.Path onnx = java.nio.file.Path.of("..", "common", "src", "test", "resources", "onnx", "mnist-cnn.onnx").toAbsolutePath();
+    assertThat(JobMain.run(ModelImportJob.JOB, "--format", "onnx", "--input", onnx.toString(), "--output", cnn, "--mean", "0.1307", "--std",
+        "0.3081")).isZero();
+    String out = dir.resolve("run").toUri().toString();
+    MultitaskJob.Result r = MultitaskJob.run(config(out, "pretrained=" + cnn, "optimizer.learningRate=0.001"), SparkTests.spark(),
+        JobOptions.quiet());
+    // the PyTorch CNN's MNIST features under a new head: one epoch on 100 labels per class is enough for MNIST
+    assertThat(r.accuracy().get("digits")).isGreaterThan(0.75);
+    MultitaskJob.Result scratch = MultitaskJob.run(config(dir.resolve("scratch").toUri().toString(), "optimizer.learningRate=0.001"),
+        SparkTests.spark(), JobOptions.quiet());
+    // 0.84 vs 0.49 when written
+    assertThat(r.accuracy().get("digits")).as("the imported trunk beats a fresh one").isGreaterThan(scratch.accuracy().get("digits") + 0.2);
+
+    Storage storage = new Storage(SparkTests.spark().sparkContext().hadoopConfiguration());
+    ComputationGraph graph;
+    try (InputStream in = storage.open(new Path(out, MultitaskJob.MODEL_FILE))) {
+      graph = ModelSerializer.restoreComputationGraph(in, false);
+    }
+    assertThat(graph.getConfiguration().getVertices()).as("the import's vertices and normalisation kept").containsKeys("input.shift", "conv1",
+        "digits", "fashion");
+    INDArray x = Nd4j.rand(DataType.FLOAT, 4, 784);
+    ComputationGraph task;
+    try (InputStream in = storage.open(new Path(out, "tasks/fashion/model.zip"))) {
+      task = ModelSerializer.restoreComputationGraph(in, false);
+    }
+    assertThat(task.outputSingle(x)).isEqualTo(graph.output(false, x)[1]);
+
+    FinetuneJob.Result tuned = FinetuneJob.run(ConfigLoader.load(null, List.of("source=" + out + "/tasks/digits", "data.train="
+        + SparkTests.digits28(), "data.test=" + SparkTests.digits28(), "data.labelsPerClass=20", "strategy=feature-extraction", "epochs=3",
+        "training.batchSizePerWorker=32", "output=" + dir.resolve("tuned")), FinetuneConfig.class), SparkTests.spark(), JobOptions.quiet());
+    // a new head on the task model's frozen graph: 0.53 when written after 3 rounds on 200 rows, chance 0.1
+    assertThat(tuned.testAccuracy()).isGreaterThan(0.35);
+    assertThat(Graphs.isGraphModel(storage, dir.resolve("tuned").toString())).isTrue();
   }
 
   @Test
