@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces docs/benchmarks/adaptation.md: source-only vs DANN (MNIST -> UCI digits, IMDB -> Amazon)
 # and multi-task vs single-task (MNIST + Fashion-MNIST, 1,000 labels per task), over seeds.
-#   deploy/bench/adaptation.sh [--seeds "1 2 3"] [--lambdas "0.3"] [--only digits|text|text-wink|multitask] [--out DIR] [--reuse]
+#   deploy/bench/adaptation.sh [--seeds "1 2 3"] [--lambdas "0.3"] [--only digits|digits-resnet|text|text-wink|multitask] [--out DIR] [--reuse]
+# digits-resnet: MNIST -> UCI digits on a residual trunk (model.architecture resnet, stages [1, 1], widths [16, 32], 5 rounds); run
+# only when named.
 # --lambdas: the DANN rows beside source-only (lambda 0); --reuse: runs that finished in DIR before are not repeated.
 # Needs the datasets the configs name (see the comments at the top of each deploy/conf file).
 # Prints one line per run and a Markdown table per experiment (mean +- sample std over seeds).
@@ -69,18 +71,23 @@ dann_table() {
     }' "$out/results.txt"
 }
 
-# dann_pair NAME CONFIG TITLE: source-only (lambda 0) and DANN (lambda 0.3) over seeds, then the table
+# dann_pair NAME CONFIG TITLE [--set K=V]...: source-only (lambda 0) and DANN (lambda 0.3) over seeds, then the table
 dann_pair() {
   local name="$1" conf="$2" title="$3"
+  shift 3
   for s in $seeds; do
     for lam in 0 $lambdas; do
-      run "$name-lambda$lam-s$s" dann --config "$conf" --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/$name-lambda$lam-s$s"
+      run "$name-lambda$lam-s$s" dann --config "$conf" "$@" --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/$name-lambda$lam-s$s"
     done
   done
   dann_table "$title" "$name"
 }
 if [[ -z "$only" || "$only" == digits ]]; then
   dann_pair digits "$root/deploy/conf/dann-mnist-digits.yaml" "MNIST -> UCI digits 28x28: target accuracy"
+fi
+if [[ "$only" == digits-resnet ]]; then
+  dann_pair digits-resnet "$root/deploy/conf/dann-mnist-digits.yaml" "MNIST -> UCI digits 28x28, ResNet trunk: target accuracy" \
+    --set model.architecture=resnet --set "model.stages=[1, 1]" --set "model.widths=[16, 32]" --set training.epochs=5
 fi
 if [[ -z "$only" || "$only" == text ]]; then
   dann_pair text "$root/deploy/conf/dann-imdb-amazon.yaml" "IMDB -> Amazon: target accuracy"
