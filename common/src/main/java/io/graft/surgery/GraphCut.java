@@ -32,7 +32,8 @@ public record GraphCut(String boundary, ComputationGraph top, List<String> verti
 
   /**
    * The cut of {@code stage} above its frozen part, or null when the trainable vertices read more
-   * than one frozen vertex (or the network input directly), or the boundary's output shape is unknown.
+   * than one frozen vertex (or the network input directly), a frozen vertex reads a trainable one,
+   * or the boundary's output shape is unknown.
    */
   public static GraphCut of(ComputationGraph stage, Set<String> trainable) {
     ComputationGraphConfiguration conf = stage.getConfiguration();
@@ -50,6 +51,11 @@ public record GraphCut(String boundary, ComputationGraph top, List<String> verti
     }
     if (reads.size() != 1 || conf.getNetworkInputs().containsAll(reads)) {
       return null;
+    }
+    for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+      if (!trainable.contains(e.getKey()) && e.getValue().stream().anyMatch(trainable::contains)) {
+        return null; // a frozen vertex above a trainable one (LoRA's sum, an adapter's): the top is not one piece
+      }
     }
     String boundary = reads.iterator().next();
     InputType inputType = Graphs.inputType(conf);

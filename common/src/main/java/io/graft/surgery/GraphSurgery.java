@@ -22,7 +22,6 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
-import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
@@ -200,7 +199,7 @@ public final class GraphSurgery {
         } else if (!belowTrainable.contains(name) || hasParams) {
           // wholly below the trainable part: no backpropagation at all (DL4J skips frozen vertices); above a
           // trainable vertex: gradients pass through to it
-          Layer frozen = belowTrainable.contains(name) ? new FrozenLayerWithBackprop(layer) : new FrozenLayer(layer);
+          Layer frozen = belowTrainable.contains(name) ? Surgery.frozenWithBackprop(layer) : new FrozenLayer(layer);
           frozen.setLayerName(layer.getLayerName());
           lv.getLayerConf().setLayer(frozen);
         }

@@ -15,6 +15,9 @@ import java.util.zip.ZipInputStream;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.FrozenVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
@@ -164,6 +167,36 @@ public final class Graphs {
       }
     }
     return null;
+  }
+
+  /**
+   * A layer stack as a ComputationGraph computing the same function: input vertex {@code input},
+   * then each layer under its own name reading the one below (with the stack's input
+   * preprocessors), weights copied.
+   */
+  public static ComputationGraph fromStack(MultiLayerNetwork net) {
+    MultiLayerConfiguration conf = net.getLayerWiseConfigurations();
+    ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder().seed(conf.getConf(0).getSeed())
+        .dataType(conf.getDataType()).trainingWorkspaceMode(conf.getTrainingWorkspaceMode())
+        .inferenceWorkspaceMode(conf.getInferenceWorkspaceMode()).graphBuilder().addInputs("input");
+    List<String> names = Surgery.layerNames(net);
+    String below = "input";
+    for (int i = 0; i < names.size(); i++) {
+      ConfigException.require(!names.get(i).equals("input") && names.indexOf(names.get(i)) == i,
+          "Cannot turn %s into a graph: layer name '%s' is taken", "the model", names.get(i));
+      InputPreProcessor pre = conf.getInputPreProcess(i);
+      b.addLayer(names.get(i), conf.getConf(i).getLayer().clone(), pre == null ? null : pre.clone(), below);
+      below = names.get(i);
+    }
+    b.setOutputs(below);
+    ComputationGraph g = new ComputationGraph(b.build());
+    g.init();
+    for (int i = 0; i < names.size(); i++) {
+      if (net.getLayer(i).numParams() > 0) {
+        g.getLayer(names.get(i)).setParams(net.getLayer(i).params().dup());
+      }
+    }
+    return g;
   }
 
   /** How many classes a network's (first) output layer predicts. */

@@ -13,7 +13,6 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
-import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -82,7 +81,7 @@ public final class StageNetwork {
         configureTrainable(layer, plan.updaterForLayer().apply(i), plan.weightDecay(), plan.dropout());
         confs.get(i).setLayer(layer);
       } else {
-        Layer frozen = i > lowestTrainable ? new FrozenLayerWithBackprop(layer) : new FrozenLayer(layer);
+        Layer frozen = i > lowestTrainable ? Surgery.frozenWithBackprop(layer) : new FrozenLayer(layer);
         frozen.setLayerName(layer.getLayerName());
         confs.get(i).setLayer(frozen);
       }

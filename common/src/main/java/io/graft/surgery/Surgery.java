@@ -17,6 +17,7 @@ import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
@@ -116,6 +117,17 @@ public final class Surgery {
       return f.getUnderlying();
     }
     return l;
+  }
+
+  /**
+   * A frozen layer that gradients pass through to trainable layers below it: batch norm as
+   * {@link FrozenBatchNorm} (DL4J's own wrapper backpropagates batch norm's training-mode formula),
+   * any other layer as DL4J's {@code FrozenLayerWithBackprop}.
+   */
+  public static Layer frozenWithBackprop(Layer layer) {
+    Layer frozen = layer instanceof BatchNormalization ? new FrozenBatchNorm(layer) : new FrozenLayerWithBackprop(layer);
+    frozen.setLayerName(layer.getLayerName());
+    return frozen;
   }
 
   public static boolean isFrozen(Layer l) {

@@ -24,6 +24,7 @@ public record FinetuneConfig(
     double alpha,
     double fullRateFactor,
     AdapterConfig adapters,
+    LoraConfig lora,
     ScheduleConfig schedule,
     List<StageConfig> stages,
     OptimizerConfig optimizer,
@@ -40,7 +41,8 @@ public record FinetuneConfig(
     TWO_STAGE,
     GRADUAL_UNFREEZE,
     DISCRIMINATIVE,
-    ADAPTERS;
+    ADAPTERS,
+    LORA;
 
     @Override
     public String toString() {
@@ -106,6 +108,23 @@ public record FinetuneConfig(
     }
   }
 
+  /**
+   * Low-rank updates W + B·A on dense and convolution layers.
+   *
+   * @param layers the layers (vertex or group names) that get them; empty: every dense and convolution layer below the head
+   * @param rank r, the rank of B·A
+   */
+  public record LoraConfig(List<String> layers, int rank) {
+    @JsonCreator
+    public LoraConfig(@JsonProperty("layers") List<String> layers, @JsonProperty("rank") Integer rank) {
+      this(layers == null ? List.of() : List.copyOf(layers), rank == null ? 4 : rank);
+    }
+
+    public LoraConfig {
+      ConfigException.require(rank >= 1, "lora.rank must be at least 1, cannot be: %s", rank);
+    }
+  }
+
   /** A learning-rate schedule within each stage, in epochs. */
   public record ScheduleConfig(LrSchedule.Kind kind, double warmupEpochs, double stepEpochs, double gamma, double minFactor) {
     @JsonCreator
@@ -132,7 +151,8 @@ public record FinetuneConfig(
    *
    * @param name shown in progress lines and metrics
    * @param trainFrom the lowest trainable layer: a layer name, {@code all}, {@code head} (the new
-   *     output and added layers) or {@code adapters} (the adapters and the head)
+   *     output and added layers), {@code adapters} (the adapters and the head) or {@code lora} (the
+   *     LoRA matrices and the head)
    * @param epochs rounds in this stage
    * @param learningRate base rate of the top layer (default: optimizer.learningRate)
    * @param alpha discriminative factor: layer group l of L trains at rate * alpha^(L-l); 1 = uniform
@@ -174,6 +194,7 @@ public record FinetuneConfig(
       @JsonProperty("alpha") Double alpha,
       @JsonProperty("fullRateFactor") Double fullRateFactor,
       @JsonProperty("adapters") AdapterConfig adapters,
+      @JsonProperty("lora") LoraConfig lora,
       @JsonProperty("schedule") ScheduleConfig schedule,
       @JsonProperty("stages") List<StageConfig> stages,
       @JsonProperty("optimizer") OptimizerConfig optimizer,
@@ -184,7 +205,8 @@ public record FinetuneConfig(
     this(source, data, surgery == null ? new SurgeryConfig(null, null, null, null) : surgery,
         strategy == null ? Strategy.TWO_STAGE : strategy, epochs == null ? 10 : epochs, headEpochs == null ? 2 : headEpochs,
         alpha == null ? 0.3 : alpha, fullRateFactor == null ? 0.1 : fullRateFactor,
-        adapters == null ? new AdapterConfig(null, null) : adapters, schedule == null ? ScheduleConfig.constant() : schedule,
+        adapters == null ? new AdapterConfig(null, null) : adapters, lora == null ? new LoraConfig(null, null) : lora,
+        schedule == null ? ScheduleConfig.constant() : schedule,
         stages == null ? List.of() : List.copyOf(stages), optimizer == null ? OptimizerConfig.defaults() : optimizer,
         augmentation == null ? Augmentation.none() : augmentation, earlyStopping,
         training == null ? TrainingConfig.defaults() : training, output);

@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
@@ -52,10 +53,20 @@ record FinetunePlan(Manifest train, Manifest test, boolean testIsTrain, Surgery.
       Checkpoints.requireCompatible(state.config(), JSON.valueToTree(config), List.of());
     }
     if (Graphs.isGraphModel(storage, config.source())) {
-      GraphFinetune.Plan graph = GraphFinetune.plan(config, storage, train);
+      GraphFinetune.Plan graph = GraphFinetune.plan(config, storage, train, (ComputationGraph) Graphs.load(storage, config.source()));
       return new FinetunePlan(train, test, testIsTrain, null, null, List.of(), output, checkpoints, 0, graph);
     }
     Surgery.Source source = Surgery.load(storage, config.source());
+    boolean lora = config.strategy() == FinetuneConfig.Strategy.LORA && config.stages().isEmpty()
+        || config.stages().stream().anyMatch(s -> s.trainFrom().equals("lora"));
+    if (lora) {
+      ConfigException.require(Surgery.selfSupervisedHead(source.network()).isEmpty(),
+          "LoRA is not built for a self-supervised encoder (%s); use adapters or another strategy", config.source());
+      // LoRA splits a layer into base, low-rank branch and sum: a graph's shape, so the stack becomes a graph, its names kept
+      ComputationGraph graph = Graphs.fromStack(Surgery.unfrozen(source.network()));
+      return new FinetunePlan(train, test, testIsTrain, null, null, List.of(), output, checkpoints, 0,
+          GraphFinetune.plan(config, storage, train, graph));
+    }
     long inputs = Surgery.inputSize(source.network());
     if (inputs > 0 && inputs != train.numFeatures()) {
       throw new ConfigException("Cannot fine-tune: the target's features are " + Arrays.toString(train.featureShape()) + " ("

@@ -14,12 +14,15 @@ import io.graft.jobs.finetune.FinetuneConfig.StageConfig;
 import io.graft.store.Storage;
 import io.graft.spark.GraftSpark;
 import io.graft.surgery.GraphCut;
+import io.graft.surgery.GraphInserts;
 import io.graft.surgery.GraphSurgery;
+import io.graft.surgery.GraphSurgery.Grouping;
 import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,8 +56,11 @@ final class GraphFinetune {
   /** The graph after surgery, its parameter groups (bottom to top) and the resolved stages. */
   record Plan(ComputationGraph base, LinkedHashMap<String, List<String>> groups, List<Stage> stages, String sourceProvenance) {}
 
-  static Plan plan(FinetuneConfig config, Storage storage, Manifest train) throws IOException {
-    ComputationGraph source = (ComputationGraph) Graphs.load(storage, config.source());
+  /**
+   * The plan on {@code source}: a graph, or a layer stack converted to one (names kept) for the
+   * strategies only graphs have.
+   */
+  static Plan plan(FinetuneConfig config, Storage storage, Manifest train, ComputationGraph source) throws IOException {
     long inputs = Graphs.inputSize(source);
     if (inputs > 0 && inputs != train.numFeatures()) {
       throw new ConfigException("Cannot fine-tune: the target's features are " + java.util.Arrays.toString(train.featureShape()) + " ("
@@ -63,29 +69,64 @@ final class GraphFinetune {
     ConfigException.require(config.surgery().removeLayers().isEmpty(),
         "surgery.removeLayers is not supported for graph models (%s): the output layer is replaced; add layers with surgery.addLayers",
         config.source());
-    boolean adapters = config.strategy() == FinetuneConfig.Strategy.ADAPTERS && config.stages().isEmpty()
-        || config.stages().stream().anyMatch(s -> s.trainFrom().equals("adapters"));
-    ConfigException.require(!adapters, "Adapters are not built for graph models (%s) yet; use another strategy", config.source());
     List<Surgery.AddedLayer> added = config.surgery().addLayers().stream()
         .map(a -> new Surgery.AddedLayer(a.name(), a.width(), a.activation())).toList();
-    ComputationGraph base = GraphSurgery.newHead(source, train.numClasses(), added, config.training().seed());
+    long seed = config.training().seed();
+    ComputationGraph base = GraphSurgery.newHead(source, train.numClasses(), added, seed);
     if (config.strategy() == FinetuneConfig.Strategy.SCRATCH && config.stages().isEmpty()) {
-      base = GraphSurgery.reinitialised(base, config.training().seed());
+      base = GraphSurgery.reinitialised(base, seed);
     }
-    LinkedHashMap<String, List<String>> groups = GraphSurgery.groups(base, GraphSurgery.Grouping.parse(config.surgery().groups()));
     List<String> head = new ArrayList<>();
     added.forEach(a -> head.add(a.name()));
     head.add(GraphSurgery.outputLayer(base));
+    Grouping grouping = Grouping.parse(config.surgery().groups());
+    LinkedHashMap<String, List<String>> groups = GraphSurgery.groups(base, grouping);
     int headGroups = (int) groups.keySet().stream().filter(g -> groups.get(g).stream().anyMatch(head::contains)).count();
     List<StageConfig> configs = config.stages().isEmpty() ? Strategies.expand(config, new ArrayList<>(groups.keySet()), headGroups)
         : config.stages();
+    Map<String, List<String>> inserted = new LinkedHashMap<>();
+    if (configs.stream().anyMatch(s -> s.trainFrom().equals("adapters"))) {
+      ConfigException.require(!config.adapters().after().isEmpty(), "Cannot use adapters: adapters.after names no vertex (vertices: %s)",
+          String.join(", ", base.getConfiguration().getTopologicalOrderStr()));
+      GraphInserts.Inserted a = GraphInserts.adapters(base, config.adapters().after(), config.adapters().size(), seed);
+      base = a.graph();
+      inserted.put("adapters", a.trainable());
+    }
+    if (configs.stream().anyMatch(s -> s.trainFrom().equals("lora"))) {
+      List<String> targets = config.lora().layers().isEmpty() ? GraphInserts.loraTargets(base, head) : loraTargets(base, groups, config);
+      ConfigException.require(!targets.isEmpty(), "Cannot use LoRA: %s has no dense or convolution layer below its head", config.source());
+      GraphInserts.Inserted l = GraphInserts.lora(base, targets, config.lora().rank(), seed);
+      base = l.graph();
+      inserted.put("lora", l.trainable());
+    }
+    LinkedHashMap<String, List<String>> finalGroups = inserted.isEmpty() ? groups : GraphSurgery.groups(base, grouping);
     List<Stage> stages = new ArrayList<>();
     for (StageConfig s : configs) {
-      Set<String> trainable = GraphSurgery.trainableFrom(base, groups, s.trainFrom(), head);
+      Set<String> trainable;
+      if (inserted.containsKey(s.trainFrom())) {
+        trainable = new LinkedHashSet<>(inserted.get(s.trainFrom()));
+        trainable.addAll(head);
+      } else {
+        trainable = GraphSurgery.trainableFrom(base, finalGroups, s.trainFrom(), head);
+      }
       double lr = s.learningRate() == null ? config.optimizer().learningRate() : s.learningRate();
       stages.add(new Stage(s, trainable, lr, s.schedule() == null ? config.schedule() : s.schedule()));
     }
-    return new Plan(base, groups, stages, Graphs.provenance(storage, config.source()));
+    return new Plan(base, finalGroups, stages, Graphs.provenance(storage, config.source()));
+  }
+
+  /** lora.layers as vertices: a group's name stands for its dense and convolution layers. */
+  private static List<String> loraTargets(ComputationGraph base, Map<String, List<String>> groups, FinetuneConfig config) {
+    List<String> all = GraphInserts.loraTargets(base, List.of());
+    List<String> out = new ArrayList<>();
+    for (String name : config.lora().layers()) {
+      if (groups.containsKey(name) && !base.getConfiguration().getVertices().containsKey(name)) {
+        groups.get(name).stream().filter(all::contains).forEach(out::add);
+      } else {
+        out.add(name);
+      }
+    }
+    return out;
   }
 
   /** The stage's graph: frozen outside its trainable vertices, each group at its discriminative, scheduled rate. */

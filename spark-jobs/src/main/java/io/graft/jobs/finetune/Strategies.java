@@ -18,6 +18,8 @@ import java.util.List;
  *   <li>{@code gradual-unfreeze}: one more parameter group trainable per stage, from the top
  *   <li>{@code discriminative}: all layers, layer group l of L at lr * alpha^(L-l)
  *   <li>{@code adapters}: base frozen, adapters and head trained at lr
+ *   <li>{@code lora}: base frozen, low-rank updates of its dense and convolution layers and the head
+ *       trained at lr
  * </ul>
  */
 final class Strategies {
@@ -36,6 +38,7 @@ final class Strategies {
       case FULL -> List.of(stage("full", "all", e, lr * c.fullRateFactor(), 1.0));
       case DISCRIMINATIVE -> List.of(stage("discriminative", "all", e, lr, c.alpha()));
       case ADAPTERS -> List.of(stage("adapters", "adapters", e, lr, 1.0));
+      case LORA -> List.of(stage("lora", "lora", e, lr, 1.0));
       case TWO_STAGE -> {
         int head = Math.min(c.headEpochs(), Math.max(1, e - 1));
         List<StageConfig> s = new ArrayList<>();

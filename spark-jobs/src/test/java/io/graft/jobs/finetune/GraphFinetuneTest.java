@@ -10,6 +10,7 @@ import io.graft.engine.RoundMetrics;
 import io.graft.jobs.JobMain;
 import io.graft.jobs.importer.ModelImportJob;
 import io.graft.store.Storage;
+import io.graft.surgery.GraphInserts;
 import io.graft.testing.SparkTests;
 import java.io.File;
 import java.nio.file.Path;
@@ -100,15 +101,21 @@ class GraphFinetuneTest {
     long all = PARAMETER_VERTICES.stream().mapToLong(v -> base.getVertex(v).numParams()).sum();
     long head = base.getVertex("classifier").numParams();
     Map<String, List<Long>> trained = new HashMap<>();
-    for (String strategy : List.of("scratch", "feature-extraction", "full", "two-stage", "gradual-unfreeze", "discriminative")) {
+    Map<String, Long> inserted = new HashMap<>();
+    for (String strategy : List.of("scratch", "feature-extraction", "full", "two-stage", "gradual-unfreeze", "discriminative", "adapters",
+        "lora")) {
       Path out = dir.resolve(strategy);
-      FinetuneJob.Result r = FinetuneJob.run(config(residual, out.toString(), "strategy=" + strategy), SPARK, JobOptions.quiet());
+      FinetuneJob.Result r = FinetuneJob.run(config(residual, out.toString(), "strategy=" + strategy, "adapters.after=[block.merge]",
+          "adapters.size=4", "lora.rank=2"), SPARK, JobOptions.quiet());
       trained.put(strategy, r.stages().stream().map(FinetuneJob.StageReport::trainableParameters).toList());
-      assertThat(r.stages()).allSatisfy(s -> assertThat(s.totalParameters()).isEqualTo(all));
       assertThat(r.testAccuracy()).as(strategy).isGreaterThan(0.0);
       ComputationGraph written = load(out);
       assertThat(written.getConfiguration().getVertices().keySet()).as(strategy).contains("block.merge", "classifier");
       assertThat(written.getOutputLayer(0).getParam("b").length()).isEqualTo(10);
+      long added = written.getConfiguration().getVertices().keySet().stream().filter(GraphInserts::isInserted)
+          .mapToLong(v -> written.getVertex(v).numParams()).sum();
+      inserted.put(strategy, added);
+      assertThat(r.stages()).allSatisfy(s -> assertThat(s.totalParameters()).isEqualTo(all + added));
     }
     assertThat(trained.get("feature-extraction")).containsExactly(head);
     assertThat(trained.get("full")).containsExactly(all);
@@ -117,9 +124,33 @@ class GraphFinetuneTest {
     // groups entry, block, dense_top, classifier: unfrozen from the top, one group per stage
     assertThat(trained.get("gradual-unfreeze")).hasSize(4).isSorted().startsWith(head).endsWith(all);
     assertThat(trained.get("discriminative")).containsExactly(all);
+    // one adapter on the merge's 8 channels: 1x1 convolutions 8 -> 4 -> 8 with biases
+    assertThat(inserted.get("adapters")).isEqualTo(8 * 4 + 4 + 4 * 8 + 8);
+    assertThat(trained.get("adapters")).containsExactly(head + inserted.get("adapters"));
+    // rank 2 on entry (5x5, 1 -> 8), block.conv (3x3, 8 -> 8), block.shortcut (1x1, 8 -> 8) and dense_top (8 -> 16)
+    assertThat(inserted.get("lora")).isEqualTo((25 * 2 + 2 * 8) + (72 * 2 + 2 * 8) + (8 * 2 + 2 * 8) + (8 * 2 + 2 * 16));
+    assertThat(trained.get("lora")).containsExactly(head + inserted.get("lora"));
+    assertThat(inserted.get("full")).isZero();
+  }
 
-    assertThatThrownBy(() -> FinetunePlan.of(config(residual, dir.resolve("a").toString(), "strategy=adapters"), STORAGE, false))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("Adapters are not built for graph models");
+  @Test
+  void loraOnALayerStackTurnsItIntoAGraphWithItsNamesAndLeavesTheBaseUntouched() throws Exception {
+    Path out = dir.resolve("lora-lenet");
+    FinetuneConfig c = config(SparkTests.lenetSource(), out.toString(), "strategy=lora", "lora.layers=[conv2, dense1]", "lora.rank=4",
+        "optimizer.weightDecay=0.05");
+    ComputationGraph before = FinetunePlan.of(c, STORAGE, false).graph().base();
+    FinetuneJob.Result r = FinetuneJob.run(c, SPARK, JobOptions.quiet());
+    ComputationGraph after = load(out);
+    assertThat(after.getConfiguration().getVertexInputs().get("dense1")).containsExactly("dense1.lora");
+    for (String v : List.of("conv1", "conv2.base", "dense1.base")) {
+      assertThat(after.getVertex(v).params()).as(v).isEqualTo(before.getVertex(v).params());
+    }
+    assertThat(after.getVertex("dense1.lora_b").params().amaxNumber().doubleValue()).isGreaterThan(0);
+    assertThat(r.testAccuracy()).isGreaterThan(0.5);
+    assertThatThrownBy(() -> FinetunePlan.of(config(SparkTests.lenetSource(), out.toString(), "strategy=lora", "lora.layers=[pool1]"),
+        STORAGE, false)).hasMessage("Cannot put LoRA on 'pool1': it is a SubsamplingLayer; LoRA applies to dense and convolution layers");
+    assertThatThrownBy(() -> FinetunePlan.of(config(SparkTests.lenetSource(), out.toString(), "strategy=lora", "lora.layers=[conv1]",
+        "lora.rank=20"), STORAGE, false)).hasMessageStartingWith("LoRA rank 20 is not smaller than layer 'conv1' (25 inputs, ");
   }
 
   @Test
