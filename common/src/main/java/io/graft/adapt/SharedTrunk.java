@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Set;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
@@ -197,18 +198,22 @@ public final class SharedTrunk {
     for (Head h : heads) {
       String in = below.get(0);
       long nIn = width;
+      // the old output's reshape of what it read (pooled images to vectors) goes to each head's first layer
+      InputPreProcessor pre = GraphSurgery.inputPreProcessor(conf, out);
       if (h.reversed()) {
-        b.addLayer(h.reversalName(), new GradientReversal(h.reversalName(), 0.0), in);
+        b.addLayer(h.reversalName(), new GradientReversal(h.reversalName(), 0.0), pre, in);
         in = h.reversalName();
+        pre = null;
       }
       if (h.hidden() > 0) {
         b.addLayer(h.hiddenName(), new DenseLayer.Builder().nIn(nIn).nOut(h.hidden()).activation(Activation.RELU)
-            .weightInit(WeightInit.XAVIER).build(), in);
+            .weightInit(WeightInit.XAVIER).build(), pre, in);
         in = h.hiddenName();
         nIn = h.hidden();
+        pre = null;
       }
       b.addLayer(h.name(), new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(nIn).nOut(h.numClasses())
-          .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), in);
+          .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), pre, in);
       outputs.add(h.name());
     }
     b.setOutputs(outputs.toArray(String[]::new));
@@ -333,13 +338,16 @@ public final class SharedTrunk {
     }
     List<String> kept = new ArrayList<>();
     String in = features;
+    InputPreProcessor pre = GraphSurgery.inputPreProcessor(conf, first);
     for (String v : List.of(head + "Hidden", head)) {
       if (conf.getVertices().containsKey(v)) {
         Layer l = graph.getLayer(v).conf().getLayer().clone();
         if (l instanceof BaseOutputLayer out && out.getLossFn() instanceof LossMCXENT) {
           out.setLossFn(new LossMCXENT()); // drop multi-task loss weights
         }
-        b.addLayer(v, l, in);
+        InputPreProcessor own = GraphSurgery.inputPreProcessor(conf, v);
+        b.addLayer(v, l, own != null ? own : pre, in);
+        pre = null;
         kept.add(v);
         in = v;
       }

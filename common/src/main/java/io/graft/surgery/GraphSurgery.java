@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.graph.FrozenVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
@@ -86,17 +87,25 @@ public final class GraphSurgery {
         .fineTuneConfiguration(new FineTuneConfiguration.Builder().seed(seed).build())
         .removeVertexAndConnections(out);
     String[] prev = below.toArray(String[]::new);
+    // the old head's reshape (a zoo ResNet's pooled 2048x1x1 images to vectors) goes to the first new layer
+    InputPreProcessor pre = inputPreProcessor(conf, out);
     for (Surgery.AddedLayer a : added) {
       ConfigException.require(!conf.getVertices().containsKey(a.name()), "Cannot add layer '%s': the graph already has a vertex of that name", a.name());
       b.addLayer(a.name(), new DenseLayer.Builder().nIn(width).nOut(a.width()).activation(Surgery.activation(a.activation()))
-          .weightInit(WeightInit.XAVIER).build(), prev);
+          .weightInit(WeightInit.XAVIER).build(), pre, prev);
+      pre = null;
       prev = new String[] {a.name()};
       width = a.width();
     }
     b.addLayer(out, new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(width).nOut(numClasses).activation(Activation.SOFTMAX)
-        .weightInit(WeightInit.XAVIER).build(), prev);
+        .weightInit(WeightInit.XAVIER).build(), pre, prev);
     b.setOutputs(out);
     return b.build();
+  }
+
+  /** A copy of the preprocessor on layer vertex {@code name}'s input, or null. */
+  public static InputPreProcessor inputPreProcessor(ComputationGraphConfiguration conf, String name) {
+    return conf.getVertices().get(name) instanceof LayerVertex lv && lv.getPreProcessor() != null ? lv.getPreProcessor().clone() : null;
   }
 
   /** The vertices holding parameters, in topological order (inputs first). */

@@ -44,11 +44,14 @@ public final class Graphs {
 
   /**
    * Loads a Graft model folder ({@code model.zip} inside) or a DL4J zip as whichever network it
-   * holds.
+   * holds, or builds a {@link Zoo} architecture ({@code zoo:resnet50}).
    *
    * @throws ConfigException naming the path when it is missing or holds neither kind
    */
   public static Model load(Storage storage, String uri) {
+    if (Zoo.isZoo(uri)) {
+      return Zoo.build(uri);
+    }
     Path path = storage.path(uri);
     try {
       if (!storage.exists(path)) {
@@ -75,6 +78,9 @@ public final class Graphs {
 
   /** Whether a model folder or zip holds a ComputationGraph (false when it is missing: the loader names that). */
   public static boolean isGraphModel(Storage storage, String uri) {
+    if (Zoo.isZoo(uri)) {
+      return true;
+    }
     try {
       Path path = storage.path(uri);
       if (!storage.exists(path)) {
@@ -89,6 +95,9 @@ public final class Graphs {
 
   /** The {@code provenance.json} beside a model folder's zip, or null. */
   public static String provenance(Storage storage, String uri) throws IOException {
+    if (Zoo.isZoo(uri)) {
+      return null;
+    }
     Path path = storage.path(uri);
     if (storage.exists(path) && storage.status(path).isDirectory() && storage.exists(new Path(path, "provenance.json"))) {
       return storage.readString(new Path(path, "provenance.json"));

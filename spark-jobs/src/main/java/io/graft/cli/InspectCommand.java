@@ -13,9 +13,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-    description = "List a model's layers with their shapes, parameter counts and frozen state (a Graft model folder or a DL4J zip).")
+    description = "List a model's layers with their shapes, parameter counts and frozen state (a Graft model folder, a DL4J zip, or zoo:NAME).")
 final class InspectCommand implements Callable<Integer> {
-  @Parameters(paramLabel = "MODEL", description = "Model folder or zip (any Hadoop URI).")
+  @Parameters(paramLabel = "MODEL", description = "Model folder or zip (any Hadoop URI), or a zoo architecture (zoo:resnet50).")
   String model;
 
   @Override
