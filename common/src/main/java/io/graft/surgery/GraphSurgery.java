@@ -17,12 +17,15 @@ import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.graph.FrozenVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
@@ -101,6 +104,64 @@ public final class GraphSurgery {
         .weightInit(WeightInit.XAVIER).build(), pre, prev);
     b.setOutputs(out);
     return b.build();
+  }
+
+  /**
+   * The graph without {@code names}, top vertices below its output layer (each read only by the
+   * output or by another removed vertex, with one input of its own): the output then reads what
+   * they read, reshaped to vectors when that is an image. Every other weight kept; the output
+   * layer's own weights do not survive (fine-tuning replaces it).
+   *
+   * @throws ConfigException naming the vertex when it is unknown, the output, an input, has several
+   *     inputs or feeds a vertex that stays
+   */
+  public static ComputationGraph removeVertices(ComputationGraph source, List<String> names) {
+    if (names.isEmpty()) {
+      return source;
+    }
+    String out = outputLayer(source);
+    ComputationGraphConfiguration conf = source.getConfiguration().clone();
+    InputType inputType = Graphs.inputType(conf);
+    ConfigException.require(inputType != null, "Cannot remove %s: the graph's input shape is unknown", names);
+    Set<String> removed = new HashSet<>(names);
+    for (String x : names) {
+      if (!conf.getVertices().containsKey(x) || conf.getNetworkInputs().contains(x)) {
+        throw new ConfigException("Cannot remove '" + x + "': no such vertex (vertices: "
+            + String.join(", ", source.getConfiguration().getTopologicalOrderStr()) + ")");
+      }
+      ConfigException.require(!x.equals(out), "Cannot remove '%s': it is the output layer, which fine-tuning replaces", x);
+      List<String> ins = conf.getVertexInputs().get(x);
+      ConfigException.require(ins.size() == 1, "Cannot remove '%s': it reads %s vertices (%s); only a vertex with one input can be cut out", x,
+          ins.size(), String.join(", ", ins));
+      for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+        ConfigException.require(!e.getValue().contains(x) || e.getKey().equals(out) || removed.contains(e.getKey()),
+            "Cannot remove '%s': '%s' reads it and stays (surgery.removeLayers takes the top vertices below the output)", x, e.getKey());
+      }
+    }
+    for (String x : names) {
+      String in = conf.getVertexInputs().get(x).get(0);
+      for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+        e.setValue(new ArrayList<>(e.getValue().stream().map(v -> v.equals(x) ? in : v).toList()));
+      }
+      conf.getVertices().remove(x);
+      conf.getVertexInputs().remove(x);
+    }
+    conf.setTopologicalOrder(null);
+    conf.setTopologicalOrderStr(null);
+    String below = conf.getVertexInputs().get(out).get(0);
+    InputType at = conf.getLayerActivationTypes(inputType).get(below);
+    LayerVertex head = (LayerVertex) conf.getVertices().get(out);
+    ((FeedForwardLayer) Surgery.inner(head.getLayerConf().getLayer())).setNIn(at.arrayElementsPerExample());
+    head.setPreProcessor(at instanceof InputType.InputTypeConvolutional c
+        ? new CnnToFeedForwardPreProcessor(c.getHeight(), c.getWidth(), c.getChannels()) : null);
+    ComputationGraph g = new ComputationGraph(conf);
+    g.init();
+    for (String v : parameterVertices(g)) {
+      if (!v.equals(out)) {
+        g.getVertex(v).params().assign(source.getVertex(v).params());
+      }
+    }
+    return g;
   }
 
   /** A copy of the preprocessor on layer vertex {@code name}'s input, or null. */

@@ -66,13 +66,11 @@ final class GraphFinetune {
       throw new ConfigException("Cannot fine-tune: the target's features are " + java.util.Arrays.toString(train.featureShape()) + " ("
           + train.numFeatures() + " values) but model " + config.source() + " takes " + inputs + " inputs");
     }
-    ConfigException.require(config.surgery().removeLayers().isEmpty(),
-        "surgery.removeLayers is not supported for graph models (%s): the output layer is replaced; add layers with surgery.addLayers",
-        config.source());
     List<Surgery.AddedLayer> added = config.surgery().addLayers().stream()
         .map(a -> new Surgery.AddedLayer(a.name(), a.width(), a.activation())).toList();
     long seed = config.training().seed();
-    ComputationGraph base = GraphSurgery.newHead(source, train.numClasses(), added, seed);
+    ComputationGraph base = GraphSurgery.newHead(GraphSurgery.removeVertices(source, config.surgery().removeLayers()), train.numClasses(),
+        added, seed);
     if (config.strategy() == FinetuneConfig.Strategy.SCRATCH && config.stages().isEmpty()) {
       base = GraphSurgery.reinitialised(base, seed);
     }
