@@ -3,14 +3,14 @@
 # MNIST through Spark, then fine-tuned on UCI digits in MNIST's layout and on Fashion-MNIST at two label
 # budgets with every strategy, LoRA and adapters included, and scratch, over seeds, with Graft's verdict
 # vs scratch per strategy.
-#   deploy/bench/resnet-finetune.sh [--seeds 1,2,3] [--labels "10 100"] [--targets "digits fashion"] [--epochs 10]
-#                                   [--lr 0.002] [--pretrain-epochs 2] [--work DIR] [--out FILE] [--fresh]
+#   deploy/bench/resnet-finetune.sh [--seeds 1,2,3] [--labels "10 100"] [--targets "digits fashion"] [--epochs 20]
+#                                   [--lr 0.01] [--pretrain-epochs 2] [--work DIR] [--out FILE] [--fresh]
 # The pre-trained model and every table already in WORK are reused unless --fresh (an interrupted run continues).
 # Writes FILE (default docs/benchmarks/resnet-finetune.md): the host, the trunk's own MNIST test accuracy, and one
 # bench-finetune table per target and label budget.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-seeds="1,2,3"; labels="10 100"; targets="digits fashion"; epochs=10; lr=0.002; pretrain_epochs=2
+seeds="1,2,3"; labels="10 100"; targets="digits fashion"; epochs=20; lr=0.01; pretrain_epochs=2
 work="target/bench-resnet"; out="docs/benchmarks/resnet-finetune.md"; fresh=0
 while [[ $# -gt 0 ]]; do
   case "$1" in

@@ -9,6 +9,8 @@
               hard sigmoid and hard swish, a squeeze-excitation product, constants added, subtracted,
               multiplied and divided per channel, concat, max and average pooling with padding and
               padding counted or not, MatMul + Add, dropout, softmax).
+  grouped     random weights; grouped convolutions (2 and 4 groups, one strided with asymmetric
+              kernel padding), neither plain nor depthwise.
   ceil-pool   average pooling whose ceil_mode adds an output row: an attribute Graft refuses.
   gelu        a convolution followed by GELU, which PyTorch exports with Erf: an operator Graft refuses.
   resnet18    torchvision's resnet18 with a 1-channel stem and 10 classes, random weights (45 MB:
@@ -160,6 +162,31 @@ def ops(out):
     export(Ops(), torch.zeros(1, 3, 16, 16), out, "ops", {})
 
 
+class Grouped(nn.Module):
+    """Grouped convolutions (ResNeXt's and ShuffleNet's cardinality): neither plain (group 1) nor depthwise."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.grouped = nn.Conv2d(8, 12, 3, padding=1, groups=2, bias=False)
+        self.bn = nn.BatchNorm2d(12)
+        self.strided = nn.Conv2d(12, 16, 3, stride=2, padding=(1, 0), groups=4)
+        self.fc = nn.Linear(16, 5)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-0.2, 0.2)
+            self.bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.grouped(F.relu(self.stem(x)))))
+        x = F.relu(self.strided(x))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def grouped(out):
+    torch.manual_seed(6)
+    export(Grouped(), torch.zeros(1, 3, 12, 12), out, "grouped", {})
+
+
 class CeilPool(nn.Module):
     def __init__(self):
         super().__init__()
@@ -210,7 +237,8 @@ def resnet18_mnist(out, mnist, rows):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("names", nargs="+", choices=["mnist-cnn", "ops", "ceil-pool", "gelu", "resnet18", "resnet18-mnist"])
+    parser.add_argument("names", nargs="+", choices=["mnist-cnn", "ops", "grouped", "ceil-pool", "gelu", "resnet18",
+                                                         "resnet18-mnist"])
     parser.add_argument("--out", required=True)
     parser.add_argument("--mnist", default="data/raw/mnist")
     parser.add_argument("--rows", type=int, default=20000, help="resnet18-mnist: MNIST training images (one epoch)")
@@ -218,7 +246,7 @@ def main():
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     os.makedirs(args.out, exist_ok=True)
     for name in args.names:
-        {"mnist-cnn": lambda: mnist_cnn(args.out, args.mnist), "ops": lambda: ops(args.out),
+        {"mnist-cnn": lambda: mnist_cnn(args.out, args.mnist), "ops": lambda: ops(args.out), "grouped": lambda: grouped(args.out),
          "ceil-pool": lambda: ceil_pool(args.out), "gelu": lambda: gelu(args.out),
          "resnet18": lambda: resnet18(args.out), "resnet18-mnist": lambda: resnet18_mnist(args.out, args.mnist, args.rows)}[name]()
 

@@ -11,9 +11,11 @@ import io.graft.onnx.OnnxImport.Value;
 import io.graft.onnx.OnnxModel.Attribute;
 import io.graft.onnx.OnnxModel.Node;
 import io.graft.onnx.OnnxModel.Tensor;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
@@ -22,6 +24,7 @@ import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /** The import's operators on images [batch, channels, height, width]: convolution, batch norm, pooling, padding. */
 final class SpatialOps {
@@ -76,8 +79,12 @@ final class SpatialOps {
       builder = new DepthwiseConvolution2D.Builder().depthMultiplier((int) mult);
       // ONNX [C·mult, 1, kH, kW] with output channel c·mult + j; DL4J [kH, kW, C, mult]
       weights = weights.reshape(c, mult, k[0], k[1]).permute(2, 3, 0, 1).dup('c');
+    } else if (c % group == 0 && m % group == 0 && w.dims()[1] == c / group) {
+      groupedConv(n, x, input, weights, bias == null ? null : OnnxImport.array(bias), (int) group, k, strides, dil, pad, pads);
+      return;
     } else {
-      throw refuse(n, "attribute group=" + group + " with " + c + " input channels: Graft maps group=1 and depthwise (group = input channels)");
+      throw refuse(n, "attribute group=" + group + " with " + c + " input channels and weights " + Arrays.toString(w.dims())
+          + ": the groups do not divide the channels");
     }
     builder.kernelSize(ints(k)).stride(ints(strides)).padding(ints(pad)).dilation(ints(dil)).convolutionMode(ConvolutionMode.Truncate)
         .hasBias(bias != null);
@@ -93,6 +100,42 @@ final class SpatialOps {
     long h = (x.shape()[2] + pads[0] + pads[2] - dil[0] * (k[0] - 1) - 1) / strides[0] + 1;
     long wd = (x.shape()[3] + pads[1] + pads[3] - dil[1] * (k[1] - 1) - 1) / strides[1] + 1;
     im.produce(n, new Value(p.name, new long[] {-1, m, h, wd}));
+  }
+
+  /**
+   * A convolution of {@code group} groups (neither plain nor depthwise), as DL4J has no such layer:
+   * each group's input channels ({@code NAME.in<g>}, a {@link ChannelSubsetVertex}), its own convolution
+   * ({@code NAME.g<g>}, that group's slice of the ONNX weights [out, in/group, kH, kW]), and the
+   * groups' outputs concatenated in order ({@code NAME}).
+   */
+  private void groupedConv(Node n, Value x, String input, INDArray weights, INDArray bias, int group, long[] k, long[] strides, long[] dil,
+      long[] pad, long[] pads) {
+    String name = im.vertexName(n);
+    long c = x.shape()[1];
+    long m = weights.size(0);
+    long cg = c / group;
+    long mg = m / group;
+    List<String> parts = new ArrayList<>();
+    for (int g = 0; g < group; g++) {
+      Pending in = im.add(name + ".in" + g, new ChannelSubsetVertex((int) (g * cg), (int) ((g + 1) * cg - 1)), List.of(input));
+      ConvolutionLayer layer = new ConvolutionLayer.Builder().kernelSize(ints(k)).stride(ints(strides)).padding(ints(pad)).dilation(ints(dil))
+          .convolutionMode(ConvolutionMode.Truncate).hasBias(bias != null).build();
+      layer.setNIn(cg);
+      layer.setNOut(mg);
+      layer.setActivationFn(OnnxImport.identity());
+      Pending p = im.add(name + ".g" + g, layer, List.of(in.name));
+      p.params.put("W", weights.get(NDArrayIndex.interval(g * mg, (g + 1) * mg), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all())
+          .dup('c'));
+      if (bias != null) {
+        p.params.put("b", bias.reshape(-1).get(NDArrayIndex.interval(g * mg, (g + 1) * mg)).reshape(bias.shape()[0] == m ? new long[] {mg}
+            : new long[] {1, mg}).dup());
+      }
+      parts.add(p.name);
+    }
+    Pending merged = im.add(name, new MergeVertex(), parts);
+    long h = (x.shape()[2] + pads[0] + pads[2] - dil[0] * (k[0] - 1) - 1) / strides[0] + 1;
+    long wd = (x.shape()[3] + pads[1] + pads[3] - dil[1] * (k[1] - 1) - 1) / strides[1] + 1;
+    im.produce(n, new Value(merged.name, new long[] {-1, m, h, wd}));
   }
 
   /** Adds a zero-padding vertex in front when ONNX pads [top, left, bottom, right] are not symmetric; returns the vertex to read. */

@@ -114,6 +114,25 @@ class OnnxImportTest {
     matchesOnnxRuntime("ops", 8);
   }
 
+  /** Grouped convolutions (2 and 4 groups, one strided with uneven padding), as channel subsets, convolutions and a concat. */
+  @Test
+  void groupedConvolutionsComputeWhatOnnxRuntimeComputes() throws Exception {
+    matchesOnnxRuntime("grouped", 6);
+    OnnxImport.Result r = OnnxImport.convert(OnnxModel.parse(fixture("grouped.onnx"), "grouped"), OnnxImport.InputSpec.identity());
+    assertThat(r.graph().getConfiguration().getVertexInputs().get("strided")).containsExactly("strided.g0", "strided.g1", "strided.g2",
+        "strided.g3");
+    assertThat(r.graph().getLayer("strided.g1").getParam("W").shape()).containsExactly(4, 3, 3, 3);
+    org.deeplearning4j.nn.conf.ComputationGraphConfiguration json =
+        org.deeplearning4j.nn.conf.ComputationGraphConfiguration.fromJson(r.graph().getConfiguration().toJson());
+    assertThat(json.getVertices().get("strided.in3")).as("saved and loaded").isInstanceOf(ChannelSubsetVertex.class);
+    // why Graft's own subset: DL4J's counts from - to + 1 channels for images
+    org.deeplearning4j.nn.conf.inputs.InputType images = org.deeplearning4j.nn.conf.inputs.InputType.convolutional(6, 6, 8);
+    assertThat(((org.deeplearning4j.nn.conf.inputs.InputType.InputTypeConvolutional) new org.deeplearning4j.nn.conf.graph.SubsetVertex(4, 7)
+        .getOutputType(0, images)).getChannels()).isEqualTo(-2);
+    assertThat(((org.deeplearning4j.nn.conf.inputs.InputType.InputTypeConvolutional) new ChannelSubsetVertex(4, 7).getOutputType(0, images))
+        .getChannels()).isEqualTo(4);
+  }
+
   /** torchvision's resnet18 (1-channel stem, random weights): residual adds, projection shortcuts, batch norm folded into convolutions. */
   @Test
   void torchvisionResnet18ComputesWhatOnnxRuntimeComputes() throws Exception {
