@@ -66,9 +66,7 @@ public final class GraphInserts {
   public static Inserted lora(ComputationGraph graph, Collection<String> targets, int rank, long seed) {
     ConfigException.require(rank >= 1, "lora.rank must be at least 1, cannot be: %s", rank);
     ComputationGraphConfiguration conf = graph.getConfiguration();
-    Nd4j.getRandom().setSeed(seed);
-    TransferLearning.GraphBuilder b = new TransferLearning.GraphBuilder(graph)
-        .fineTuneConfiguration(new FineTuneConfiguration.Builder().seed(seed).build());
+    TransferLearning.GraphBuilder b = builder(graph, seed);
     List<String> trainable = new ArrayList<>();
     Map<String, String> baseOf = new LinkedHashMap<>();
     for (String x : targets) {
@@ -126,9 +124,7 @@ public final class GraphInserts {
     ConfigException.require(size >= 1, "adapters.size must be at least 1, cannot be: %s", size);
     ComputationGraphConfiguration conf = graph.getConfiguration();
     Map<String, InputType> types = types(conf);
-    Nd4j.getRandom().setSeed(seed);
-    TransferLearning.GraphBuilder b = new TransferLearning.GraphBuilder(graph)
-        .fineTuneConfiguration(new FineTuneConfiguration.Builder().seed(seed).build());
+    TransferLearning.GraphBuilder b = builder(graph, seed);
     List<String> trainable = new ArrayList<>();
     Map<String, String> baseOf = new LinkedHashMap<>();
     for (String x : after) {
@@ -166,6 +162,12 @@ public final class GraphInserts {
       baseOf.put(x + ".base", x);
     }
     return built(graph, b, trainable, baseOf);
+  }
+
+  /** A builder on {@code graph} whose new layers initialise from {@code seed}. */
+  private static TransferLearning.GraphBuilder builder(ComputationGraph graph, long seed) {
+    Nd4j.getRandom().setSeed(seed);
+    return new TransferLearning.GraphBuilder(graph).fineTuneConfiguration(new FineTuneConfiguration.Builder().seed(seed).build());
   }
 
   /** Every vertex of a surgery's result that a LoRA or adapter insertion added (for reports). */
