@@ -312,6 +312,24 @@ public final class GraphSurgery {
     return g;
   }
 
+  /**
+   * The vertices a stage graph trains or passes gradients through above its frozen part: every
+   * layer not frozen and every other vertex not wrapped frozen (batch norm made trainable by
+   * {@code freezeBatchNorm: false} included, which the stage's own trainable set does not name).
+   */
+  public static Set<String> unfrozenVertices(ComputationGraph stage) {
+    Set<String> out = new HashSet<>();
+    ComputationGraphConfiguration conf = stage.getConfiguration();
+    for (Map.Entry<String, GraphVertex> e : conf.getVertices().entrySet()) {
+      boolean frozen = e.getValue() instanceof LayerVertex lv ? Surgery.isFrozen(lv.getLayerConf().getLayer())
+          : e.getValue() instanceof FrozenVertex || conf.getNetworkInputs().contains(e.getKey());
+      if (!frozen) {
+        out.add(e.getKey());
+      }
+    }
+    return out;
+  }
+
   /** Trainable and total parameter counts. */
   public static long[] trainableAndTotal(ComputationGraph graph) {
     long trainable = 0;

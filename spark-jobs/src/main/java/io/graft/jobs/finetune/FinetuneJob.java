@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -142,6 +143,13 @@ public final class FinetuneJob {
         resumedStageNet = null;
         long[] counts = Surgery.trainableAndTotal(stageNet);
         boolean cache = stage.config().cacheFeatures() && stage.alsoTrainable().isEmpty() && stage.lowestTrainable() > 0;
+        MultiLayerNetwork built = stageNet;
+        if (cache && !IntStream.range(0, stage.lowestTrainable()).allMatch(i -> Surgery.isFrozen(built.getLayerWiseConfigurations().getConf(i)
+            .getLayer()))) {
+          log.accept("stage " + stage.config().name() + ": batch norm trains below '" + stage.config().trainFrom() + "' (surgery.freezeBatchNorm: "
+              + "false), so the base's outputs change every step; training through it");
+          cache = false;
+        }
         if (cache && config.augmentation().enabled()) {
           log.accept("stage " + stage.config().name() + ": augmentation changes the inputs every round, so the frozen base's outputs "
               + "cannot be cached; training through the frozen base");

@@ -173,7 +173,8 @@ final class GraphFinetune {
         resumedStageNet = null;
         long[] counts = GraphSurgery.trainableAndTotal(stageNet);
         Augmentation aug = config.augmentation();
-        GraphCut cut = counts[0] < counts[1] && stage.config().cacheFeatures() && !aug.enabled() ? GraphCut.of(stageNet, stage.trainable()) : null;
+        GraphCut cut = counts[0] < counts[1] && stage.config().cacheFeatures() && !aug.enabled()
+            ? GraphCut.of(stageNet, GraphSurgery.unfrozenVertices(stageNet)) : null;
         if (counts[0] < counts[1] && stage.config().cacheFeatures() && cut == null) {
           log.accept("stage " + stage.config().name() + ": " + (aug.enabled() ? "augmentation changes the inputs every round"
               : "the trainable vertices read the frozen part at more than one vertex") + ", so the frozen base's outputs cannot be cached; "

@@ -81,7 +81,8 @@ class FinetuneJobTest {
   @Test
   void batchNormInAFrozenPartTrainsWhenAskedTo() throws Exception {
     String out = dir.resolve("bn").toUri().toString();
-    FinetuneConfig c = config(out, "stages=[{name: top, trainFrom: dense1, epochs: 1, cacheFeatures: false}]",
+    // the feature cache is on by default: batch norm training below the cut must turn it off
+    FinetuneConfig c = config(out, "stages=[{name: top, trainFrom: dense1, epochs: 1}]",
         "surgery.freezeBatchNorm=false");
     MultiLayerNetwork source = Surgery.load(storage, SparkTests.lenetSource()).network();
     FinetuneJob.run(c, spark, quiet());

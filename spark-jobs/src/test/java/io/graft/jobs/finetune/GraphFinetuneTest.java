@@ -164,6 +164,15 @@ class GraphFinetuneTest {
       assertThat(after.getVertex(v).params()).as(v).isEqualTo(before.getVertex(v).params());
     }
     assertThat(after.getVertex("classifier").params()).isNotEqualTo(before.getVertex("classifier").params());
+
+    // batch norm that trains inside the frozen part changes the base's outputs every step: no feature cache, and it trains
+    Path bn = dir.resolve("frozen-bn-trains");
+    FinetuneJob.Result r = FinetuneJob.run(config(residual, bn.toString(), "strategy=feature-extraction", "surgery.freezeBatchNorm=false",
+        "epochs=2"), SPARK, JobOptions.quiet());
+    assertThat(r.stages().get(0).cachedFeatures()).isFalse();
+    ComputationGraph adapted = load(bn);
+    assertThat(adapted.getVertex("block.bn").params()).isNotEqualTo(before.getVertex("block.bn").params());
+    assertThat(adapted.getVertex("block.conv").params()).isEqualTo(before.getVertex("block.conv").params());
   }
 
   @Test
