@@ -2,8 +2,8 @@
 # Reproduces docs/benchmarks/adaptation.md: source-only vs DANN (MNIST -> UCI digits, IMDB -> Amazon)
 # and multi-task vs single-task (MNIST + Fashion-MNIST, 1,000 labels per task), over seeds.
 #   deploy/bench/adaptation.sh [--seeds "1 2 3"] [--lambdas "0.3"] [--only digits|digits-resnet|text|text-wink|multitask] [--out DIR] [--reuse]
-# digits-resnet: MNIST -> UCI digits on a residual trunk (model.architecture resnet, stages [1, 1], widths [16, 32], 5 rounds); run
-# only when named.
+# digits-resnet: MNIST -> UCI digits on a residual trunk (model.architecture resnet, stages [1, 1], widths [16, 32], Adam 0.002
+# annealed as the config says, 5 rounds); run only when named.
 # --lambdas: the DANN rows beside source-only (lambda 0); --reuse: runs that finished in DIR before are not repeated.
 # Needs the datasets the configs name (see the comments at the top of each deploy/conf file).
 # Prints one line per run and a Markdown table per experiment (mean +- sample std over seeds).
@@ -87,7 +87,8 @@ if [[ -z "$only" || "$only" == digits ]]; then
 fi
 if [[ "$only" == digits-resnet ]]; then
   dann_pair digits-resnet "$root/deploy/conf/dann-mnist-digits.yaml" "MNIST -> UCI digits 28x28, ResNet trunk: target accuracy" \
-    --set model.architecture=resnet --set "model.stages=[1, 1]" --set "model.widths=[16, 32]" --set training.epochs=5
+    --set model.architecture=resnet --set "model.stages=[1, 1]" --set "model.widths=[16, 32]" --set training.epochs=5 \
+    --set optimizer.updater=adam --set optimizer.learningRate=0.002
 fi
 if [[ -z "$only" || "$only" == text ]]; then
   dann_pair text "$root/deploy/conf/dann-imdb-amazon.yaml" "IMDB -> Amazon: target accuracy"
