@@ -95,7 +95,7 @@ tmp="$out.tmp"
   echo "at $resnet_lr: each table gives its command)."
   echo "Targets in MNIST's layout: UCI digits (8x8 scaled to 20x20, padded to 28x28; $labels labels per class"
   echo "train, a tenth of them validate, every other digit tests) and Fashion-MNIST ($labels labels per class"
-  echo "from the training set; the first 2,000 test images test). Adapters are not built for graphs."
+  echo "from the training set; the first 2,000 test images test)."
   echo
   echo "| source | PyTorch's MNIST test accuracy at export | Graft's, after import (graft evaluate) |"
   echo "|---|---|---|"
