@@ -232,13 +232,13 @@ public final class GraphInserts {
 
   /**
    * The dense and convolution layers LoRA goes on by default: every one of them below the head
-   * ({@code head}: the new output and added layers).
+   * ({@code head}: the new output and added layers), adapters' own layers left out.
    */
   public static List<String> loraTargets(ComputationGraph graph, Collection<String> head) {
     List<String> out = new ArrayList<>();
     ComputationGraphConfiguration conf = graph.getConfiguration();
     for (String v : conf.getTopologicalOrderStr()) {
-      if (!head.contains(v) && conf.getVertices().get(v) instanceof LayerVertex lv) {
+      if (!head.contains(v) && !isInserted(v) && conf.getVertices().get(v) instanceof LayerVertex lv) {
         Layer l = Surgery.inner(lv.getLayerConf().getLayer());
         if (!(l instanceof BaseOutputLayer) && (l instanceof DenseLayer || l.getClass() == ConvolutionLayer.class)) {
           out.add(v);
