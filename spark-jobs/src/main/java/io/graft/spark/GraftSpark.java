@@ -3,12 +3,16 @@ package io.graft.spark;
 import io.graft.config.ConfigException;
 import io.graft.engine.TaskGpu;
 import io.graft.model.OneDnn;
+import io.graft.store.Storage;
+import java.io.IOException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
+import org.apache.spark.SparkExecutorInfo;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -146,5 +150,46 @@ public final class GraftSpark {
   /** Names the Spark job group so the UI shows "Graft: pretrain round 2/3", not "mapPartitions at ...". */
   public static void jobGroup(SparkSession spark, String id, String description) {
     spark.sparkContext().setJobGroup(id, "Graft: " + description, false);
+  }
+
+  /**
+   * Deletes a job's staging folder once no task is running any more (waiting up to a minute): when
+   * one task of a write fails, Spark fails the job while the stage's other tasks may still be
+   * writing, and a task that finishes after the folder is gone creates it again.
+   */
+  public static void deleteStaging(SparkSession spark, Storage storage, Path staging) throws IOException {
+    if (!storage.exists(staging)) {
+      return; // renamed into place
+    }
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (runningTasks(spark) > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    // a killed task can still be cleaning up its attempt after the tracker stops counting it: watch for the folder coming back
+    for (int i = 0; i < 20; i++) {
+      if (storage.exists(staging)) {
+        storage.delete(staging);
+      } else if (i > 0) {
+        try {
+          Thread.sleep(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  private static int runningTasks(SparkSession spark) {
+    int n = spark.sparkContext().statusTracker().getActiveStageIds().length;
+    for (SparkExecutorInfo e : spark.sparkContext().statusTracker().getExecutorInfos()) {
+      n += e.numRunningTasks();
+    }
+    return n;
   }
 }

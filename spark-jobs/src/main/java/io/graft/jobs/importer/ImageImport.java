@@ -205,9 +205,7 @@ final class ImageImport {
           seconds - decoded));
       return new ImportJob.Result(output.toString(), manifest);
     } finally {
-      if (storage.exists(staging)) {
-        storage.delete(staging);
-      }
+      GraftSpark.deleteStaging(spark, storage, staging);
       if (refs != null) {
         refs.unpersist(false);
       }

@@ -196,9 +196,7 @@ public final class ImportJob {
             skipped > 0 ? ", " + skipped + " skipped" : "", output));
         return new Result(output.toString(), manifest);
       } finally {
-        if (storage.exists(staging)) {
-          storage.delete(staging);
-        }
+        GraftSpark.deleteStaging(spark, storage, staging);
       }
     } finally {
       parsed.unpersist(false);
