@@ -139,15 +139,10 @@ public final class GraphSurgery {
       }
     }
     for (String x : names) {
-      String in = conf.getVertexInputs().get(x).get(0);
-      for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
-        e.setValue(new ArrayList<>(e.getValue().stream().map(v -> v.equals(x) ? in : v).toList()));
-      }
+      rewire(conf, x, conf.getVertexInputs().get(x).get(0));
       conf.getVertices().remove(x);
       conf.getVertexInputs().remove(x);
     }
-    conf.setTopologicalOrder(null);
-    conf.setTopologicalOrderStr(null);
     String below = conf.getVertexInputs().get(out).get(0);
     InputType at = conf.getLayerActivationTypes(inputType).get(below);
     LayerVertex head = (LayerVertex) conf.getVertices().get(out);
@@ -162,6 +157,18 @@ public final class GraphSurgery {
       }
     }
     return g;
+  }
+
+  /**
+   * Every vertex of {@code conf} that reads {@code from} reads {@code to} instead, and the cached
+   * topological order is dropped so the edited configuration sorts itself again.
+   */
+  static void rewire(ComputationGraphConfiguration conf, String from, String to) {
+    for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
+      e.setValue(new ArrayList<>(e.getValue().stream().map(v -> v.equals(from) ? to : v).toList()));
+    }
+    conf.setTopologicalOrder(null);
+    conf.setTopologicalOrderStr(null);
   }
 
   /** A copy of the preprocessor on layer vertex {@code name}'s input, or null. */

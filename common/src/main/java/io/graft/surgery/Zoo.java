@@ -92,13 +92,9 @@ public final class Zoo {
     ConfigException.require(conf.getNetworkInputs().size() == 1, "Zoo models with several inputs are not supported");
     String input = conf.getNetworkInputs().get(0);
     String reshape = input + ".chw";
-    for (Map.Entry<String, List<String>> e : conf.getVertexInputs().entrySet()) {
-      e.setValue(new ArrayList<>(e.getValue().stream().map(v -> v.equals(input) ? reshape : v).toList()));
-    }
+    GraphSurgery.rewire(conf, input, reshape);
     conf.getVertices().put(reshape, new PreprocessorVertex(new FeedForwardToCnnPreProcessor(chw[1], chw[2], chw[0])));
     conf.getVertexInputs().put(reshape, new ArrayList<>(List.of(input)));
-    conf.setTopologicalOrder(null);
-    conf.setTopologicalOrderStr(null);
     Nd4j.getRandom().setSeed(SEED);
     ComputationGraph g = new ComputationGraph(conf);
     g.init();
