@@ -3,7 +3,8 @@
 # ResNet trunk (single-JVM DL4J, graft pretrain on dl4j-spark and on Graft's averaging, and PyTorch
 # at 1 and N threads and DDP over N processes where Debian's python3-torch is installed), graft
 # bench-ceiling (the LeNet step against the sgemm peak), and the growth table of deploy/bench/growth.sh
-# when --growth names its output folder.
+# when --growth names its output folder (without it, the page's current growth section is kept as it
+# is: it names the commit and host it was measured on).
 #   deploy/bench/performance.sh [--lenet-rows 20000] [--resnet-rows 4000] [--epochs 2] [--growth DIR]
 #                               [--out target/bench-performance] [--page docs/benchmarks/performance.md]
 set -euo pipefail
@@ -21,6 +22,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ -z "$growth" || -f "$growth/growth.md" ]] || { echo "performance: no growth.md in $growth (run deploy/bench/growth.sh)" >&2; exit 2; }
+kept_growth=""
+if [[ -z "$growth" && -f "$page" ]]; then
+  kept_growth="$(awk '/^## Cost as the data grows/ { on = 1 } /^Earlier measurements/ { on = 0 } on' "$page")"
+fi
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 cd "$root"
@@ -118,7 +123,9 @@ Where a LeNet step's time goes at minibatch 64 (a JFR profile in
 pooling, JNI and shape bookkeeping), costs per op and per parameter rather than per example;
 minibatches of 128 and 256 cross 25 %, 64 does not.
 EOF
-  if [[ -n "$growth" ]]; then
+  if [[ -n "$kept_growth" ]]; then
+    printf '%s\n\n' "$kept_growth"
+  elif [[ -n "$growth" ]]; then
     cat <<EOF
 
 ## Cost as the data grows

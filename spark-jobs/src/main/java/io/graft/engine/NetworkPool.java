@@ -1,5 +1,6 @@
 package io.graft.engine;
 
+import io.graft.model.BatchNormKernels;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashMap;
@@ -40,14 +41,18 @@ final class NetworkPool {
         return m;
       }
     }
+    Model built;
     if (graph) {
       ComputationGraph g = new ComputationGraph(ComputationGraphConfiguration.fromJson(confJson));
       g.init();
-      return g;
+      built = g;
+    } else {
+      MultiLayerNetwork n = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(confJson));
+      n.init();
+      built = n;
     }
-    MultiLayerNetwork n = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(confJson));
-    n.init();
-    return n;
+    BatchNormKernels.install(built);
+    return built;
   }
 
   static void release(String runKey, Model network) {

@@ -2,13 +2,18 @@ package io.graft.engine;
 
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
+import io.graft.model.BatchNormKernels;
 import io.graft.spark.GraftSpark;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.TrainingHook;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.linalg.dataset.api.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
  * Builds dl4j-spark's ParameterAveragingTrainingMaster from Graft's training config.
@@ -80,6 +85,29 @@ public final class ParameterAveraging {
         .rngSeed(rngSeed)
         .rddTrainingApproach(t.approach() == TrainingConfig.Approach.EXPORT ? RDDTrainingApproach.Export : RDDTrainingApproach.Direct)
         .exportDirectory(exportDir)
+        .trainingHooks(new KernelsHook())
         .build();
+  }
+
+  /**
+   * Puts Graft's batch-norm kernels on each worker's network before its minibatches: dl4j-spark
+   * builds the workers' networks itself, so this is the first Graft code that sees them.
+   */
+  static final class KernelsHook implements TrainingHook {
+    @Override
+    public void preUpdate(DataSet minibatch, Model model) {
+      BatchNormKernels.install(model);
+    }
+
+    @Override
+    public void preUpdate(MultiDataSet minibatch, Model model) {
+      BatchNormKernels.install(model);
+    }
+
+    @Override
+    public void postUpdate(DataSet minibatch, Model model) {}
+
+    @Override
+    public void postUpdate(MultiDataSet minibatch, Model model) {}
   }
 }

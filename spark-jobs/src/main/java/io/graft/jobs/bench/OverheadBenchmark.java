@@ -8,6 +8,7 @@ import io.graft.engine.RoundMetrics;
 import io.graft.jobs.pretrain.PretrainConfig;
 import io.graft.jobs.pretrain.PretrainJob;
 import io.graft.model.Architectures;
+import io.graft.model.BatchNormKernels;
 import io.graft.spark.GraftDatasets;
 import io.graft.store.Storage;
 import java.io.IOException;
@@ -40,6 +41,8 @@ import org.nd4j.linalg.dataset.DataSet;
 public final class OverheadBenchmark {
   /** The result keys, in table order. */
   public static final String SINGLE_JVM = "single_jvm";
+  /** The ResNet trunk's single-JVM fit with DL4J's own batch norm (its oneDNN helper) instead of Graft's kernels. */
+  public static final String SINGLE_JVM_DL4J_BN = "single_jvm_dl4j_bn";
   public static final String DL4J_SPARK = "dl4j_spark";
   public static final String GRAFT = "graft";
   public static final String TORCH_1T = "torch_1t";
@@ -113,7 +116,10 @@ public final class OverheadBenchmark {
     List<DataSet> testBatches = GraftDatasets.miniBatches(spark.read().parquet(test).coalesce(1), 256, m.numFeatures(), m.numClasses())
         .collect();
     List<Variant> variants = new ArrayList<>();
-    variants.add(singleJvm(spec, base, m, batches, testBatches, log));
+    variants.add(singleJvm(spec, base, m, batches, testBatches, true, log));
+    if (spec.model().equals("resnet")) {
+      variants.add(singleJvm(spec, base, m, batches, testBatches, false, log));
+    }
     variants.add(sparkVariant(DL4J_SPARK, "`graft pretrain`, dl4j-spark ParameterAveragingTrainingMaster", base, spark, log));
     variants.add(sparkVariant(GRAFT, "`graft pretrain`, Graft averaging (barrier rounds)",
         config(spec, subset, test, "graft", spec.work().resolve("graft")), spark, log));
@@ -170,8 +176,12 @@ public final class OverheadBenchmark {
     return md.toString();
   }
 
+  /**
+   * DL4J's own {@code fit} in this JVM; {@code graftKernels} puts Graft's batch-norm kernels on the
+   * network as every Graft engine does, else DL4J keeps its own batch norm.
+   */
   private static Variant singleJvm(Spec spec, PretrainConfig base, Manifest m, List<DataSet> batches, List<DataSet> testBatches,
-      Consumer<String> log) {
+      boolean graftKernels, Consumer<String> log) {
     NeuralNetwork net;
     if (spec.model().equals("resnet")) {
       ComputationGraph graph = new ComputationGraph(Architectures.resnet(base.model(), m.featureShape(), m.numClasses(), base.optimizer(),
@@ -184,6 +194,9 @@ public final class OverheadBenchmark {
       mln.init();
       net = mln;
     }
+    int kernels = graftKernels ? BatchNormKernels.install((org.deeplearning4j.nn.api.Model) net) : 0;
+    String name = kernels > 0 ? "single-JVM DL4J `fit`, no Spark, Graft's batch-norm kernels"
+        : graftKernels ? "single-JVM DL4J `fit`, no Spark" : "single-JVM DL4J `fit`, no Spark, DL4J's own batch norm";
     double single = 0;
     long samples = 0;
     for (int epoch = 1; epoch <= spec.epochs(); epoch++) {
@@ -194,10 +207,10 @@ public final class OverheadBenchmark {
         samples += b.numExamples();
       }
       single = samples / ((System.nanoTime() - t0) / 1e9);
-      log.accept(String.format(Locale.ROOT, "[bench] single-JVM DL4J fit, epoch %d: %.0f samples/s", epoch, single));
+      log.accept(String.format(Locale.ROOT, "[bench] %s, epoch %d: %.0f samples/s", name, epoch, single));
     }
     Evaluation eval = net.doEvaluation(new ListDataSetIterator<>(testBatches), new Evaluation())[0];
-    return new Variant(SINGLE_JVM, "single-JVM DL4J `fit`, no Spark", "none", samples, single, eval.accuracy());
+    return new Variant(graftKernels ? SINGLE_JVM : SINGLE_JVM_DL4J_BN, name, "none", samples, single, eval.accuracy());
   }
 
   private static Variant sparkVariant(String key, String name, PretrainConfig config, SparkSession spark, Consumer<String> log)
