@@ -1,6 +1,6 @@
 """Where a training step's time goes, DL4J beside PyTorch, by kind of operation.
 
-  step_profile.py dl4j RECORDING.jfr --ms-per-step MS [--thread main] [--within OverheadBenchmark.singleJvm] > dl4j.json
+  step_profile.py dl4j RECORDING.jfr --ms-per-step MS [--thread main] [--within OverheadBenchmark.fitWithGraftKernels] > dl4j.json
       JFR samples of one thread (Java and native method samples together) classified by the DL4J layer
       or vertex on their stack (the innermost one) or the updater; needs the JDK's `jfr` on the PATH.
   step_profile.py compare dl4j.json torch.json
@@ -18,7 +18,7 @@ KINDS = ["convolution", "batch norm", "activation", "residual add", "pooling", "
 
 def dl4j_kind(cls):
     name = cls.rsplit(".", 1)[1]
-    for key, kind in (("Conv", "convolution"), ("BatchNorm", "batch norm"), ("Activation", "activation"),
+    for key, kind in (("Conv", "convolution"), ("BatchNorm", "batch norm"), ("Activation", "activation"), ("Relu", "activation"),
                       ("ElementWise", "residual add"), ("Pooling", "pooling"), ("Subsampling", "pooling"),
                       ("Output", "output layer and loss"), ("Loss", "output layer and loss"), ("Dense", "output layer and loss")):
         if key in name:
@@ -27,12 +27,13 @@ def dl4j_kind(cls):
 
 
 def classify(stack):
-    """The kind of one sample: the updater if it is on the stack, else the innermost DL4J layer or vertex that names a kind."""
+    """The kind of one sample: the updater if it is on the stack, else the innermost DL4J layer or vertex (or Graft's
+    replacement for one) that names a kind."""
     for cls, _ in stack:
         if "Updater" in cls or cls.startswith("org.nd4j.linalg.learning."):
             return "updater (Adam)"
     for cls, _ in stack:  # innermost first
-        if cls.startswith("org.deeplearning4j.nn.layers.") or cls.startswith("org.deeplearning4j.nn.graph.vertex.impl."):
+        if cls.startswith(("org.deeplearning4j.nn.layers.", "org.deeplearning4j.nn.graph.vertex.impl.", "io.graft.model.")):
             kind = dl4j_kind(cls)
             if kind:
                 return kind
@@ -79,7 +80,7 @@ def main():
     a.add_argument("recording")
     a.add_argument("--ms-per-step", type=float, required=True)
     a.add_argument("--thread", default="main")
-    a.add_argument("--within", default="OverheadBenchmark.singleJvm")
+    a.add_argument("--within", default="OverheadBenchmark.fitWithGraftKernels")
     b = sub.add_parser("compare")
     b.add_argument("dl4j")
     b.add_argument("torch")

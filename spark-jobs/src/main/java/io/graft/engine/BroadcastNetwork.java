@@ -1,6 +1,6 @@
 package io.graft.engine;
 
-import io.graft.model.BatchNormKernels;
+import io.graft.model.GraftKernels;
 import java.io.Serializable;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -48,12 +48,12 @@ public record BroadcastNetwork(Broadcast<String> conf, Broadcast<INDArray> param
     if (graph) {
       ComputationGraph g = new ComputationGraph(ComputationGraphConfiguration.fromJson(conf.value()));
       g.init(params.value().dup(), false);
-      BatchNormKernels.install(g);
+      GraftKernels.install(g);
       return g;
     }
     MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(conf.value()));
     net.init(params.value().dup(), false);
-    BatchNormKernels.install(net);
+    GraftKernels.install(net);
     return net;
   }
 

@@ -1,6 +1,6 @@
 package io.graft.engine;
 
-import io.graft.model.BatchNormKernels;
+import io.graft.model.GraftKernels;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashMap;
@@ -51,7 +51,7 @@ final class NetworkPool {
       n.init();
       built = n;
     }
-    BatchNormKernels.install(built);
+    GraftKernels.install(built);
     return built;
   }
 

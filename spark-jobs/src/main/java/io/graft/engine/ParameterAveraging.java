@@ -2,7 +2,7 @@ package io.graft.engine;
 
 import io.graft.config.ConfigException;
 import io.graft.config.TrainingConfig;
-import io.graft.model.BatchNormKernels;
+import io.graft.model.GraftKernels;
 import io.graft.spark.GraftSpark;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
@@ -96,12 +96,12 @@ public final class ParameterAveraging {
   static final class KernelsHook implements TrainingHook {
     @Override
     public void preUpdate(DataSet minibatch, Model model) {
-      BatchNormKernels.install(model);
+      GraftKernels.install(model);
     }
 
     @Override
     public void preUpdate(MultiDataSet minibatch, Model model) {
-      BatchNormKernels.install(model);
+      GraftKernels.install(model);
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.graft.jobs.pretrain.PretrainConfig;
 import io.graft.model.Architectures;
 import io.graft.model.Flops;
 import io.graft.model.ModelConfig;
+import io.graft.model.GraftKernels;
 import io.graft.model.OneDnn;
 import io.graft.spark.GraftDatasets;
 import io.graft.store.Storage;
@@ -31,7 +32,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * <p>The peak is ND4J's own float matrix product of two {@code gemm × gemm} matrices (best and
  * median of several). The training step is {@code graft pretrain}'s LeNet with its default
  * optimiser, fitted on real rows in the driver (no Spark in the timed loop) at each minibatch
- * size, once with DL4J's built-in layers and once with oneDNN ({@link OneDnn}); its FLOPs are
+ * size, with DL4J's built-in layers, with oneDNN ({@link OneDnn}), and with oneDNN and Graft's
+ * kernels as Graft trains it ({@link GraftKernels}); its FLOPs are
  * counted from the network ({@link Flops}). The dense layers are measured on their own as what
  * they are in a feature-extraction head: LeNet's {@code dense1} and {@code output} trained on the
  * 800 features its convolutional base computes for the same rows. Each figure is the median of
@@ -71,13 +73,19 @@ public final class CeilingBenchmark {
 
     List<Row> rows = new ArrayList<>();
     Flops lenetFlops = null;
-    for (String mode : List.of("off", "auto")) {
-      OneDnn.Status status = OneDnn.configure(mode);
-      String layers = status.on() ? "oneDNN" : "DL4J built-in";
+    for (String mode : List.of("off", "auto", "graft")) {
+      OneDnn.Status status = OneDnn.configure(mode.equals("graft") ? "auto" : mode);
+      if (mode.equals("graft") && !status.on()) {
+        continue;
+      }
+      String layers = !status.on() ? "DL4J built-in" : mode.equals("graft") ? "oneDNN + Graft's kernels" : "oneDNN";
       for (int batch : spec.batchSizes()) {
         MultiLayerNetwork net = new MultiLayerNetwork(Architectures.build(config.model(), m.featureShape(), m.numClasses(), config.optimizer(),
             config.training().seed()));
         net.init();
+        if (mode.equals("graft")) {
+          GraftKernels.install(net);
+        }
         if (lenetFlops == null) {
           lenetFlops = Flops.of(net, m.numFeatures());
         }

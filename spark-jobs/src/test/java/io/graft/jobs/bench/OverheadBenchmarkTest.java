@@ -26,10 +26,10 @@ class OverheadBenchmarkTest {
         work, report), SparkTests.spark(), System.out::println);
     // each row is what it says: the engine that trained it (from the run's provenance), the same 640 rows timed
     List<String> keys = torch
-        ? List.of("single_jvm", "dl4j_spark", "graft", "torch_1t", "torch_nt", "torch_ddp")
-        : List.of("single_jvm", "dl4j_spark", "graft");
+        ? List.of("single_jvm", "single_jvm_dl4j", "dl4j_spark", "graft", "torch_1t", "torch_nt", "torch_ddp")
+        : List.of("single_jvm", "single_jvm_dl4j", "dl4j_spark", "graft");
     assertThat(r.variants()).extracting(OverheadBenchmark.Variant::key).containsExactlyElementsOf(keys);
-    assertThat(r.variants()).extracting(OverheadBenchmark.Variant::engine).startsWith("none", "dl4j-spark", "graft");
+    assertThat(r.variants()).extracting(OverheadBenchmark.Variant::engine).startsWith("none", "none", "dl4j-spark", "graft");
     assertThat(r.variants()).extracting(OverheadBenchmark.Variant::samples).containsOnly(640L);
     for (OverheadBenchmark.Variant v : r.variants()) {
       assertThat(v.samplesPerSecond()).as(v.name()).isPositive();
@@ -37,7 +37,8 @@ class OverheadBenchmarkTest {
           .isGreaterThan(0.3);
     }
     String md = Files.readString(report);
-    assertThat(md).contains("| single-JVM DL4J `fit`, no Spark | none | 640 |",
+    assertThat(md).contains("| single-JVM DL4J `fit`, no Spark, Graft's kernels | none | 640 |",
+        "| single-JVM DL4J `fit`, no Spark, DL4J's own layers | none | 640 |",
         "| `graft pretrain`, dl4j-spark ParameterAveragingTrainingMaster | dl4j-spark | 640 |",
         "| `graft pretrain`, Graft averaging (barrier rounds) | graft | 640 |", "640 rows of", "scored on the next 100", " cores",
         "ND4J CPU backend", "oneDNN layers on");

@@ -1,0 +1,39 @@
+package io.graft.model;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.ActivationLayer;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.scalar.Step;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * DL4J's ReLU activation layer with a backward pass of two element-wise ops.
+ *
+ * <p>DL4J 1.0.0-M2.1 differentiates a ReLU with libnd4j's {@code relu_bp} op, about 2 ms for a
+ * 64 x 16 x 28 x 28 batch on one core; a step mask (1 where the input is positive) times the incoming
+ * gradient is the same gradient in a sixth of the time. Only the running layer object is replaced:
+ * its configuration (DL4J's {@code ActivationLayer} with DL4J's ReLU) is the network's, so a saved
+ * model is unchanged. The forward pass is DL4J's.
+ */
+final class ReluLayer extends ActivationLayer {
+  ReluLayer(NeuralNetConfiguration conf, DataType dataType) {
+    super(conf, dataType);
+  }
+
+  @Override
+  public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+    assertInputSet(true);
+    INDArray mask = workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, input.dataType(), input.shape(), 'c');
+    Nd4j.exec(new Step(input, mask, 0.0));
+    INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(), 'c');
+    Nd4j.exec(new MulOp(epsilon, mask, out));
+    return new Pair<>(new DefaultGradient(), out);
+  }
+}

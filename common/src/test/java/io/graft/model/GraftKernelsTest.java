@@ -1,0 +1,143 @@
+package io.graft.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.graft.config.OptimizerConfig;
+import io.graft.data.Example;
+import io.graft.data.IdxReader;
+import io.graft.store.Storage;
+import io.graft.testing.TestData;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+/**
+ * Graft's convolution and ReLU replacements change how fast DL4J trains, not what it computes: a
+ * residual trunk and LeNet reading real MNIST digits train to the same weights bit for bit, the
+ * saved configuration stays DL4J's, and a reused convolution output never outlives its step.
+ */
+class GraftKernelsTest {
+  private static final int[] SHAPE = {1, 28, 28};
+  private static DataSet batch;
+
+  @BeforeAll
+  static void mnistBatch() throws Exception {
+    Storage s = new Storage(new Configuration());
+    Path img = new Path(TestData.raw("mnist").resolve("t10k-images-idx3-ubyte").toUri());
+    Path lab = new Path(TestData.raw("mnist").resolve("t10k-labels-idx1-ubyte").toUri());
+    List<Example> rows = IdxReader.read(s, img, lab, IdxReader.inspect(s, img, lab), 0, 32, 255f);
+    INDArray features = Nd4j.create(DataType.FLOAT, rows.size(), 784);
+    INDArray labels = Nd4j.zeros(DataType.FLOAT, rows.size(), 10);
+    for (int i = 0; i < rows.size(); i++) {
+      features.putRow(i, Nd4j.createFromArray(rows.get(i).features()));
+      labels.putScalar(i, rows.get(i).label(), 1f);
+    }
+    batch = new DataSet(features, labels);
+  }
+
+  @AfterAll
+  static void restore() {
+    OneDnn.configure("auto");
+  }
+
+  @Test
+  void aResidualTrunkTrainsToTheSameWeightsAndSavesTheSameConfiguration() {
+    OneDnn.configure("auto");
+    ComputationGraph reference = resnet();
+    ComputationGraph graft = resnet();
+    BatchNormKernels.install(reference); // the same batch norm on both sides: what differs is convolution and ReLU
+    GraftKernels.Installed installed = GraftKernels.install(graft);
+    long convolutions = Arrays.stream(graft.getLayers()).filter(l -> l instanceof org.deeplearning4j.nn.layers.convolution.ConvolutionLayer)
+        .count();
+    assertThat(installed.convolutions()).isEqualTo(convolutions);
+    assertThat(installed.relu()).isEqualTo(1 + 2 * 2); // stem, and two per residual block
+    assertThat(graft.getLayer("stem.relu")).isInstanceOf(ReluLayer.class);
+    assertThat(graft.getLayers()).contains(graft.getLayer("stage1.block1.relu1"));
+    assertThat(GraftKernels.install(graft)).as("installed again").isEqualTo(installed);
+
+    for (int i = 0; i < 3; i++) {
+      reference.fit(batch);
+      graft.fit(batch);
+    }
+    assertThat(graft.params().equals(reference.params())).as("the same weights, bit for bit").isTrue();
+    assertThat(graft.outputSingle(batch.getFeatures()).equals(reference.outputSingle(batch.getFeatures()))).isTrue();
+    long reused = Arrays.stream(graft.getLayers()).mapToLong(ConvForwardReuse::reused).sum();
+    assertThat(reused).as("backward passes that took the forward's output").isGreaterThanOrEqualTo(3L * (convolutions - 1));
+    assertThat(graft.getConfiguration().toJson()).as("what a save writes").isEqualTo(reference.getConfiguration().toJson())
+        .contains("org.deeplearning4j.nn.conf.layers.ActivationLayer").doesNotContain("io.graft");
+  }
+
+  @Test
+  void lenetsReluConvolutionsTrainToTheSameWeights() {
+    OneDnn.configure("auto");
+    MultiLayerNetwork reference = lenet();
+    MultiLayerNetwork graft = lenet();
+    assertThat(GraftKernels.install(graft)).isEqualTo(new GraftKernels.Installed(0, 2, 0));
+    for (int i = 0; i < 3; i++) {
+      reference.fit(batch);
+      graft.fit(batch);
+    }
+    assertThat(graft.params().equals(reference.params())).isTrue();
+    assertThat(ConvForwardReuse.reused(graft.getLayer("conv2"))).isEqualTo(3);
+  }
+
+  @Test
+  void aConvolutionOutputIsNotReusedOnceItsStepIsOver() {
+    OneDnn.configure("auto");
+    // the convolution reads the network's input array itself (no preprocessor), twice, with new weights in between
+    MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1).list()
+        .layer(new ConvolutionLayer.Builder(3, 3).nOut(4).activation(Activation.IDENTITY).build())
+        .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10).activation(Activation.SOFTMAX).build())
+        .setInputType(InputType.convolutional(28, 28, 1)).build());
+    net.init();
+    GraftKernels.install(net);
+    INDArray x = batch.getFeatures().reshape(32, 1, 28, 28);
+    INDArray before = net.output(x).dup();
+    net.setParams(net.params().mul(0.5));
+    assertThat(net.output(x).equals(before)).isFalse();
+    assertThat(ConvForwardReuse.reused(net.getLayer(0))).isZero();
+  }
+
+  @Test
+  void withOneDnnOffNothingIsReplaced() {
+    OneDnn.configure("off");
+    ComputationGraph graph = resnet();
+    assertThat(GraftKernels.install(graph)).isEqualTo(new GraftKernels.Installed(0, 0, 0));
+    for (Layer l : graph.getLayers()) {
+      assertThat(l).isNotInstanceOf(ReluLayer.class);
+    }
+  }
+
+  private static ComputationGraph resnet() {
+    ModelConfig model = new ModelConfig(ModelConfig.Architecture.RESNET, null, null, null, null, null, null, List.of(1, 1), List.of(8, 16));
+    ComputationGraph graph = new ComputationGraph(Architectures.resnet(model, SHAPE, 10, OptimizerConfig.defaults(), 3));
+    graph.init();
+    return graph;
+  }
+
+  private static MultiLayerNetwork lenet() {
+    MultiLayerConfiguration conf = Architectures.build(new ModelConfig(ModelConfig.Architecture.LENET, null, null, null, null, null, false), SHAPE, 10,
+        OptimizerConfig.defaults(), 7);
+    MultiLayerNetwork net = new MultiLayerNetwork(conf);
+    net.init();
+    return net;
+  }
+}
