@@ -56,6 +56,8 @@ python3 deploy/bench/step_profile.py compare "$out/profile-dl4j.json" "$out/prof
 run ceiling bench-ceiling --train "$out/mnist-train" --batch 64,256 --head-batch 256 --report "$out/ceiling.md"
 
 value() { tr ' ' '\n' <"$out/$1.out" | sed -n "s/^$2=//p" | tail -1; }
+# what Graft's kernels are worth: the single-JVM fit with them against the same fit on DL4J's own layers
+gain() { awk -v a="$(value "$1" single_jvm)" -v b="$(value "$1" single_jvm_dl4j)" 'BEGIN { printf "%.2f", a / b }'; }
 {
   cat <<EOF
 # Performance against PyTorch on the same cores
@@ -73,14 +75,16 @@ starts it on an executor. Graft's figure is \`graft pretrain\` on the embedded \
 ## LeNet, $lenet_rows rows
 
 Graft's averaging against PyTorch DDP: **$(value lenet graft_vs_torch_ddp)x** (target 1.2x); dl4j-spark
-$(value lenet dl4j_spark_vs_torch_ddp)x; single-JVM DL4J against single-thread PyTorch $(value lenet single_jvm_vs_torch_1t)x.
+$(value lenet dl4j_spark_vs_torch_ddp)x; single-JVM DL4J against single-thread PyTorch $(value lenet single_jvm_vs_torch_1t)x;
+Graft's kernels against DL4J's own layers in the single-JVM fit $(gain lenet)x.
 
 $(cat "$out/lenet.md")
 
 ## ResNet trunk, $resnet_rows rows
 
 Graft's averaging against PyTorch DDP: **$(value resnet graft_vs_torch_ddp)x** (target 1.0x); dl4j-spark
-$(value resnet dl4j_spark_vs_torch_ddp)x; single-JVM DL4J against single-thread PyTorch $(value resnet single_jvm_vs_torch_1t)x.
+$(value resnet dl4j_spark_vs_torch_ddp)x; single-JVM DL4J against single-thread PyTorch $(value resnet single_jvm_vs_torch_1t)x;
+Graft's kernels against DL4J's own layers in the single-JVM fit $(gain resnet)x.
 
 $(cat "$out/resnet.md")
 
@@ -91,21 +95,20 @@ epochs), and single-thread PyTorch profiled over 30 minibatches of 64 after an e
 
 $(cat "$out/profile.md")
 
-Why, read from this profile and from DL4J 1.0.0-M2.1's code (the convolutions, batch norm and
-pooling run on oneDNN in both):
+Why, read from this profile and from DL4J 1.0.0-M2.1's code. Both run convolution and pooling on
+oneDNN. The DL4J side runs Graft's kernels ([docs/deploy.md](../deploy.md#graft-kernels)), which replace
+the three costs an earlier profile of the same step pointed at
+([performance-history.md](performance-history.md#the-resnet-trunk-before-grafts-kernels-commit-24228a8)):
+DL4J's batch norm, its ReLU gradient, and each convolution's forward pass run a second time in the
+backward pass. What is left:
 
-- **Batch norm.** DL4J's oneDNN batch-norm helper computes each training batch's mean and variance
-  with separate ND4J reductions before it calls oneDNN; the variance is a summary-statistics
-  reduction over per-channel tensor views (\`execSummaryStatsTad\` in the recording), the largest
-  single cost outside the convolutions. PyTorch computes the statistics inside one batch-norm kernel.
-- **Activations.** The trunk's ReLUs are DL4J \`ActivationLayer\`s: each copies its input forward and
-  runs its own derivative op backward. PyTorch's ReLU runs in place.
-- **Convolution.** Both call oneDNN. DL4J hands libnd4j its weights as a permuted view ([kH, kW, iC,
-  oC] of its [oC, iC, kH, kW] array) on every call; the time below the JNI call is not broken down
-  further here.
+- **Convolution.** Both call oneDNN once per pass now; the difference is inside libnd4j's oneDNN
+  convolution, below the JNI call, and is not broken down further here.
+- **Batch norm.** Graft's kernels make a few memory-speed passes over the activations and several
+  small per-channel ops through JNI; PyTorch computes statistics and gradients in one fused kernel.
+- **Activations.** DL4J's ReLU layer copies its input in the forward pass and Graft's gradient takes
+  two passes; PyTorch's ReLU runs in place.
 
-Closing the gap means replacing DL4J layer code (batch norm with fused statistics, ReLU folded into
-the preceding layer); Graft has not done that, so the ResNet target is missed by the margin above.
 The two do not synchronise alike: Graft's averaging exchanges parameters every 10 minibatches (one
 barrier job per round), DDP all-reduces all gradients over gloo after every minibatch; the tables
 compare them at the same minibatch, epochs and test accuracy, as a user choosing between them would.
@@ -117,14 +120,16 @@ of this host's one-thread sgemm peak ($(value ceiling peak_gflops) GFLOP/s; targ
 
 $(cat "$out/ceiling.md")
 
-Where a LeNet step's time goes at minibatch 64 (a JFR profile in
-[performance-history.md](performance-history.md#hardware-ceiling)): the oneDNN convolutions run at
-35-40 % of the peak, and about a third of the step does no counted FLOPs (Adam, activations,
-pooling, JNI and shape bookkeeping), costs per op and per parameter rather than per example;
-minibatches of 128 and 256 cross 25 %, 64 does not.
+Where a LeNet step's time went at minibatch 64 before Graft's kernels (a JFR profile in
+[performance-history.md](performance-history.md#hardware-ceiling)): the oneDNN convolutions ran at
+35-40 % of the peak, and about a third of the step did no counted FLOPs (Adam, activations,
+pooling, JNI and shape bookkeeping), costs per op and per parameter rather than per example, which
+larger minibatches spread over more examples. Graft's kernels take out LeNet's second forward pass of
+each convolution (its two convolutions have ReLU activations, so their forward output serves the
+backward pass).
 EOF
   if [[ -n "$kept_growth" ]]; then
-    printf '%s\n\n' "$kept_growth"
+    printf '\n%s\n\n' "$kept_growth"
   elif [[ -n "$growth" ]]; then
     cat <<EOF
 
