@@ -3,19 +3,21 @@
 # deploy/conf/pretrain-resnet-mnist.yaml pre-trained through Spark on full MNIST and on full
 # Fashion-MNIST (the datasets `graft demo` writes), then each saved model.zip scored again by
 # `graft evaluate` on the test set.
-#   deploy/bench/resnet.sh [--only mnist|fashion] [--out DIR] [--reuse]
+#   deploy/bench/resnet.sh [--only mnist|fashion] [--out DIR] [--reuse] [--set KEY=VALUE ...]
 # --out: where the models go (default graft-demo/models: resnet-mnist, resnet-fashion);
-# --reuse: a model already in DIR, trained by this config, is scored and tabled, not trained again.
+# --reuse: a model already in DIR, trained by this config, is scored and tabled, not trained again;
+# --set: a config override passed on to graft pretrain (repeatable), e.g. --set training.epochs=8.
 # Prints the host, one Markdown table per dataset (every round from metrics.jsonl) and the evaluate line.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 graft="$root/deploy/bin/graft"
-only=""; models="graft-demo/models"; reuse=0
+only=""; models="graft-demo/models"; reuse=0; sets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --only) only="$2"; shift 2 ;;
     --reuse) reuse=1; shift ;;
     --out) models="$2"; shift 2 ;;
+    --set) sets+=(--set "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -31,9 +33,9 @@ for ds in mnist fashion; do
   else
     t0=$(date +%s)
     "$graft" pretrain --config deploy/conf/pretrain-resnet-mnist.yaml --set "data.train=graft-demo/data/$ds/train" \
-      --set "data.test=graft-demo/data/$ds/test" --set "output=$model" >"/tmp/graft-resnet-$ds.log" 2>&1 \
+      --set "data.test=graft-demo/data/$ds/test" --set "output=$model" "${sets[@]}" >"/tmp/graft-resnet-$ds.log" 2>&1 \
       || { echo "pretrain on $ds failed; see /tmp/graft-resnet-$ds.log" >&2; exit 1; }
-    echo "trained $model in $(($(date +%s) - t0)) s"
+    echo "trained $model in $(($(date +%s) - t0)) s${sets[*]:+ (${sets[*]})}"
   fi
   echo
   echo "ResNet (stages [2, 2, 2], widths [16, 32, 64]) on $ds:"
