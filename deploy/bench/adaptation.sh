@@ -2,15 +2,17 @@
 # Reproduces docs/benchmarks/adaptation.md: source-only vs DANN (MNIST -> UCI digits, IMDB -> Amazon)
 # and multi-task vs single-task (MNIST + Fashion-MNIST, 1,000 labels per task), over seeds.
 #   deploy/bench/adaptation.sh [--seeds "1 2 3"] [--lambdas "0.3"] [--only digits|digits-resnet|text|text-wink|multitask] [--out DIR] [--reuse]
+#                              [--set KEY=VALUE ...]
 # digits-resnet: MNIST -> UCI digits on a residual trunk (model.architecture resnet, stages [1, 1], widths [16, 32], Adam 0.002
 # annealed as the config says, 5 rounds); run only when named.
-# --lambdas: the DANN rows beside source-only (lambda 0); --reuse: runs that finished in DIR before are not repeated.
+# --lambdas: the DANN rows beside source-only (lambda 0); --reuse: runs that finished in DIR before are not repeated;
+# --set: a config override for every DANN run after the experiment's own (repeatable), e.g. --set training.epochs=10.
 # Needs the datasets the configs name (see the comments at the top of each deploy/conf file).
 # Prints one line per run and a Markdown table per experiment (mean +- sample std over seeds).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 graft="$root/deploy/bin/graft"
-seeds="1 2 3"; lambdas="0.3"; only=""; out="${TMPDIR:-/tmp}/graft-bench-adaptation"; reuse=0
+seeds="1 2 3"; lambdas="0.3"; only=""; out="${TMPDIR:-/tmp}/graft-bench-adaptation"; reuse=0; sets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seeds) seeds="$2"; shift 2 ;;
@@ -18,6 +20,7 @@ while [[ $# -gt 0 ]]; do
     --lambdas) lambdas="$2"; shift 2 ;;
     --reuse) reuse=1; shift ;;
     --out) out="$2"; shift 2 ;;
+    --set) sets+=(--set "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -77,7 +80,7 @@ dann_pair() {
   shift 3
   for s in $seeds; do
     for lam in 0 $lambdas; do
-      run "$name-lambda$lam-s$s" dann --config "$conf" "$@" --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/$name-lambda$lam-s$s"
+      run "$name-lambda$lam-s$s" dann --config "$conf" "$@" "${sets[@]}" --set training.seed=$s --set adversarial.lambda=$lam --set output="$out/$name-lambda$lam-s$s"
     done
   done
   dann_table "$title" "$name"

@@ -47,7 +47,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * last batch norm and data types other than float are left to DL4J.
  */
 public final class BatchNormKernels implements BatchNormalizationHelper {
-  private static final Field HELPER = helperField();
+  private static final Field HELPER = GraftKernels.field(BatchNormalization.class, "helper");
 
   private INDArray mean;
   private INDArray var;
@@ -73,17 +73,13 @@ public final class BatchNormKernels implements BatchNormalizationHelper {
     for (Layer layer : layers == null ? new Layer[0] : layers) {
       Layer inner = unwrap(layer);
       if (inner instanceof BatchNormalization bn) {
-        try {
-          Object helper = HELPER.get(bn);
-          if (helper instanceof MKLDNNBatchNormHelper && !bn.layerConf().isLockGammaBeta()) {
-            HELPER.set(bn, new BatchNormKernels());
-            helper = HELPER.get(bn);
-          }
-          if (helper instanceof BatchNormKernels) {
-            count++;
-          }
-        } catch (IllegalAccessException e) {
-          throw new IllegalStateException("Cannot reach DL4J's batch-norm helper field", e);
+        Object helper = GraftKernels.get(HELPER, bn);
+        if (helper instanceof MKLDNNBatchNormHelper && !bn.layerConf().isLockGammaBeta()) {
+          helper = new BatchNormKernels();
+          GraftKernels.set(HELPER, bn, helper);
+        }
+        if (helper instanceof BatchNormKernels) {
+          count++;
         }
       }
     }
@@ -96,16 +92,6 @@ public final class BatchNormKernels implements BatchNormalizationHelper {
       l = w.getUnderlying();
     }
     return l;
-  }
-
-  private static Field helperField() {
-    try {
-      Field f = BatchNormalization.class.getDeclaredField("helper");
-      f.setAccessible(true);
-      return f;
-    } catch (NoSuchFieldException e) {
-      throw new IllegalStateException("DL4J's BatchNormalization has no 'helper' field: another DL4J version?", e);
-    }
   }
 
   @Override

@@ -34,7 +34,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * identity and the plain ReLU (a ReLU's output is positive exactly where its input is).
  */
 final class ConvForwardReuse extends MKLDNNConvHelper {
-  private static final Field HELPER = field();
+  private static final Field HELPER = GraftKernels.field(ConvolutionLayer.class, "helper");
 
   private INDArray lastInput;
   private INDArray lastWeights;
@@ -50,29 +50,21 @@ final class ConvForwardReuse extends MKLDNNConvHelper {
     if (layer.getClass() != ConvolutionLayer.class) {
       return false;
     }
-    try {
-      Object helper = HELPER.get(layer);
-      if (helper instanceof ConvForwardReuse) {
-        return true;
-      }
-      IActivation activation = ((org.deeplearning4j.nn.conf.layers.ConvolutionLayer) layer.conf().getLayer()).getActivationFn();
-      if (helper == null || helper.getClass() != MKLDNNConvHelper.class || !derivativeFromOutput(activation)) {
-        return false;
-      }
-      HELPER.set(layer, new ConvForwardReuse());
+    Object helper = GraftKernels.get(HELPER, layer);
+    if (helper instanceof ConvForwardReuse) {
       return true;
-    } catch (IllegalAccessException e) {
-      throw new IllegalStateException("Cannot reach DL4J's convolution helper field", e);
     }
+    IActivation activation = ((org.deeplearning4j.nn.conf.layers.ConvolutionLayer) layer.conf().getLayer()).getActivationFn();
+    if (helper == null || helper.getClass() != MKLDNNConvHelper.class || !derivativeFromOutput(activation)) {
+      return false;
+    }
+    GraftKernels.set(HELPER, layer, new ConvForwardReuse());
+    return true;
   }
 
   /** How many forward passes {@code layer}'s helper has handed back instead of recomputing (0 without it). */
   static long reused(Layer layer) {
-    try {
-      return layer instanceof ConvolutionLayer && HELPER.get(layer) instanceof ConvForwardReuse r ? r.reused : 0;
-    } catch (IllegalAccessException e) {
-      throw new IllegalStateException(e);
-    }
+    return layer instanceof ConvolutionLayer && GraftKernels.get(HELPER, layer) instanceof ConvForwardReuse r ? r.reused : 0;
   }
 
   /** Identity, or a ReLU without threshold, slope or cap: the derivative read from the output is the true one. */
@@ -114,15 +106,5 @@ final class ConvForwardReuse extends MKLDNNConvHelper {
     lastInput = null;
     lastWeights = null;
     lastOutput = null;
-  }
-
-  private static Field field() {
-    try {
-      Field f = ConvolutionLayer.class.getDeclaredField("helper");
-      f.setAccessible(true);
-      return f;
-    } catch (NoSuchFieldException e) {
-      throw new IllegalStateException("DL4J's ConvolutionLayer has no 'helper' field: another DL4J version?", e);
-    }
   }
 }

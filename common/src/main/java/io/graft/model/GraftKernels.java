@@ -118,7 +118,8 @@ public final class GraftKernels {
     }
   }
 
-  private static Field field(Class<?> owner, String name) {
+  /** A DL4J field Graft replaces objects in, made accessible; fails loudly on a DL4J without it. */
+  static Field field(Class<?> owner, String name) {
     try {
       Field f = owner.getDeclaredField(name);
       f.setAccessible(true);
@@ -128,7 +129,7 @@ public final class GraftKernels {
     }
   }
 
-  private static Object get(Field f, Object owner) {
+  static Object get(Field f, Object owner) {
     try {
       return f.get(owner);
     } catch (IllegalAccessException e) {
@@ -136,7 +137,7 @@ public final class GraftKernels {
     }
   }
 
-  private static void set(Field f, Object owner, Object value) {
+  static void set(Field f, Object owner, Object value) {
     try {
       f.set(owner, value);
     } catch (IllegalAccessException e) {

@@ -3,14 +3,9 @@ package io.graft.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.graft.config.OptimizerConfig;
-import io.graft.data.Example;
-import io.graft.data.IdxReader;
-import io.graft.store.Storage;
 import io.graft.testing.TestData;
 import java.util.Arrays;
 import java.util.List;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -23,10 +18,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /**
@@ -39,18 +32,8 @@ class GraftKernelsTest {
   private static DataSet batch;
 
   @BeforeAll
-  static void mnistBatch() throws Exception {
-    Storage s = new Storage(new Configuration());
-    Path img = new Path(TestData.raw("mnist").resolve("t10k-images-idx3-ubyte").toUri());
-    Path lab = new Path(TestData.raw("mnist").resolve("t10k-labels-idx1-ubyte").toUri());
-    List<Example> rows = IdxReader.read(s, img, lab, IdxReader.inspect(s, img, lab), 0, 32, 255f);
-    INDArray features = Nd4j.create(DataType.FLOAT, rows.size(), 784);
-    INDArray labels = Nd4j.zeros(DataType.FLOAT, rows.size(), 10);
-    for (int i = 0; i < rows.size(); i++) {
-      features.putRow(i, Nd4j.createFromArray(rows.get(i).features()));
-      labels.putScalar(i, rows.get(i).label(), 1f);
-    }
-    batch = new DataSet(features, labels);
+  static void mnistBatch() {
+    batch = TestData.mnistTestBatch(32);
   }
 
   @AfterAll

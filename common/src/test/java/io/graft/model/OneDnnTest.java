@@ -5,13 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.graft.config.ConfigException;
 import io.graft.config.OptimizerConfig;
-import io.graft.data.Example;
-import io.graft.data.IdxReader;
-import io.graft.store.Storage;
 import io.graft.testing.TestData;
-import java.util.List;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 import org.assertj.core.data.Offset;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.mkldnn.BaseMKLDNNHelper;
@@ -22,9 +16,8 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.dataset.DataSet;
 
 /**
  * DL4J's oneDNN layers, switched on by {@link OneDnn}, compute what DL4J's built-in layers compute
@@ -35,17 +28,10 @@ class OneDnnTest {
   private static INDArray labels;
 
   @BeforeAll
-  static void mnistBatch() throws Exception {
-    Storage s = new Storage(new Configuration());
-    Path img = new Path(TestData.raw("mnist").resolve("t10k-images-idx3-ubyte").toUri());
-    Path lab = new Path(TestData.raw("mnist").resolve("t10k-labels-idx1-ubyte").toUri());
-    List<Example> rows = IdxReader.read(s, img, lab, IdxReader.inspect(s, img, lab), 0, 32, 255f);
-    features = Nd4j.create(DataType.FLOAT, rows.size(), 784);
-    labels = Nd4j.zeros(DataType.FLOAT, rows.size(), 10);
-    for (int i = 0; i < rows.size(); i++) {
-      features.putRow(i, Nd4j.createFromArray(rows.get(i).features()));
-      labels.putScalar(i, rows.get(i).label(), 1f);
-    }
+  static void mnistBatch() {
+    DataSet batch = TestData.mnistTestBatch(32);
+    features = batch.getFeatures();
+    labels = batch.getLabels();
   }
 
   @AfterAll
