@@ -8,11 +8,10 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNBatchNormHelper;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalizationHelper;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -55,43 +54,34 @@ public final class BatchNormKernels implements BatchNormalizationHelper {
   private BatchNormKernels() {}
 
   /**
-   * Puts Graft's kernels on every batch-norm layer of {@code model} that runs DL4J's oneDNN helper.
-   * Idempotent; safe on any model (layers without that helper are left alone).
+   * Puts Graft's kernels on every batch-norm layer of {@code model} that runs DL4J's oneDNN helper
+   * (and on nothing else: see {@link GraftKernels#install} for all of Graft's kernels). Idempotent.
    *
-   * @return how many layers run Graft's kernels now
+   * @return how many layers run Graft's batch-norm kernels now
    */
   public static int install(Model model) {
-    Layer[] layers;
-    if (model instanceof ComputationGraph graph) {
-      layers = graph.getLayers();
-    } else if (model instanceof MultiLayerNetwork net) {
-      layers = net.getLayers();
-    } else {
-      return 0;
-    }
     int count = 0;
-    for (Layer layer : layers == null ? new Layer[0] : layers) {
-      Layer inner = unwrap(layer);
-      if (inner instanceof BatchNormalization bn) {
-        Object helper = GraftKernels.get(HELPER, bn);
-        if (helper instanceof MKLDNNBatchNormHelper && !bn.layerConf().isLockGammaBeta()) {
-          helper = new BatchNormKernels();
-          GraftKernels.set(HELPER, bn, helper);
-        }
-        if (helper instanceof BatchNormKernels) {
-          count++;
-        }
-      }
+    for (Layer layer : GraftKernels.layers(model)) {
+      count += installOn(layer) ? 1 : 0;
     }
     return count;
   }
 
-  private static Layer unwrap(Layer layer) {
-    Layer l = layer;
-    while (l instanceof org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer w) {
-      l = w.getUnderlying();
+  /** Puts the kernels on {@code layer} (inside any wrapper) if it is batch norm on DL4J's oneDNN helper; true if it runs them now. */
+  static boolean installOn(Layer layer) {
+    Layer inner = layer;
+    while (inner instanceof BaseWrapperLayer w) {
+      inner = w.getUnderlying();
     }
-    return l;
+    if (!(inner instanceof BatchNormalization bn)) {
+      return false;
+    }
+    Object helper = GraftKernels.get(HELPER, bn);
+    if (helper instanceof MKLDNNBatchNormHelper && !bn.layerConf().isLockGammaBeta()) {
+      helper = new BatchNormKernels();
+      GraftKernels.set(HELPER, bn, helper);
+    }
+    return helper instanceof BatchNormKernels;
   }
 
   @Override
@@ -201,7 +191,7 @@ public final class BatchNormKernels implements BatchNormalizationHelper {
 
   /** Per-channel mean of {@code rows} ([N·C, HW], one row per example and channel) as a [C] vector. */
   private static INDArray channelMean(INDArray rows, long n, long c, long hw, LayerWorkspaceMgr ws, ArrayType type) {
-    INDArray ones = ws.create(type, DataType.FLOAT, hw, 1).assign(1.0 / ((double) n * hw));
+    INDArray ones = ws.createUninitialized(type, DataType.FLOAT, hw, 1).assign(1.0 / ((double) n * hw));
     INDArray perRow = ws.createUninitialized(type, DataType.FLOAT, n * c, 1);
     Nd4j.gemm(rows, ones, perRow, false, false, 1.0, 0.0);
     return perRow.reshape(n, c).sum(0);

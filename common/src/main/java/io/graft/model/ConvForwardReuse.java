@@ -46,7 +46,7 @@ final class ConvForwardReuse extends MKLDNNConvHelper {
   }
 
   /** Puts the helper on {@code layer} if it is a plain convolution on DL4J's oneDNN helper; true if it runs there now. */
-  static boolean install(Layer layer) {
+  static boolean installOn(Layer layer) {
     if (layer.getClass() != ConvolutionLayer.class) {
       return false;
     }

@@ -47,15 +47,31 @@ public final class GraftKernels {
    * other models and where oneDNN is off.
    */
   public static Installed install(Model model) {
-    int batchNorm = BatchNormKernels.install(model);
     if (!oneDnnOn()) {
-      return new Installed(batchNorm, 0, 0);
+      return new Installed(0, 0, 0); // DL4J gave no layer its oneDNN helper: nothing to stand in for
     }
+    replaceReluLayers(model);
+    int batchNorm = 0;
     int convolutions = 0;
     int relu = 0;
-    Layer[] layers;
-    if (model instanceof ComputationGraph graph && graph.getLayers() != null) {
-      layers = graph.getLayers();
+    for (Layer l : layers(model)) {
+      batchNorm += BatchNormKernels.installOn(l) ? 1 : 0;
+      convolutions += ConvForwardReuse.installOn(l) ? 1 : 0;
+      relu += l instanceof ReluLayer ? 1 : 0;
+    }
+    return new Installed(batchNorm, convolutions, relu);
+  }
+
+  /** The running layers of a ComputationGraph or MultiLayerNetwork (none for other models or before init). */
+  static Layer[] layers(Model model) {
+    Layer[] layers = model instanceof ComputationGraph g ? g.getLayers() : model instanceof MultiLayerNetwork n ? n.getLayers() : null;
+    return layers == null ? new Layer[0] : layers;
+  }
+
+  /** Swaps each plain ReLU activation layer for a {@link ReluLayer} everywhere the network keeps it. */
+  private static void replaceReluLayers(Model model) {
+    Layer[] layers = layers(model);
+    if (model instanceof ComputationGraph graph) {
       for (GraphVertex v : graph.getVertices()) {
         if (v instanceof LayerVertex lv && lv.getLayer() != null) {
           Layer old = lv.getLayer();
@@ -66,8 +82,7 @@ public final class GraftKernels {
           }
         }
       }
-    } else if (model instanceof MultiLayerNetwork net && net.getLayers() != null) {
-      layers = net.getLayers();
+    } else if (model instanceof MultiLayerNetwork net) {
       @SuppressWarnings("unchecked")
       Map<String, Layer> byName = (Map<String, Layer>) get(LAYER_MAP, net);
       for (Layer old : layers.clone()) {
@@ -79,14 +94,7 @@ public final class GraftKernels {
           }
         }
       }
-    } else {
-      return new Installed(batchNorm, 0, 0);
     }
-    for (Layer l : layers) {
-      convolutions += ConvForwardReuse.install(l) ? 1 : 0;
-      relu += l instanceof ReluLayer ? 1 : 0;
-    }
-    return new Installed(batchNorm, convolutions, relu);
   }
 
   /** DL4J's oneDNN layer helpers are on in this JVM ({@link OneDnn#configure} decided). */

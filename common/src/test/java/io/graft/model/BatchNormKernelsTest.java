@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.graft.config.OptimizerConfig;
 import io.graft.testing.TestData;
+import io.graft.testing.TestNetworks;
 import java.util.List;
 import org.assertj.core.data.Offset;
 import org.deeplearning4j.nn.api.NeuralNetwork;
@@ -131,10 +132,7 @@ class BatchNormKernelsTest {
   }
 
   private static ComputationGraph resnet() {
-    ModelConfig model = new ModelConfig(ModelConfig.Architecture.RESNET, null, null, null, null, null, null, List.of(1, 1), List.of(8, 16));
-    ComputationGraph graph = new ComputationGraph(Architectures.resnet(model, SHAPE, 10, OptimizerConfig.defaults(), 3));
-    graph.init();
-    return graph;
+    return TestNetworks.smallResnet(3);
   }
 
   private static MultiLayerNetwork lenet() {

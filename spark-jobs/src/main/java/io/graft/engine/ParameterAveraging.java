@@ -90,8 +90,9 @@ public final class ParameterAveraging {
   }
 
   /**
-   * Puts Graft's batch-norm kernels on each worker's network before its minibatches: dl4j-spark
-   * builds the workers' networks itself, so this is the first Graft code that sees them.
+   * Puts Graft's kernels on each worker's network before its minibatches: dl4j-spark builds the
+   * workers' networks itself, so this is the first Graft code that sees them (a few reflective reads
+   * per minibatch once they are on).
    */
   static final class KernelsHook implements TrainingHook {
     @Override
