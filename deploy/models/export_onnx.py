@@ -11,7 +11,12 @@
               padding counted or not, MatMul + Add, dropout, softmax).
   grouped     random weights; grouped convolutions (2 and 4 groups, one strided with asymmetric
               kernel padding), neither plain nor depthwise.
-  ceil-pool   average pooling whose ceil_mode adds an output row: an attribute Graft refuses.
+  ceil-pool   random weights; max and average pooling whose ceil_mode adds a window at the end (overlapping and
+              2x2 windows, padding not counted).
+  ceil-pool-padded  random weights; average pooling with padding counted whose ceil_mode adds a window, with
+              PyTorch's outputs on a seeded input (ONNX Runtime differs from PyTorch there before opset 19).
+  ceil-pool-edge  max pooling whose ceil_mode would start a window in the end padding (PyTorch drops it): an
+              attribute Graft refuses.
   gelu        a convolution followed by GELU, which PyTorch exports with Erf: an operator Graft refuses.
   resnet18    torchvision's resnet18 with a 1-channel stem and 10 classes, random weights (45 MB:
               generated, not committed).
@@ -188,17 +193,70 @@ def grouped(out):
 
 
 class CeilPool(nn.Module):
+    """Pooling whose ceil_mode adds a window at the end, on a signed feature map: max with overlapping windows
+    (SqueezeNet's, GoogLeNet's) and with 2x2 windows at stride 2, average with padding not counted and without padding."""
+
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(1, 4, 3)
+        self.odd = nn.Conv2d(4, 4, 2)
+        self.fc = nn.Linear(4 * (25 + 16 + 16 + 16), 10)
 
     def forward(self, x):
-        return F.avg_pool2d(self.conv(x), 3, stride=2, padding=1, ceil_mode=True).flatten(1)
+        x = self.conv(x)                                                                    # 8x8
+        y = self.odd(x)                                                                     # 7x7
+        parts = [F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),  # 4 -> 5 rows
+                 F.max_pool2d(x, 3, stride=2, ceil_mode=True),                              # 3 -> 4
+                 F.max_pool2d(y, 2, stride=2, ceil_mode=True),                              # 3 -> 4
+                 F.avg_pool2d(y, 2, stride=2, ceil_mode=True)]
+        return self.fc(torch.cat([p.flatten(1) for p in parts], 1))
 
 
 def ceil_pool(out):
     torch.manual_seed(4)
     export(CeilPool(), torch.zeros(1, 1, 10, 10), out, "ceil-pool", {})
+
+
+class CeilPoolPadded(nn.Module):
+    """Average pooling with padding counted whose ceil_mode adds a window (PyTorch's default count_include_pad)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 25, 10)
+
+    def forward(self, x):
+        return self.fc(F.avg_pool2d(self.conv(x), 3, stride=2, padding=1, ceil_mode=True).flatten(1))   # 8x8 -> 5x5
+
+
+def ceil_pool_padded(out):
+    """ONNX Runtime before opset 19 divides ceil_mode's last window by the whole kernel here (onnxruntime#16203),
+    where PyTorch and the ONNX spec divide by the input and padding it covers: the JSON records PyTorch's own
+    outputs on a seeded input, to test against."""
+    torch.manual_seed(8)
+    model = CeilPoolPadded().eval()
+    x = torch.round(torch.rand(3, 1, 10, 10, generator=torch.Generator().manual_seed(9)) * 1e6) / 1e6
+    with torch.no_grad():
+        y = model(x)
+    export(model, torch.zeros(1, 1, 10, 10), out, "ceil-pool-padded",
+           {"check_input": [round(float(v), 6) for v in x.flatten()], "check_output": [float(v) for v in y.flatten()]})
+
+
+class CeilPoolEdge(nn.Module):
+    """ceil_mode where the last window would start in the end padding: PyTorch drops that window."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 2)
+        self.fc = nn.Linear(4 * 3 * 3, 3)
+
+    def forward(self, x):
+        return self.fc(F.max_pool2d(self.conv(x), 2, stride=2, padding=1, ceil_mode=True).flatten(1))   # 5x5 -> 3x3
+
+
+def ceil_pool_edge(out):
+    torch.manual_seed(7)
+    export(CeilPoolEdge(), torch.zeros(1, 1, 6, 6), out, "ceil-pool-edge", {})
 
 
 class Gelu(nn.Module):
@@ -237,7 +295,7 @@ def resnet18_mnist(out, mnist, rows):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("names", nargs="+", choices=["mnist-cnn", "ops", "grouped", "ceil-pool", "gelu", "resnet18",
+    parser.add_argument("names", nargs="+", choices=["mnist-cnn", "ops", "grouped", "ceil-pool", "ceil-pool-padded", "ceil-pool-edge", "gelu", "resnet18",
                                                          "resnet18-mnist"])
     parser.add_argument("--out", required=True)
     parser.add_argument("--mnist", default="data/raw/mnist")
@@ -247,7 +305,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     for name in args.names:
         {"mnist-cnn": lambda: mnist_cnn(args.out, args.mnist), "ops": lambda: ops(args.out), "grouped": lambda: grouped(args.out),
-         "ceil-pool": lambda: ceil_pool(args.out), "gelu": lambda: gelu(args.out),
+         "ceil-pool": lambda: ceil_pool(args.out),
+         "ceil-pool-padded": lambda: ceil_pool_padded(args.out), "ceil-pool-edge": lambda: ceil_pool_edge(args.out), "gelu": lambda: gelu(args.out),
          "resnet18": lambda: resnet18(args.out), "resnet18-mnist": lambda: resnet18_mnist(args.out, args.mnist, args.rows)}[name]()
 
 

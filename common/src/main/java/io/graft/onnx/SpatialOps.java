@@ -23,6 +23,7 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
+import org.deeplearning4j.nn.conf.layers.convolutional.Cropping2D;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -171,6 +172,15 @@ final class SpatialOps {
     im.produce(n, new Value(v.name, x.shape()));
   }
 
+  /**
+   * MaxPool and AveragePool. Symmetric padding with the output size rounded down is DL4J's own
+   * pooling. {@code ceil_mode} (an extra window at the end) and asymmetric padding are mapped
+   * exactly: DL4J's pooling with one symmetric padding P on the same grid of window starts (P =
+   * begin padding + m strides, large enough for the last window), a crop of the windows ONNX does
+   * not have, and for average pooling DL4J's divisor (the whole kernel) rescaled per output
+   * position to ONNX's (the input and end padding the window covers with {@code count_include_pad},
+   * the input alone without).
+   */
   void pool(Node n) {
     requireAutoPadNotSet(n);
     Value x = image(n);
@@ -180,34 +190,83 @@ final class SpatialOps {
     long[] pads = intsAttr(n, "pads", new long[] {0, 0, 0, 0});
     long[] dil = intsAttr(n, "dilations", new long[] {1, 1});
     boolean includePad = intAttr(n, "count_include_pad", 0) == 1;
+    boolean ceilMode = intAttr(n, "ceil_mode", 0) == 1;
     if (intAttr(n, "storage_order", 0) != 0 || n.outputs().size() > 1 && !n.outputs().get(1).isEmpty()) {
       throw refuse(n, "pooling indices (second output / storage_order) are not supported");
     }
+    long[] in = {x.shape()[2], x.shape()[3]};
+    long[] span = new long[2];
     long[] out = new long[2];
+    boolean plain = true;
     for (int d = 0; d < 2; d++) {
-      long span = x.shape()[2 + d] + pads[d] + pads[d + 2] - dil[d] * (k[d] - 1) - 1;
-      long floor = span / strides[d] + 1;
-      long ceil = (span + strides[d] - 1) / strides[d] + 1;
-      if (intAttr(n, "ceil_mode", 0) == 1 && ceil != floor) {
-        throw refuse(n, "attribute ceil_mode=1 adds an output " + (d == 0 ? "row" : "column") + " here (" + floor + " -> " + ceil
-            + "); DL4J's pooling rounds down, so Graft does not map it");
+      span[d] = dil[d] * (k[d] - 1) + 1;
+      long room = in[d] + pads[d] + pads[d + 2] - span[d];
+      long floor = room / strides[d] + 1;
+      out[d] = ceilMode ? (room + strides[d] - 1) / strides[d] + 1 : floor;
+      if (out[d] > floor && (out[d] - 1) * strides[d] >= in[d] + pads[d]) {
+        throw refuse(n, "attribute ceil_mode=1 starts the last " + (d == 0 ? "row's" : "column's") + " window in the end padding here;"
+            + " Graft maps ceil_mode where every window starts inside the input or its begin padding");
       }
-      out[d] = floor;
+      plain &= out[d] == floor && pads[d] == pads[d + 2];
     }
-    boolean symmetric = pads[0] == pads[2] && pads[1] == pads[3];
-    String input = x.vertex();
-    long[] pad = {pads[0], pads[1]};
-    if (!symmetric) {
-      if (max || !includePad) {
-        throw refuse(n, "attribute pads=" + Arrays.toString(pads) + " is asymmetric; mapped only for average pooling that counts the padding");
+    String name = im.vertexName(n);
+    if (plain) {
+      SubsamplingLayer layer = pooling(max, k, strides, new long[] {pads[0], pads[1]}, dil, includePad);
+      Pending p = im.add(name, layer, List.of(x.vertex()));
+      im.produce(n, new Value(p.name, new long[] {-1, x.shape()[1], out[0], out[1]}));
+      return;
+    }
+    if (!max && (dil[0] != 1 || dil[1] != 1)) {
+      throw refuse(n, "attribute dilations=" + Arrays.toString(dil) + " on average pooling");
+    }
+    long[] padding = new long[2];
+    long[] cropBegin = new long[2];
+    long[] cropEnd = new long[2];
+    for (int d = 0; d < 2; d++) {
+      // the end padding ONNX's last window reaches into; DL4J pads both sides alike, on the same grid of window starts
+      long endReach = (out[d] - 1) * strides[d] - pads[d] + span[d] - in[d];
+      long m = Math.max(0, Math.floorDiv(endReach - pads[d] + strides[d] - 1, strides[d]));
+      padding[d] = pads[d] + m * strides[d];
+      long windows = (in[d] + 2 * padding[d] - span[d]) / strides[d] + 1;
+      cropBegin[d] = m;
+      cropEnd[d] = windows - m - out[d];
+    }
+    double[] scale = new double[(int) (out[0] * out[1])];
+    boolean rescale = false;
+    for (int i = 0; i < out[0] && !max; i++) {
+      for (int j = 0; j < out[1]; j++) {
+        long divisor = covered(i, strides[0], pads[0], pads[2], k[0], in[0], includePad)
+            * covered(j, strides[1], pads[1], pads[3], k[1], in[1], includePad);
+        scale[(int) (i * out[1] + j)] = (double) (k[0] * k[1]) / divisor;
+        rescale |= divisor != k[0] * k[1];
       }
-      input = padIfAsymmetric(n, x, pads);
-      pad = new long[] {0, 0};
     }
-    SubsamplingLayer layer = new SubsamplingLayer.Builder(max ? PoolingType.MAX : PoolingType.AVG).kernelSize(ints(k)).stride(ints(strides))
-        .padding(ints(pad)).dilation(ints(dil)).convolutionMode(ConvolutionMode.Truncate).avgPoolIncludePadInDivisor(includePad).build();
-    Pending p = im.add(im.vertexName(n), layer, List.of(input));
-    im.produce(n, new Value(p.name, new long[] {-1, x.shape()[1], out[0], out[1]}));
+    boolean crop = cropBegin[0] + cropEnd[0] + cropBegin[1] + cropEnd[1] > 0;
+    String last = im.add(crop || rescale ? name + ".pool" : name, pooling(max, k, strides, padding, dil, true), List.of(x.vertex())).name;
+    if (crop) {
+      Cropping2D c = new Cropping2D((int) cropBegin[0], (int) cropEnd[0], (int) cropBegin[1], (int) cropEnd[1]);
+      last = im.add(rescale ? name + ".crop" : name, c, List.of(last)).name;
+    }
+    if (rescale) {
+      last = im.add(name, new BroadcastVertex(BroadcastVertex.Op.MUL, scale, new long[] {1, 1, out[0], out[1]}, false), List.of(last)).name;
+    }
+    im.produce(n, new Value(last, new long[] {-1, x.shape()[1], out[0], out[1]}));
+  }
+
+  /**
+   * How many of the k rows of output row i's window ONNX divides by: those on the input, and with
+   * {@code count_include_pad} the begin and end padding too (not the rows past the end padding that
+   * ceil_mode adds).
+   */
+  private static long covered(long i, long stride, long padBegin, long padEnd, long k, long size, boolean includePad) {
+    long start = i * stride - padBegin;
+    long end = start + k;
+    return includePad ? Math.min(end, size + padEnd) - start : Math.min(end, size) - Math.max(start, 0);
+  }
+
+  private static SubsamplingLayer pooling(boolean max, long[] k, long[] strides, long[] padding, long[] dil, boolean includePad) {
+    return new SubsamplingLayer.Builder(max ? PoolingType.MAX : PoolingType.AVG).kernelSize(ints(k)).stride(ints(strides))
+        .padding(ints(padding)).dilation(ints(dil)).convolutionMode(ConvolutionMode.Truncate).avgPoolIncludePadInDivisor(includePad).build();
   }
 
   void globalPool(Node n, PoolingType type, boolean keepDims) {
