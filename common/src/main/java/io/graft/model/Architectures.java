@@ -136,6 +136,38 @@ public final class Architectures {
   public static ComputationGraphConfiguration resnet(ModelConfig model, int[] featureShape, int numClasses, OptimizerConfig optimizer,
       long seed) {
     ConfigException.require(numClasses >= 2, "A classifier needs at least 2 classes, the dataset has %s", numClasses);
+    ComputationGraphConfiguration.GraphBuilder g = resnetTrunk(model, featureShape, optimizer, seed);
+    OutputLayer.Builder out = new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses).activation(Activation.SOFTMAX);
+    if (model.dropout() > 0) {
+      out.dropOut(1.0 - model.dropout());
+    }
+    return g.addLayer("output", out.build(), "pool").setOutputs("output").build();
+  }
+
+  /**
+   * The residual trunk ({@link #resnet}'s vertices up to {@code pool}) under a self-supervised head,
+   * as {@link #selfSupervised} puts one on a layer stack: contrastive, {@code proj1} (dense + ReLU)
+   * and {@code output} (linear, NT-Xent); reconstruction, a dense decoder {@code output} from the
+   * pooled features to every input value.
+   */
+  public static ComputationGraphConfiguration resnetSelfSupervised(ModelConfig model, int[] featureShape, Objective objective, boolean unitRange,
+      OptimizerConfig optimizer, long seed) {
+    ComputationGraphConfiguration.GraphBuilder g = resnetTrunk(model, featureShape, optimizer, seed);
+    switch (objective.kind()) {
+      case CONTRASTIVE -> g.addLayer("proj1", new DenseLayer.Builder().nOut(objective.projection().get(0)).activation(Activation.RELU).build(), "pool")
+          .addLayer("output", new OutputLayer.Builder(new NtXentLoss(objective.temperature())).nOut(objective.projection().get(1))
+              .activation(Activation.IDENTITY).build(), "proj1");
+      case RECONSTRUCTION -> g.addLayer("output", new OutputLayer.Builder(unitRange ? LossFunctions.LossFunction.XENT : LossFunctions.LossFunction.MSE)
+          .nOut(Arrays.stream(featureShape).reduce(1, (a, b) -> a * b)).activation(unitRange ? Activation.SIGMOID : Activation.IDENTITY).build(),
+          "pool");
+      default -> throw new IllegalArgumentException("Not a self-supervised objective: " + objective.kind());
+    }
+    return g.setOutputs("output").build();
+  }
+
+  /** Stem, stages of basic residual blocks and global average pooling ({@code pool}), no head. */
+  private static ComputationGraphConfiguration.GraphBuilder resnetTrunk(ModelConfig model, int[] featureShape, OptimizerConfig optimizer,
+      long seed) {
     int[] hwc = imageShape(featureShape, "resnet");
     int halvings = model.stages().size() - 1;
     ConfigException.require(hwc[0] >> halvings >= 2 && hwc[1] >> halvings >= 2,
@@ -171,12 +203,7 @@ public final class Architectures {
         channels = width;
       }
     }
-    g.addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), previous);
-    OutputLayer.Builder out = new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses).activation(Activation.SOFTMAX);
-    if (model.dropout() > 0) {
-      out.dropOut(1.0 - model.dropout());
-    }
-    return g.addLayer("output", out.build(), "pool").setOutputs("output").build();
+    return g.addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), previous);
   }
 
   /**

@@ -10,9 +10,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -185,6 +187,28 @@ public final class Surgery {
         break;
       }
       head.add(0, name);
+    }
+    return head;
+  }
+
+  /**
+   * A graph's contrastive projection head: the {@code proj*} vertices, bottom to top, on the single
+   * path below an output trained with {@link NtXentLoss}; empty for any other graph.
+   */
+  public static List<String> selfSupervisedHead(ComputationGraphConfiguration conf) {
+    if (conf.getNetworkOutputs().size() != 1) {
+      return List.of();
+    }
+    String output = conf.getNetworkOutputs().get(0);
+    if (!(conf.getVertices().get(output) instanceof LayerVertex lv && inner(lv.getLayerConf().getLayer()) instanceof BaseOutputLayer o
+        && o.getLossFn() instanceof NtXentLoss)) {
+      return List.of();
+    }
+    List<String> head = new ArrayList<>();
+    List<String> below = conf.getVertexInputs().get(output);
+    while (below != null && below.size() == 1 && below.get(0).startsWith("proj") && conf.getVertices().get(below.get(0)) instanceof LayerVertex) {
+      head.add(0, below.get(0));
+      below = conf.getVertexInputs().get(below.get(0));
     }
     return head;
   }

@@ -63,8 +63,8 @@ public final class LayerFeatures {
   }
 
   /**
-   * The view of {@code layer} in {@code network} ({@code null}: the last layer below the output,
-   * or below a contrastive projection head;
+   * The view of {@code layer} in {@code network} ({@code null}: the last layer (a graph: the vertex)
+   * below the output, or below a contrastive projection head;
    * {@code "input"}: the raw inputs), checked against the dataset's width.
    *
    * @throws ConfigException naming the layer (and listing the model's) or the mismatched widths
@@ -80,7 +80,9 @@ public final class LayerFeatures {
     }
     if (network instanceof ComputationGraph g) {
       ComputationGraphConfiguration conf = g.getConfiguration();
-      String vertex = layer == null ? conf.getVertexInputs().get(conf.getNetworkOutputs().get(0)).get(0) : layer;
+      List<String> projection = Surgery.selfSupervisedHead(conf);
+      String vertex = layer != null ? layer
+          : conf.getVertexInputs().get(projection.isEmpty() ? conf.getNetworkOutputs().get(0) : projection.get(0)).get(0);
       if (!conf.getVertices().containsKey(vertex)) {
         throw new ConfigException("Cannot " + purpose + ": vertex '" + vertex + "' not found in model " + model + " (vertices: "
             + String.join(", ", conf.getTopologicalOrderStr()) + ")");

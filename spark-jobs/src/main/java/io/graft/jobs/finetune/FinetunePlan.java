@@ -60,9 +60,8 @@ record FinetunePlan(Manifest train, Manifest test, boolean testIsTrain, Surgery.
     boolean lora = config.strategy() == FinetuneConfig.Strategy.LORA && config.stages().isEmpty()
         || config.stages().stream().anyMatch(s -> s.trainFrom().equals("lora"));
     if (lora) {
-      ConfigException.require(Surgery.selfSupervisedHead(source.network()).isEmpty(),
-          "LoRA is not built for a self-supervised encoder (%s); use adapters or another strategy", config.source());
       // LoRA splits a layer into base, low-rank branch and sum: a graph's shape, so the stack becomes a graph, its names kept
+      // (a contrastive encoder's projection head is dropped there, as below)
       ComputationGraph graph = Graphs.fromStack(Surgery.unfrozen(source.network()));
       return new FinetunePlan(train, test, testIsTrain, null, null, List.of(), output, checkpoints, 0,
           GraphFinetune.plan(config, storage, train, graph));

@@ -69,8 +69,13 @@ final class GraphFinetune {
     List<Surgery.AddedLayer> added = config.surgery().addLayers().stream()
         .map(a -> new Surgery.AddedLayer(a.name(), a.width(), a.activation())).toList();
     long seed = config.training().seed();
-    ComputationGraph base = GraphSurgery.newHead(GraphSurgery.removeVertices(source, config.surgery().removeLayers()), train.numClasses(),
-        added, seed);
+    List<String> remove = new ArrayList<>(config.surgery().removeLayers());
+    for (String projection : Surgery.selfSupervisedHead(source.getConfiguration())) {
+      if (!remove.contains(projection)) {
+        remove.add(projection); // a contrastive encoder's projection head goes with its output
+      }
+    }
+    ComputationGraph base = GraphSurgery.newHead(GraphSurgery.removeVertices(source, remove), train.numClasses(), added, seed);
     if (config.strategy() == FinetuneConfig.Strategy.SCRATCH && config.stages().isEmpty()) {
       base = GraphSurgery.reinitialised(base, seed);
     }

@@ -6,10 +6,13 @@ import io.graft.diagnostics.LayerFeatures;
 import io.graft.diagnostics.ProbeJob;
 import io.graft.spark.GraftDatasets;
 import io.graft.store.Storage;
+import io.graft.surgery.Surgery;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
@@ -37,9 +40,11 @@ final class LinearProbe implements AutoCloseable {
     this.testRows = test.count();
   }
 
-  /** Test accuracy of a logistic regression on layer {@code layerIndex}'s outputs of {@code network}. */
-  double accuracy(MultiLayerNetwork network, int layerIndex) {
-    LayerFeatures.View view = new LayerFeatures.View(network, layerIndex, "probe");
+  /** Test accuracy of a logistic regression on the outputs of {@code layer} (a graph's vertex) of {@code network}. */
+  double accuracy(Model network, String layer) {
+    int index = network instanceof ComputationGraph g ? g.getConfiguration().getTopologicalOrderStr().indexOf(layer)
+        : Surgery.indexOf((MultiLayerNetwork) network, layer, "probe");
+    LayerFeatures.View view = new LayerFeatures.View(network, index, layer);
     Dataset<Row> tr = LayerFeatures.extract(spark, train, view).persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> te = LayerFeatures.extract(spark, test, view).persist(StorageLevel.MEMORY_AND_DISK());
     try {

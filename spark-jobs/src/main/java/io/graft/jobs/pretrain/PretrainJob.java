@@ -126,9 +126,9 @@ public final class PretrainJob {
         GraftSpark.jobGroup(spark, "graft-pretrain", "pretrain: sampling the probe's labelled rows");
         probe = new LinearProbe(spark, storage, config.probe(), config.probeTest(), training.seed());
         log.accept(String.format("probe: logistic regression on layer '%s', %,d labelled rows, scored on %,d test rows",
-            plan.networkConf().getConf(plan.probeLayer()).getLayer().getLayerName(), probe.trainRows, probe.testRows));
+            plan.probeLayer(), probe.trainRows, probe.testRows));
         if (startRound == 0) {
-          probeAtInit = probe.accuracy((MultiLayerNetwork) network, plan.probeLayer());
+          probeAtInit = probe.accuracy(network, plan.probeLayer());
           log.accept(String.format("probe: %.2f%% on the initial (random) encoder", 100 * probeAtInit));
         }
         evaluate = withProbe(evaluate, probe, plan.probeLayer(), config.probe().every(), startRound, rounds);
@@ -175,7 +175,8 @@ public final class PretrainJob {
     model.put("layers", layerNames(network));
     model.put("featureShape", plan.train().featureShape());
     if (objective.selfSupervised()) {
-      List<String> head = new ArrayList<>(Surgery.selfSupervisedHead(plan.networkConf()));
+      List<String> head = new ArrayList<>(plan.graphConf() != null ? Surgery.selfSupervisedHead(plan.graphConf())
+          : Surgery.selfSupervisedHead(plan.networkConf()));
       head.add("output");
       model.put("headLayers", head);
     } else {
@@ -276,7 +277,7 @@ public final class PretrainJob {
         contrastive ? testCount / 2 : testCount, workers,
         training.batchSizePerWorker(), training.averagingFrequency()));
     return new Data(round -> examples.mapPartitions(new SelfSupervisedData.Batches(spec, round)), net -> {
-      SelfSupervisedData.Scores scores = SelfSupervisedData.evaluate(sc, (MultiLayerNetwork) net, testBatches, contrastive);
+      SelfSupervisedData.Scores scores = SelfSupervisedData.evaluate(sc, net, testBatches, contrastive);
       return new DistributedEvaluator.Result(Double.NaN, scores.loss(), scores.rows(), null, SelfSupervisedData.extra(scores, Double.NaN));
     }, () -> {
       examples.unpersist(false);
@@ -306,7 +307,7 @@ public final class PretrainJob {
 
   /** {@code evaluate} plus the linear probe after every {@code every} rounds and the last. */
   private static Function<Model, DistributedEvaluator.Result> withProbe(Function<Model, DistributedEvaluator.Result> evaluate,
-      LinearProbe probe, int layer, int every, int startRound, int lastRound) {
+      LinearProbe probe, String layer, int every, int startRound, int lastRound) {
     AtomicInteger round = new AtomicInteger(startRound);
     return net -> {
       DistributedEvaluator.Result r = evaluate.apply(net);
@@ -315,7 +316,7 @@ public final class PretrainJob {
         return r;
       }
       Map<String, Double> extra = new LinkedHashMap<>(r.extra());
-      extra.put("probe_accuracy", probe.accuracy((MultiLayerNetwork) net, layer));
+      extra.put("probe_accuracy", probe.accuracy(net, layer));
       return new DistributedEvaluator.Result(r.accuracy(), r.loss(), r.count(), r.evaluation(), extra);
     };
   }

@@ -26,10 +26,10 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
  *
  * @param networkConf the network to train, null when it is a graph
  * @param graphConf the graph to train ({@code model.architecture: resnet}), null otherwise
- * @param probeLayer index of the layer the linear probe reads, -1 without a probe
+ * @param probeLayer the layer (a graph's vertex) the linear probe reads, null without a probe
  */
 record PretrainPlan(Manifest train, Manifest test, MultiLayerConfiguration networkConf, ComputationGraphConfiguration graphConf, Path output,
-    Checkpoints checkpoints, int probeLayer) {
+    Checkpoints checkpoints, String probeLayer) {
   static PretrainPlan of(PretrainConfig config, Storage storage, boolean resume) throws IOException {
     Objective objective = config.objective();
     Manifest train = GraftDatasets.manifest(storage, config.data().train(), "training");
@@ -50,25 +50,33 @@ record PretrainPlan(Manifest train, Manifest test, MultiLayerConfiguration netwo
           + " has feature shape " + Arrays.toString(train.featureShape()));
     }
     if (config.model().architecture() == ModelConfig.Architecture.RESNET) {
-      ConfigException.require(!objective.selfSupervised(), "model.architecture resnet is pre-trained with labels; objective.kind %s takes "
-          + "mlp or lenet", objective.kind());
-      ConfigException.require(config.probe() == null, "probe measures a self-supervised encoder; model.architecture resnet is pre-trained "
-          + "with labels (remove probe)");
-      ComputationGraphConfiguration graph = Architectures.resnet(config.model(), train.featureShape(), train.numClasses(), config.optimizer(),
-          config.training().seed());
-      return planned(train, test, null, graph, -1, config, storage, resume);
+      ComputationGraphConfiguration graph = objective.selfSupervised()
+          ? Architectures.resnetSelfSupervised(config.model(), train.featureShape(), objective, unitRange(train), config.optimizer(),
+              config.training().seed())
+          : Architectures.resnet(config.model(), train.featureShape(), train.numClasses(), config.optimizer(), config.training().seed());
+      ConfigException.require(config.probe() == null || objective.selfSupervised(), "probe measures a self-supervised encoder; objective.kind "
+          + "is supervised (remove probe)");
+      new ComputationGraph(graph).calculateIndices(); // sets the configuration's topological order; no parameters yet
+      List<String> vertices = new ArrayList<>(graph.getTopologicalOrderStr());
+      vertices.removeAll(graph.getNetworkInputs());
+      String probeLayer = config.probe() == null ? null : probeLayer(config, storage, train, vertices, Surgery.selfSupervisedHead(graph).size());
+      return planned(train, test, null, graph, probeLayer, config, storage, resume);
     }
     MultiLayerConfiguration conf = objective.selfSupervised()
         ? Architectures.selfSupervised(config.model(), train.featureShape(), objective, unitRange(train), config.optimizer(),
             config.training().seed())
         : Architectures.build(config.model(), train.featureShape(), train.numClasses(), config.optimizer(), config.training().seed());
-    int probeLayer = config.probe() == null ? -1 : probeLayer(config, storage, train, conf);
+    List<String> layers = new ArrayList<>();
+    for (int i = 0; i < conf.getConfs().size(); i++) {
+      layers.add(conf.getConf(i).getLayer().getLayerName());
+    }
+    String probeLayer = config.probe() == null ? null : probeLayer(config, storage, train, layers, Surgery.selfSupervisedHead(conf).size());
     return planned(train, test, conf, null, probeLayer, config, storage, resume);
   }
 
   /** The plan with its output and checkpoints; on resume, checks that the checkpoint belongs to this config. */
   private static PretrainPlan planned(Manifest train, Manifest test, MultiLayerConfiguration networkConf, ComputationGraphConfiguration graphConf,
-      int probeLayer, PretrainConfig config, Storage storage, boolean resume) throws IOException {
+      String probeLayer, PretrainConfig config, Storage storage, boolean resume) throws IOException {
     Path output = storage.qualify(storage.path(config.output()));
     Checkpoints checkpoints = new Checkpoints(storage, output);
     if (resume) {
@@ -94,8 +102,12 @@ record PretrainPlan(Manifest train, Manifest test, MultiLayerConfiguration netwo
     return m.normalisation() != null && m.normalisation().min() >= 0 && m.normalisation().max() <= 1;
   }
 
-  /** Checks the probe's datasets and resolves its layer: named, or the encoder's top (the layer below the head). */
-  private static int probeLayer(PretrainConfig config, Storage storage, Manifest train, MultiLayerConfiguration conf) {
+  /**
+   * Checks the probe's datasets and resolves its layer: named, or the encoder's top (the layer
+   * below the head). {@code names}: the layers (a graph's vertices in topological order) from the
+   * bottom, the output last, its {@code projection} layers just below it.
+   */
+  private static String probeLayer(PretrainConfig config, Storage storage, Manifest train, List<String> names, int projection) {
     PretrainConfig.Probe probe = config.probe();
     for (String uri : List.of(probe.train(), config.probeTest())) {
       Manifest m = GraftDatasets.manifest(storage, uri, "probe");
@@ -104,18 +116,14 @@ record PretrainPlan(Manifest train, Manifest test, MultiLayerConfiguration netwo
       ConfigException.require(m.numClasses() >= 2, "Cannot probe: dataset %s has no labels (%s classes); the probe needs labelled rows", uri,
           m.numClasses());
     }
-    List<String> names = new ArrayList<>();
-    for (int i = 0; i < conf.getConfs().size(); i++) {
-      names.add(conf.getConf(i).getLayer().getLayerName());
-    }
-    int head = names.size() - 1 - Surgery.selfSupervisedHead(conf).size(); // the first layer above the encoder
+    int head = names.size() - 1 - projection; // the first layer above the encoder
     if (probe.layer() == null) {
-      return head - 1;
+      return names.get(head - 1);
     }
     int index = names.indexOf(probe.layer());
     ConfigException.require(index >= 0, "Cannot probe: layer '%s' not found in the model (layers: %s)", probe.layer(), String.join(", ", names));
     ConfigException.require(index < head, "Cannot probe layer '%s': it is part of the %s head, not the encoder (encoder layers: %s)",
         probe.layer(), config.objective().kind(), String.join(", ", names.subList(0, head)));
-    return index;
+    return probe.layer();
   }
 }

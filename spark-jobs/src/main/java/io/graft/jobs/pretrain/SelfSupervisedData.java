@@ -20,6 +20,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -129,7 +131,7 @@ final class SelfSupervisedData {
    * contrastive objective, how often a view's nearest neighbour among the other rows of its
    * minibatch (cosine similarity of the projections) is its own other view.
    */
-  static Scores evaluate(JavaSparkContext sc, MultiLayerNetwork network, JavaRDD<DataSet> batches, boolean contrastive) {
+  static Scores evaluate(JavaSparkContext sc, Model network, JavaRDD<DataSet> batches, boolean contrastive) {
     BroadcastNetwork shipped = BroadcastNetwork.of(sc, network);
     try {
       double[] total = batches.mapPartitions(new Score(shipped, contrastive)).reduce((a, b) -> new double[] {a[0] + b[0], a[1] + b[1], a[2] + b[2]});
@@ -154,17 +156,25 @@ final class SelfSupervisedData {
       if (!batches.hasNext()) {
         return Collections.emptyIterator();
       }
-      MultiLayerNetwork net = shipped.network();
+      Model model = shipped.model();
       double loss = 0;
       double rows = 0;
       double hits = 0;
       while (batches.hasNext()) {
         DataSet ds = batches.next();
         long n = ds.numExamples();
-        loss += net.score(ds, false) * n;
         rows += n;
-        if (contrastive) {
-          hits += pairHits(net.output(ds.getFeatures(), false));
+        if (model instanceof ComputationGraph graph) {
+          loss += graph.score(ds, false) * n;
+          if (contrastive) {
+            hits += pairHits(graph.outputSingle(false, ds.getFeatures()));
+          }
+        } else {
+          MultiLayerNetwork net = (MultiLayerNetwork) model;
+          loss += net.score(ds, false) * n;
+          if (contrastive) {
+            hits += pairHits(net.output(ds.getFeatures(), false));
+          }
         }
       }
       return List.of(new double[] {loss, rows, hits}).iterator();

@@ -111,10 +111,12 @@ class ResnetPretrainTest {
     assertThatThrownBy(() -> PretrainPlan.of(config(out, "model.widths=[8]"), storage, false)).isInstanceOf(ConfigException.class)
         .hasMessageContaining("model.stages and model.widths must list one value per stage, cannot be: stages [2, 2, 2], widths [8]");
     assertThatThrownBy(() -> PretrainPlan.of(config(out, "probe.train=" + SparkTests.mnistTrain()), storage, false))
-        .hasMessage("probe measures a self-supervised encoder; model.architecture resnet is pre-trained with labels (remove probe)");
+        .hasMessage("probe measures a self-supervised encoder; objective.kind is supervised (remove probe)");
     assertThatThrownBy(() -> PretrainPlan.of(config(out, "model.stages=[1, 1, 1, 1, 1]", "model.widths=[4, 4, 4, 4, 4]"), storage, false))
         .hasMessage("The resnet architecture with 5 stages halves the resolution 4 times; the dataset's 28x28 images are too small");
-    assertThatThrownBy(() -> PretrainPlan.of(config(out, "objective.kind=contrastive", "augmentation.crop=0.2"), storage, false))
-        .hasMessage("model.architecture resnet is pre-trained with labels; objective.kind contrastive takes mlp or lenet");
+    assertThatThrownBy(() -> PretrainPlan.of(config(out, "objective.kind=contrastive", "augmentation.crop=0.2", "probe.train="
+        + SparkTests.mnistTrain(), "probe.layer=proj1"), storage, false))
+        .hasMessageStartingWith("Cannot probe layer 'proj1': it is part of the contrastive head, not the encoder (encoder layers: stem, stem.bn,")
+        .hasMessageEndingWith(", pool)");
   }
 }

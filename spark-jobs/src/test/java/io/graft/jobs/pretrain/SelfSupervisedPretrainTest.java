@@ -16,6 +16,7 @@ import io.graft.selfsup.NtXentLoss;
 import io.graft.selfsup.Objective;
 import io.graft.store.Provenance;
 import io.graft.store.Storage;
+import io.graft.surgery.Graphs;
 import io.graft.surgery.Surgery;
 import io.graft.testing.SparkTests;
 import java.nio.file.Files;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Random;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -88,6 +90,44 @@ class SelfSupervisedPretrainTest {
     assertThat(fr.testAccuracy()).isGreaterThan(0.3);
     MultiLayerNetwork tuned = Surgery.load(storage, ft).network();
     assertThat(Surgery.layerNames(tuned)).containsExactly("conv1", "pool1", "conv2", "pool2", "dense1", "output");
+  }
+
+  /**
+   * The same on the residual trunk ({@code model.architecture: resnet}, a ComputationGraph): the
+   * probe reads {@code pool} and beats the random trunk's, and the graph fine-tunes with its
+   * projection head dropped, LoRA included.
+   */
+  @Test
+  void contrastivePretrainingOfAResidualGraphBeatsItsRandomTrunkAndFineTunes() throws Exception {
+    String out = dir.resolve("simclr-resnet").toUri().toString();
+    List<String> sets = new ArrayList<>(List.of(CONTRASTIVE));
+    sets.addAll(List.of("model.architecture=resnet", "model.stages=[1, 1]", "model.widths=[8, 16]", "optimizer.learningRate=0.002",
+        "probe.train=" + SparkTests.mnistTrain(), "probe.labelsPerClass=30", "probe.maxTestRows=1000", "training.maxRows=2000"));
+    PretrainJob.Result r = PretrainJob.run(config(out, sets.toArray(String[]::new)), spark, io.graft.engine.JobOptions.quiet());
+
+    List<JsonNode> metrics = MetricsLog.read(storage, storage.path(out));
+    assertThat(metrics).hasSize(2);
+    assertThat(metrics.get(1).get("test_loss").asDouble()).as("held-out NT-Xent falls").isLessThan(metrics.get(0).get("test_loss").asDouble());
+    assertThat(metrics.get(1).get("probe_accuracy").asDouble()).as("probe on pool after training vs at initialisation")
+        .isGreaterThan(r.probeAccuracyAtInit() + 0.02);
+    JsonNode prov = Provenance.read(storage, storage.path(out));
+    assertThat(prov.at("/model/headLayers").toString()).isEqualTo("[\"proj1\",\"output\"]");
+    ComputationGraph saved = (ComputationGraph) Graphs.load(storage, out);
+    assertThat(Surgery.selfSupervisedHead(saved.getConfiguration())).containsExactly("proj1");
+    assertThat(saved.getConfiguration().getVertexInputs().get("proj1")).containsExactly("pool");
+
+    for (String strategy : List.of("full", "lora")) {
+      String ft = dir.resolve("ft-resnet-" + strategy).toUri().toString();
+      FinetuneConfig fc = ConfigLoader.load(null, List.of("source=" + out, "data.train=" + SparkTests.fashionTrain(),
+          "data.test=" + SparkTests.fashionTest(), "data.labelsPerClass=30", "strategy=" + strategy, "fullRateFactor=1", "epochs=4",
+          "optimizer.learningRate=0.01",
+          "training.batchSizePerWorker=16", "output=" + ft), FinetuneConfig.class);
+      FinetuneJob.Result fr = FinetuneJob.run(fc, spark, io.graft.engine.JobOptions.quiet());
+      assertThat(fr.testAccuracy()).as(strategy + ": twice chance or more").isGreaterThan(0.2);
+      ComputationGraph tuned = (ComputationGraph) Graphs.load(storage, ft);
+      assertThat(tuned.getConfiguration().getVertices()).as(strategy).doesNotContainKey("proj1");
+      assertThat(tuned.getConfiguration().getVertexInputs().get("output")).as(strategy).containsExactly("pool");
+    }
   }
 
   @Test
