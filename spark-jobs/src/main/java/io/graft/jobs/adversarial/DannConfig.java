@@ -32,13 +32,18 @@ public record DannConfig(Domain source, Domain target, ModelConfig model, @Input
    * @param transductive target only: train on every target row, unlabelled, and score the labelled
    *     ones (the transductive protocol of domain adaptation: the unlabelled inputs to adapt to are
    *     the ones to be labelled); no holdout
+   * @param adaptBatchNorm target only: after training, the target model's batch-norm layers get the
+   *     mean and variance of their inputs over the target's training rows (AdaBN, Li et al. 2016)
+   *     instead of the running averages of training's mixed minibatches
    */
-  public record Domain(@Input String train, @Input String test, double holdoutFraction, Long splitSeed, boolean transductive) {
+  public record Domain(@Input String train, @Input String test, double holdoutFraction, Long splitSeed, boolean transductive,
+      boolean adaptBatchNorm) {
     @JsonCreator
     public Domain(@JsonProperty("train") String train, @JsonProperty("test") String test,
         @JsonProperty("holdoutFraction") Double holdoutFraction, @JsonProperty("splitSeed") Long splitSeed,
-        @JsonProperty("transductive") Boolean transductive) {
-      this(train, test, holdoutFraction == null ? 0.3 : holdoutFraction.doubleValue(), splitSeed, Boolean.TRUE.equals(transductive));
+        @JsonProperty("transductive") Boolean transductive, @JsonProperty("adaptBatchNorm") Boolean adaptBatchNorm) {
+      this(train, test, holdoutFraction == null ? 0.3 : holdoutFraction.doubleValue(), splitSeed, Boolean.TRUE.equals(transductive),
+          Boolean.TRUE.equals(adaptBatchNorm));
     }
 
     public Domain {
@@ -112,6 +117,8 @@ public record DannConfig(Domain source, Domain target, ModelConfig model, @Input
     ConfigException.require(source != null, "source.train is required (the labelled domain)");
     ConfigException.require(target != null, "target.train is required (the unlabelled domain)");
     ConfigException.require(!source.transductive(), "source.transductive is not a thing: the source is labelled; set target.transductive");
+    ConfigException.require(!source.adaptBatchNorm(), "source.adaptBatchNorm is not a thing: the exported model serves the target; set "
+        + "target.adaptBatchNorm");
     ConfigException.require(!target.transductive() || target.test() == null,
         "target.transductive scores the target's own rows; it cannot take target.test (%s)", target.test());
     ConfigException.require(output != null && !output.isBlank(), "output is required (where the model is written)");

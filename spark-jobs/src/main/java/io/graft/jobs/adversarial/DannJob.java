@@ -9,6 +9,7 @@ import io.graft.config.TrainingConfig;
 import io.graft.data.DataException;
 import io.graft.data.Manifest;
 import io.graft.engine.Checkpoints;
+import io.graft.engine.DomainBatchNorm;
 import io.graft.engine.GraphEvaluator;
 import io.graft.engine.JobOptions;
 import io.graft.engine.ParameterAveraging;
@@ -200,16 +201,40 @@ public final class DannJob {
 
       @Override
       public void close() {
-        sourceRows.unpersist(false);
-        targetRows.unpersist(false);
-        sourceEval.unpersist(false);
-        targetEval.unpersist(false);
+        if (!config.target().adaptBatchNorm()) {
+          sourceRows.unpersist(false);
+          targetRows.unpersist(false);
+          sourceEval.unpersist(false);
+          targetEval.unpersist(false);
+        }
       }
     };
     RoundLoop.run(trainer, run.startRound() + 1, rounds, rounds, run.listeners(spark, options), null);
 
     RoundMetrics last = run.last();
-    Model labelModel = SharedTrunk.export(graph, LABEL_HEAD, plan.source().featureShape());
+    ComputationGraph served = graph;
+    double targetAccuracy = last.evalAccuracy();
+    double targetLoss = last.evalLoss();
+    List<String> adapted = List.of();
+    if (config.target().adaptBatchNorm()) {
+      GraftSpark.jobGroup(spark, "graft-dann", "dann: batch norm adapted to the target");
+      served = graph.clone();
+      adapted = DomainBatchNorm.adapt(sc, served, targetRows.map(TaskRow::features));
+      if (adapted.isEmpty()) {
+        log.accept("target.adaptBatchNorm: the trunk has no batch-norm layers; the target model is the trained one");
+      } else {
+        GraphEvaluator.Result t = GraphEvaluator.evaluate(sc, served, targetEval, evalKey).get(0);
+        log.accept(String.format("batch norm adapted to the target's %,d training rows on %d layers (AdaBN): target accuracy %.2f%% "
+            + "(%.2f%% with the training statistics)", targetCount, adapted.size(), 100 * t.accuracy(), 100 * targetAccuracy));
+        targetAccuracy = t.accuracy();
+        targetLoss = t.loss();
+      }
+    }
+    sourceRows.unpersist(false);
+    targetRows.unpersist(false);
+    sourceEval.unpersist(false);
+    targetEval.unpersist(false);
+    Model labelModel = SharedTrunk.export(served, LABEL_HEAD, plan.source().featureShape());
     Provenance provenance = run.provenance();
     provenance.input("source", storage.qualify(storage.path(config.source().train())).toString(), sourceCount,
         JSON.valueToTree(plan.source().sources()));
@@ -220,11 +245,15 @@ public final class DannJob {
     }
     Map<String, Object> metrics = new LinkedHashMap<>();
     metrics.put("source_accuracy", last.extra().get("source_accuracy"));
-    metrics.put("target_accuracy", last.evalAccuracy());
+    metrics.put("target_accuracy", targetAccuracy);
+    if (!adapted.isEmpty()) {
+      metrics.put("target_accuracy_training_statistics", last.evalAccuracy());
+      metrics.put("adapted_batch_norm_layers", adapted.size());
+    }
     for (String k : List.of("domain_accuracy", "source_domain_accuracy", "target_domain_accuracy", "source_loss")) {
       metrics.put(k, last.extra().get(k));
     }
-    metrics.put("target_loss", last.evalLoss());
+    metrics.put("target_loss", targetLoss);
     metrics.put("domain_loss", last.extra().get("domain_loss"));
     metrics.put("lambda", last.extra().get("lambda"));
     metrics.put("rounds", rounds);
@@ -240,8 +269,8 @@ public final class DannJob {
     double sourceAccuracy = last.extra().get("source_accuracy");
     double domainAccuracy = last.extra().get("domain_accuracy");
     log.accept(String.format("target accuracy %.2f%% (source %.2f%%, domain classifier %.2f%%) after %d rounds; model written to %s",
-        100 * last.evalAccuracy(), 100 * sourceAccuracy, 100 * domainAccuracy, rounds, new Path(plan.output(), MODEL_FILE)));
-    return new Result(plan.output().toString(), sourceAccuracy, last.evalAccuracy(), domainAccuracy, rounds, run.history());
+        100 * targetAccuracy, 100 * sourceAccuracy, 100 * domainAccuracy, rounds, new Path(plan.output(), MODEL_FILE)));
+    return new Result(plan.output().toString(), sourceAccuracy, targetAccuracy, domainAccuracy, rounds, run.history());
   }
 
   /**

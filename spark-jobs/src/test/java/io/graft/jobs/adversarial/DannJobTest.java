@@ -101,6 +101,58 @@ class DannJobTest {
     assertThat(model.outputSingle(x)).isEqualTo(graph.output(false, x)[0]);
   }
 
+  /**
+   * target.adaptBatchNorm: the served model's batch-norm layers hold the mean and variance of their
+   * inputs over the target's rows, bottom up (a layer's statistics are those of its input with the
+   * layers below already adapted); graph.zip keeps the training statistics.
+   */
+  @Test
+  void adaptedBatchNormHoldsTheTargetsStatisticsLayerByLayer() throws Exception {
+    String out = SparkTests.work().resolve("dann-adabn").toUri().toString();
+    DannJob.Result r = DannJob.run(config(out, "model.architecture=resnet", "model.stages=[1, 1]", "model.widths=[8, 16]",
+        "training.maxRows=1000", "optimizer.updater=adam", "optimizer.learningRate=0.01", "adversarial.lambda=0", "target.transductive=true",
+        "target.adaptBatchNorm=true"), SparkTests.spark(), JobOptions.quiet());
+    Storage storage = new Storage(SparkTests.spark().sparkContext().hadoopConfiguration());
+    ComputationGraph model;
+    ComputationGraph trained;
+    try (InputStream in = storage.open(new Path(out, DannJob.MODEL_FILE))) {
+      model = ModelSerializer.restoreComputationGraph(in, false);
+    }
+    try (InputStream in = storage.open(new Path(out, DannJob.GRAPH_FILE))) {
+      trained = ModelSerializer.restoreComputationGraph(in, false);
+    }
+    List<Row> rows = SparkTests.spark().read().parquet(SparkTests.digits28()).select(GraftDatasets.FEATURES).collectAsList();
+    INDArray x = Nd4j.create(DataType.FLOAT, rows.size(), 784);
+    for (int i = 0; i < rows.size(); i++) {
+      List<Float> f = rows.get(i).getList(0);
+      for (int j = 0; j < 784; j++) {
+        x.putScalar(i, j, f.get(j));
+      }
+    }
+    Map<String, INDArray> acts = model.feedForward(x, false);
+    for (String[] bnAndInput : new String[][] {{"stem.bn", "stem"}, {"stage2.block1.bn2", "stage2.block1.conv2"}}) {
+      INDArray in = acts.get(bnAndInput[1]).permute(1, 0, 2, 3).dup('c').reshape(8 << (bnAndInput[0].startsWith("stage2") ? 1 : 0), -1)
+          .castTo(DataType.DOUBLE);
+      INDArray mean = in.mean(1);
+      INDArray var = in.var(false, 1);
+      INDArray saved = model.getLayer(bnAndInput[0]).getParam("mean");
+      assertThat(saved.castTo(DataType.DOUBLE).reshape(mean.shape()).sub(mean).amaxNumber().doubleValue()).as(bnAndInput[0] + " mean")
+          .isLessThan(1e-4 * Math.max(1, mean.amaxNumber().doubleValue()));
+      INDArray logStd = model.getLayer(bnAndInput[0]).paramTable().get("log10stdev");
+      double eps = ((org.deeplearning4j.nn.conf.layers.BatchNormalization) model.getLayer(bnAndInput[0]).conf().getLayer()).getEps();
+      INDArray savedVar = logStd == null ? model.getLayer(bnAndInput[0]).getParam("var").castTo(DataType.DOUBLE)
+          : Nd4j.createFromArray(java.util.Arrays.stream(logStd.toDoubleVector()).map(l -> Math.pow(10, 2 * l) - eps).toArray());
+      assertThat(savedVar.reshape(var.shape()).sub(var).amaxNumber().doubleValue()).as(bnAndInput[0] + " variance")
+          .isLessThan(1e-3 * var.amaxNumber().doubleValue());
+      assertThat(trained.getLayer(bnAndInput[0]).getParam("mean").sub(saved).amaxNumber().doubleValue()).as("graph.zip keeps training's")
+          .isGreaterThan(1e-3);
+    }
+    com.fasterxml.jackson.databind.JsonNode prov = io.graft.store.Provenance.read(storage, new Path(out));
+    assertThat(prov.at("/metrics/adapted_batch_norm_layers").asInt()).isEqualTo(6);
+    assertThat(prov.at("/metrics/target_accuracy").asDouble()).isEqualTo(r.targetAccuracy());
+    assertThat(prov.at("/metrics/target_accuracy_training_statistics").isNumber()).isTrue();
+  }
+
   @Test
   void unlabelledTargetRowsContributeNothingToTheLabelLoss() throws Exception {
     List<TaskRows.TaskRow> source = new ArrayList<>();
@@ -220,6 +272,7 @@ class DannJobTest {
     assertThatThrownBy(() -> config(out, "target.transductive=true", "target.test=" + SparkTests.mnistTest()))
         .hasMessageStartingWith("target.transductive scores the target's own rows; it cannot take target.test");
     assertThatThrownBy(() -> config(out, "source.transductive=true")).hasMessageStartingWith("source.transductive is not a thing");
+    assertThatThrownBy(() -> config(out, "source.adaptBatchNorm=true")).hasMessageStartingWith("source.adaptBatchNorm is not a thing");
     assertThatThrownBy(() -> DannJob.validate(config(out, "target.train=" + SparkTests.fashionTrain(),
         "source.train=" + SparkTests.digits8()), storage, false)).hasMessageContaining("must share one input space");
     assertThatThrownBy(() -> DannJob.validate(config(out), storage, true)).hasMessageStartingWith("Nothing to resume: no checkpoint at");
