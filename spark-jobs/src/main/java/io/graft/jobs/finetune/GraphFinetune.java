@@ -54,7 +54,9 @@ final class GraphFinetune {
   record Stage(StageConfig config, Set<String> trainable, double learningRate, ScheduleConfig schedule) {}
 
   /** The graph after surgery, its parameter groups (bottom to top) and the resolved stages. */
-  record Plan(ComputationGraph base, LinkedHashMap<String, List<String>> groups, List<Stage> stages, String sourceProvenance) {}
+  /** @param projection a contrastive encoder's projection vertices, dropped with its output (empty otherwise) */
+  record Plan(ComputationGraph base, LinkedHashMap<String, List<String>> groups, List<Stage> stages, String sourceProvenance,
+      List<String> projection) {}
 
   /**
    * The plan on {@code source}: a graph, or a layer stack converted to one (names kept) for the
@@ -70,7 +72,8 @@ final class GraphFinetune {
         .map(a -> new Surgery.AddedLayer(a.name(), a.width(), a.activation())).toList();
     long seed = config.training().seed();
     List<String> remove = new ArrayList<>(config.surgery().removeLayers());
-    for (String projection : Surgery.selfSupervisedHead(source.getConfiguration())) {
+    List<String> projectionHead = Surgery.selfSupervisedHead(source.getConfiguration());
+    for (String projection : projectionHead) {
       if (!remove.contains(projection)) {
         remove.add(projection); // a contrastive encoder's projection head goes with its output
       }
@@ -115,7 +118,7 @@ final class GraphFinetune {
       double lr = s.learningRate() == null ? config.optimizer().learningRate() : s.learningRate();
       stages.add(new Stage(s, trainable, lr, s.schedule() == null ? config.schedule() : s.schedule()));
     }
-    return new Plan(base, finalGroups, stages, Graphs.provenance(storage, config.source()));
+    return new Plan(base, finalGroups, stages, Graphs.provenance(storage, config.source()), projectionHead);
   }
 
   /** lora.layers as vertices: a group's name stands for its dense and convolution layers. */
@@ -155,6 +158,10 @@ final class GraphFinetune {
     Plan plan = finetunePlan.graph();
     Storage storage = new Storage(spark.sparkContext().hadoopConfiguration());
     log.accept(data.describe(config, finetunePlan, plan.stages().size()));
+    if (!plan.projection().isEmpty()) {
+      log.accept(config.source() + " is a contrastive encoder; its projection head (" + String.join(", ", plan.projection())
+          + ", output) is dropped before the new head");
+    }
     log.accept("graph groups (bottom to top): " + String.join(", ", plan.groups().keySet()));
     int totalRounds = plan.stages().stream().mapToInt(s -> s.config().epochs()).sum();
     TrainingRun run = new TrainingRun("finetune", storage, finetunePlan.output(), finetunePlan.checkpoints(), config.training().seed(), config, log);
