@@ -230,7 +230,7 @@ class CeilPoolPadded(nn.Module):
 
 
 def ceil_pool_padded(out):
-    """ONNX Runtime before opset 19 divides ceil_mode's last window by the whole kernel here (onnxruntime#16203),
+    """ONNX Runtime before opset 19 divides ceil_mode's last window by the whole kernel here,
     where PyTorch and the ONNX spec divide by the input and padding it covers: the JSON records PyTorch's own
     outputs on a seeded input, to test against."""
     torch.manual_seed(8)

@@ -159,7 +159,7 @@ class OnnxImportTest {
   /**
    * Average pooling that counts its padding, where ceil_mode adds a window: Graft divides that
    * window by the input and padding it covers, as PyTorch and the ONNX spec do; ONNX Runtime before
-   * opset 19 divides by the whole kernel (onnxruntime#16203), so the reference here is PyTorch's own
+   * opset 19 divides by the whole kernel (a known ONNX Runtime bug), so the reference here is PyTorch's own
    * output, recorded in the fixture.
    */
   @Test
