@@ -27,7 +27,6 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * What a diagnostic looks at: a dataset's raw inputs, or the activations of one layer of a model,
@@ -153,12 +152,7 @@ public final class LayerFeatures {
         }
         return;
       }
-      int width = features.get(0).length;
-      float[] flat = new float[n * width];
-      for (int i = 0; i < n; i++) {
-        System.arraycopy(features.get(i), 0, flat, i * width, width);
-      }
-      INDArray x = Nd4j.create(flat, new long[] {n, width}, 'c');
+      INDArray x = GraftDatasets.stack(features);
       INDArray act = net instanceof ComputationGraph g ? g.feedForward(x, false).get(vertex)
           : ((MultiLayerNetwork) net).feedForwardToLayer(layer, x, false).get(layer + 1);
       INDArray rowsOut = act.reshape('c', n, act.length() / n);

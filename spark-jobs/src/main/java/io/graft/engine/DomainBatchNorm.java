@@ -1,5 +1,6 @@
 package io.graft.engine;
 
+import io.graft.spark.GraftDatasets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -107,13 +108,7 @@ public final class DomainBatchNorm {
       while (rows.hasNext()) {
         batch.add(rows.next());
         if (batch.size() == BATCH || !rows.hasNext()) {
-          int width = batch.get(0).length;
-          float[] flat = new float[batch.size() * width];
-          for (int i = 0; i < batch.size(); i++) {
-            System.arraycopy(batch.get(i), 0, flat, i * width, width);
-          }
-          INDArray x = Nd4j.create(flat, new long[] {batch.size(), width}, 'c');
-          INDArray act = graph.feedForward(new INDArray[] {x}, vertexIndex, false).get(vertex);
+          INDArray act = graph.feedForward(new INDArray[] {GraftDatasets.stack(batch)}, vertexIndex, false).get(vertex);
           long channels = act.size(1);
           // [N, C] or [N, C, H, W] -> [C, N*H*W]
           INDArray perChannel = (act.rank() == 2 ? act.transpose() : act.permute(1, 0, 2, 3)).dup('c').reshape('c', channels, -1)

@@ -165,6 +165,16 @@ public final class GraftDatasets {
     return new Checked(good, kept, skipped);
   }
 
+  /** Rows of equal width as one [rows, width] float matrix (a network's flat input). */
+  public static INDArray stack(List<float[]> rows) {
+    int width = rows.get(0).length;
+    float[] flat = new float[rows.size() * width];
+    for (int i = 0; i < rows.size(); i++) {
+      System.arraycopy(rows.get(i), 0, flat, i * width, width);
+    }
+    return Nd4j.create(flat, new long[] {rows.size(), width}, 'c');
+  }
+
   /** Groups rows into minibatches of {@code batchSize} (features [b, F], one-hot labels [b, K]). */
   public static JavaRDD<DataSet> miniBatches(Dataset<Row> rows, int batchSize, int numFeatures, int numClasses) {
     return rows.select(FEATURES, LABEL).javaRDD().mapPartitions(new ToMiniBatches(batchSize, numFeatures, numClasses));

@@ -200,40 +200,38 @@ public final class DannJob {
       }
 
       @Override
-      public void close() {
-        if (!config.target().adaptBatchNorm()) {
-          sourceRows.unpersist(false);
-          targetRows.unpersist(false);
-          sourceEval.unpersist(false);
-          targetEval.unpersist(false);
+      public void close() {} // the cached rows outlive the rounds: target.adaptBatchNorm reads them after
+    };
+    RoundMetrics last;
+    ComputationGraph served = graph;
+    double targetAccuracy;
+    double targetLoss;
+    List<String> adapted = List.of();
+    try {
+      RoundLoop.run(trainer, run.startRound() + 1, rounds, rounds, run.listeners(spark, options), null);
+      last = run.last();
+      targetAccuracy = last.evalAccuracy();
+      targetLoss = last.evalLoss();
+      if (config.target().adaptBatchNorm()) {
+        GraftSpark.jobGroup(spark, "graft-dann", "dann: batch norm adapted to the target");
+        served = graph.clone();
+        adapted = DomainBatchNorm.adapt(sc, served, targetRows.map(TaskRow::features));
+        if (adapted.isEmpty()) {
+          log.accept("target.adaptBatchNorm: the trunk has no batch-norm layers; the target model is the trained one");
+        } else {
+          GraphEvaluator.Result t = GraphEvaluator.evaluate(sc, served, targetEval, evalKey).get(0);
+          log.accept(String.format("batch norm adapted to the target's %,d training rows on %d layers (AdaBN): target accuracy %.2f%% "
+              + "(%.2f%% with the training statistics)", targetCount, adapted.size(), 100 * t.accuracy(), 100 * targetAccuracy));
+          targetAccuracy = t.accuracy();
+          targetLoss = t.loss();
         }
       }
-    };
-    RoundLoop.run(trainer, run.startRound() + 1, rounds, rounds, run.listeners(spark, options), null);
-
-    RoundMetrics last = run.last();
-    ComputationGraph served = graph;
-    double targetAccuracy = last.evalAccuracy();
-    double targetLoss = last.evalLoss();
-    List<String> adapted = List.of();
-    if (config.target().adaptBatchNorm()) {
-      GraftSpark.jobGroup(spark, "graft-dann", "dann: batch norm adapted to the target");
-      served = graph.clone();
-      adapted = DomainBatchNorm.adapt(sc, served, targetRows.map(TaskRow::features));
-      if (adapted.isEmpty()) {
-        log.accept("target.adaptBatchNorm: the trunk has no batch-norm layers; the target model is the trained one");
-      } else {
-        GraphEvaluator.Result t = GraphEvaluator.evaluate(sc, served, targetEval, evalKey).get(0);
-        log.accept(String.format("batch norm adapted to the target's %,d training rows on %d layers (AdaBN): target accuracy %.2f%% "
-            + "(%.2f%% with the training statistics)", targetCount, adapted.size(), 100 * t.accuracy(), 100 * targetAccuracy));
-        targetAccuracy = t.accuracy();
-        targetLoss = t.loss();
-      }
+    } finally {
+      sourceRows.unpersist(false);
+      targetRows.unpersist(false);
+      sourceEval.unpersist(false);
+      targetEval.unpersist(false);
     }
-    sourceRows.unpersist(false);
-    targetRows.unpersist(false);
-    sourceEval.unpersist(false);
-    targetEval.unpersist(false);
     Model labelModel = SharedTrunk.export(served, LABEL_HEAD, plan.source().featureShape());
     Provenance provenance = run.provenance();
     provenance.input("source", storage.qualify(storage.path(config.source().train())).toString(), sourceCount,

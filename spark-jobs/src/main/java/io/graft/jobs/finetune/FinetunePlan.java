@@ -73,12 +73,7 @@ record FinetunePlan(Manifest train, Manifest test, boolean testIsTrain, Surgery.
     }
     List<Surgery.AddedLayer> added = config.surgery().addLayers().stream()
         .map(a -> new Surgery.AddedLayer(a.name(), a.width(), a.activation())).toList();
-    List<String> remove = new ArrayList<>(config.surgery().removeLayers());
-    for (String projection : Surgery.selfSupervisedHead(source.network())) {
-      if (!remove.contains(projection)) {
-        remove.add(projection); // a contrastive encoder's projection head goes with its output
-      }
-    }
+    List<String> remove = withProjection(config.surgery().removeLayers(), Surgery.selfSupervisedHead(source.network()));
     MultiLayerNetwork base = Surgery.newHead(source.network(), train.numClasses(), remove, added, config.training().seed());
     List<String> names = Surgery.layerNames(base);
     List<String> groups = Surgery.parameterLayers(base).stream().map(names::get).toList();
@@ -121,5 +116,12 @@ record FinetunePlan(Manifest train, Manifest test, boolean testIsTrain, Surgery.
     }
     double lr = s.learningRate() == null ? config.optimizer().learningRate() : s.learningRate();
     return new FinetuneJob.Stage(s, lowest, also, lr, s.schedule() == null ? config.schedule() : s.schedule());
+  }
+
+  /** {@code surgery.removeLayers} plus a contrastive encoder's projection layers: the projection head goes with its output. */
+  static List<String> withProjection(List<String> removeLayers, List<String> projection) {
+    List<String> remove = new ArrayList<>(removeLayers);
+    projection.stream().filter(p -> !remove.contains(p)).forEach(remove::add);
+    return remove;
   }
 }

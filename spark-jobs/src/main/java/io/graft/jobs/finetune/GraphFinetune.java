@@ -71,14 +71,9 @@ final class GraphFinetune {
     List<Surgery.AddedLayer> added = config.surgery().addLayers().stream()
         .map(a -> new Surgery.AddedLayer(a.name(), a.width(), a.activation())).toList();
     long seed = config.training().seed();
-    List<String> remove = new ArrayList<>(config.surgery().removeLayers());
     List<String> projectionHead = Surgery.selfSupervisedHead(source.getConfiguration());
-    for (String projection : projectionHead) {
-      if (!remove.contains(projection)) {
-        remove.add(projection); // a contrastive encoder's projection head goes with its output
-      }
-    }
-    ComputationGraph base = GraphSurgery.newHead(GraphSurgery.removeVertices(source, remove), train.numClasses(), added, seed);
+    ComputationGraph base = GraphSurgery.newHead(GraphSurgery.removeVertices(source,
+        FinetunePlan.withProjection(config.surgery().removeLayers(), projectionHead)), train.numClasses(), added, seed);
     if (config.strategy() == FinetuneConfig.Strategy.SCRATCH && config.stages().isEmpty()) {
       base = GraphSurgery.reinitialised(base, seed);
     }
