@@ -40,13 +40,12 @@ run lenet bench-overhead --train "$out/mnist-train" --rows "$lenet_rows" --epoch
   --report "$out/lenet.md"
 run resnet bench-overhead --train "$out/mnist-train" --rows "$resnet_rows" --epochs "$epochs" --model resnet --work "$out/work-resnet" \
   --report "$out/resnet.md"
-# where a ResNet step's time goes: JFR over a single-JVM fit beside torch.profiler over the same steps
-JAVA_TOOL_OPTIONS="-XX:StartFlightRecording=filename=$out/resnet.jfr,settings=profile" \
+# where a ResNet step's time goes: the time inside Graft's kernels, clocked around each call in a single-JVM fit, beside
+# torch.profiler over the same steps
+GRAFT_JAVA_OPTS="${GRAFT_JAVA_OPTS:+$GRAFT_JAVA_OPTS }-Dgraft.kernels.clock=true" \
   run profile bench-overhead --train "$out/mnist-train" --rows 4000 --epochs 3 --model resnet --work "$out/work-profile" \
   --report "$out/profile-overhead.md"
-single_sps="$(tr ' ' '\n' <"$out/profile.out" | sed -n 's/^single_jvm=//p' | tail -1)"
-python3 deploy/bench/step_profile.py dl4j "$out/resnet.jfr" --ms-per-step "$(awk -v s="$single_sps" 'BEGIN { print 64000 / s }')" \
-  >"$out/profile-dl4j.json"
+python3 deploy/bench/step_profile.py clock "$out/profile.out" >"$out/profile-dl4j.json"
 torch_python=/usr/bin/python3
 "$torch_python" -c "import torch" 2>/dev/null || torch_python=python3
 "$torch_python" "$out/work-profile/torch/torch_peer.py" \

@@ -48,10 +48,17 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 public final class BatchNormKernels implements BatchNormalizationHelper {
   private static final Field HELPER = GraftKernels.field(BatchNormalization.class, "helper");
 
+  /** Whether the element-wise passes run as {@link VectorKernels} (else as ND4J ops). */
+  private final boolean vector;
   private INDArray mean;
   private INDArray var;
+  /** The kept batch statistics as Java arrays, for the vector kernels' backward pass. */
+  private float[] meanValues;
+  private float[] varValues;
 
-  private BatchNormKernels() {}
+  private BatchNormKernels(boolean vector) {
+    this.vector = vector;
+  }
 
   /**
    * Puts Graft's kernels on every batch-norm layer of {@code model} that runs DL4J's oneDNN helper
@@ -78,7 +85,7 @@ public final class BatchNormKernels implements BatchNormalizationHelper {
     }
     Object helper = GraftKernels.get(HELPER, bn);
     if (helper instanceof MKLDNNBatchNormHelper && !bn.layerConf().isLockGammaBeta()) {
-      helper = new BatchNormKernels();
+      helper = new BatchNormKernels(GraftKernels.vectorKernels());
       GraftKernels.set(HELPER, bn, helper);
     }
     return helper instanceof BatchNormKernels;
@@ -116,10 +123,34 @@ public final class BatchNormKernels implements BatchNormalizationHelper {
   @Override
   public INDArray preOutput(INDArray x, boolean training, long[] shape, INDArray gamma, INDArray beta, INDArray globalMean,
       INDArray globalVar, double decay, double eps, CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
+    long t0 = KernelClock.start();
+    try {
+      return forward(x, training, gamma, beta, globalMean, globalVar, eps, format, workspaceMgr);
+    } finally {
+      KernelClock.stop(KernelClock.Kind.BATCH_NORM, t0);
+    }
+  }
+
+  @Override
+  public Pair<Gradient, INDArray> backpropGradient(INDArray input, INDArray epsilon, long[] shape, INDArray gamma, INDArray beta,
+      INDArray dGammaView, INDArray dBetaView, double eps, CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
+    long t0 = KernelClock.start();
+    try {
+      return backward(input, epsilon, gamma, dGammaView, dBetaView, eps, format, workspaceMgr);
+    } finally {
+      KernelClock.stop(KernelClock.Kind.BATCH_NORM, t0);
+    }
+  }
+
+  private INDArray forward(INDArray x, boolean training, INDArray gamma, INDArray beta, INDArray globalMean, INDArray globalVar, double eps,
+      CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
     if (!handles(x, format) || gamma == null || beta == null) {
       return null;
     }
     INDArray in = Shape.hasDefaultStridesForShape(x) ? x : x.dup('c');
+    if (vector && VectorKernels.handles(in) && in.size(1) * in.size(2) * in.size(3) <= Integer.MAX_VALUE) {
+      return vectorPreOutput(in, training, gamma, beta, globalMean, globalVar, eps, workspaceMgr);
+    }
     long n = in.size(0);
     long c = in.size(1);
     long hw = in.size(2) * in.size(3);
@@ -146,14 +177,17 @@ public final class BatchNormKernels implements BatchNormalizationHelper {
     return out;
   }
 
-  @Override
-  public Pair<Gradient, INDArray> backpropGradient(INDArray input, INDArray epsilon, long[] shape, INDArray gamma, INDArray beta,
-      INDArray dGammaView, INDArray dBetaView, double eps, CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
+  private Pair<Gradient, INDArray> backward(INDArray input, INDArray epsilon, INDArray gamma, INDArray dGammaView, INDArray dBetaView,
+      double eps, CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
     if (!handles(input, format) || gamma == null || mean == null) {
       return null;
     }
     INDArray x = Shape.hasDefaultStridesForShape(input) ? input : input.dup('c');
     INDArray dy = Shape.hasDefaultStridesForShape(epsilon) ? epsilon : epsilon.dup('c');
+    if (vector && meanValues != null && VectorKernels.handles(x) && VectorKernels.handles(dy)
+        && x.size(1) * x.size(2) * x.size(3) <= Integer.MAX_VALUE) {
+      return vectorBackprop(x, dy, gamma, dGammaView, dBetaView, eps, workspaceMgr);
+    }
     long n = x.size(0);
     long c = x.size(1);
     long hw = x.size(2) * x.size(3);
@@ -189,6 +223,86 @@ public final class BatchNormKernels implements BatchNormalizationHelper {
     return new Pair<>(g, dx);
   }
 
+  /**
+   * The forward pass as {@link VectorKernels}: two read-only passes for the batch mean and the
+   * (two-pass) variance, one pass for the output; the per-channel arithmetic on Java arrays.
+   */
+  private INDArray vectorPreOutput(INDArray in, boolean training, INDArray gamma, INDArray beta, INDArray globalMean, INDArray globalVar,
+      double eps, LayerWorkspaceMgr workspaceMgr) {
+    int c = (int) in.size(1);
+    int hw = (int) (in.size(2) * in.size(3));
+    double m = (double) in.size(0) * hw;
+    float[] mu;
+    float[] sigma2;
+    if (training) {
+      double[] sum = new double[c];
+      VectorKernels.channelSums(in, c, hw, sum);
+      mu = new float[c];
+      for (int i = 0; i < c; i++) {
+        mu[i] = (float) (sum[i] / m);
+      }
+      double[] squares = new double[c];
+      VectorKernels.channelSquaredDeviations(in, c, hw, mu, squares);
+      sigma2 = new float[c];
+      for (int i = 0; i < c; i++) {
+        sigma2[i] = (float) (squares[i] / m);
+      }
+      keep(mu, sigma2);
+    } else {
+      mu = VectorKernels.read(globalMean);
+      sigma2 = VectorKernels.read(globalVar);
+    }
+    float[] g = VectorKernels.read(gamma);
+    float[] b = VectorKernels.read(beta);
+    float[] scale = new float[c];
+    float[] shift = new float[c];
+    for (int i = 0; i < c; i++) {
+      scale[i] = (float) (g[i] / Math.sqrt(sigma2[i] + eps));
+      shift[i] = b[i] - mu[i] * scale[i];
+    }
+    INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, in.shape(), 'c');
+    VectorKernels.scaleShift(in, c, hw, scale, shift, out);
+    return out;
+  }
+
+  /**
+   * The backward pass as {@link VectorKernels}: one read-only pass over input and gradient for
+   * {@code Σ dy} and {@code Σ dy·(x − μ)}, one pass writing the input gradient.
+   */
+  private Pair<Gradient, INDArray> vectorBackprop(INDArray x, INDArray dy, INDArray gamma, INDArray dGammaView, INDArray dBetaView,
+      double eps, LayerWorkspaceMgr workspaceMgr) {
+    int c = (int) x.size(1);
+    int hw = (int) (x.size(2) * x.size(3));
+    double m = (double) x.size(0) * hw;
+    double[] sumDy = new double[c];
+    double[] sumDyCentred = new double[c];
+    VectorKernels.backwardSums(x, dy, c, hw, meanValues, sumDy, sumDyCentred);
+    float[] g = VectorKernels.read(gamma);
+    float[] dGamma = new float[c];
+    float[] dBeta = new float[c];
+    float[] a = new float[c];
+    float[] b = new float[c];
+    float[] d = new float[c];
+    for (int i = 0; i < c; i++) {
+      double sigma = Math.sqrt(varValues[i] + eps);
+      double dg = sumDyCentred[i] / sigma;
+      double ai = g[i] / sigma;
+      dGamma[i] = (float) dg;
+      dBeta[i] = (float) sumDy[i];
+      a[i] = (float) ai;
+      b[i] = (float) (-ai * dg / (sigma * m));
+      d[i] = (float) (-ai * sumDy[i] / m);
+    }
+    INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT, x.shape(), 'c');
+    VectorKernels.backwardInput(x, dy, c, hw, meanValues, a, b, d, dx);
+    VectorKernels.write(dGamma, dGammaView);
+    VectorKernels.write(dBeta, dBetaView);
+    Gradient grads = new DefaultGradient();
+    grads.setGradientFor(BatchNormalizationParamInitializer.GAMMA, dGammaView);
+    grads.setGradientFor(BatchNormalizationParamInitializer.BETA, dBetaView);
+    return new Pair<>(grads, dx);
+  }
+
   /** Per-channel mean of {@code rows} ([N·C, HW], one row per example and channel) as a [C] vector. */
   private static INDArray channelMean(INDArray rows, long n, long c, long hw, LayerWorkspaceMgr ws, ArrayType type) {
     INDArray ones = ws.createUninitialized(type, DataType.FLOAT, hw, 1).assign(1.0 / ((double) n * hw));
@@ -199,13 +313,27 @@ public final class BatchNormKernels implements BatchNormalizationHelper {
 
   /** Keeps the batch statistics for the backward pass and for DL4J's running-statistics update. */
   private void keep(INDArray batchMean, INDArray batchVar) {
-    if (mean == null || mean.length() != batchMean.length()) {
-      try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-        mean = Nd4j.createUninitialized(DataType.FLOAT, batchMean.length());
-        var = Nd4j.createUninitialized(DataType.FLOAT, batchVar.length());
-      }
-    }
+    allocateStatistics(batchMean.length());
     mean.assign(batchMean);
     var.assign(batchVar);
+    meanValues = null; // the ND4J path's backward pass reads the arrays
+    varValues = null;
+  }
+
+  private void keep(float[] batchMean, float[] batchVar) {
+    allocateStatistics(batchMean.length);
+    VectorKernels.write(batchMean, mean);
+    VectorKernels.write(batchVar, var);
+    meanValues = batchMean;
+    varValues = batchVar;
+  }
+
+  private void allocateStatistics(long channels) {
+    if (mean == null || mean.length() != channels) {
+      try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+        mean = Nd4j.createUninitialized(DataType.FLOAT, channels);
+        var = Nd4j.createUninitialized(DataType.FLOAT, channels);
+      }
+    }
   }
 }

@@ -5,10 +5,14 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.AlgoMode;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.BwdDataAlgo;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.BwdFilterAlgo;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.FwdAlgo;
+import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
@@ -75,6 +79,29 @@ final class ConvForwardReuse extends MKLDNNConvHelper {
 
   @Override
   public INDArray preOutput(INDArray input, INDArray weights, INDArray bias, int[] kernel, int[] strides, int[] pad, AlgoMode algoMode,
+      FwdAlgo fwdAlgo, ConvolutionMode mode, int[] dilation, CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
+    long t0 = KernelClock.start();
+    try {
+      return forward(input, weights, bias, kernel, strides, pad, algoMode, fwdAlgo, mode, dilation, format, workspaceMgr);
+    } finally {
+      KernelClock.stop(KernelClock.Kind.CONVOLUTION, t0);
+    }
+  }
+
+  @Override
+  public Pair<Gradient, INDArray> backpropGradient(INDArray input, INDArray weights, INDArray bias, INDArray delta, int[] kernel,
+      int[] strides, int[] pad, INDArray biasGradView, INDArray weightGradView, IActivation afn, AlgoMode mode, BwdFilterAlgo bwdFilterAlgo,
+      BwdDataAlgo bwdDataAlgo, ConvolutionMode convolutionMode, int[] dilation, CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
+    long t0 = KernelClock.start();
+    try {
+      return super.backpropGradient(input, weights, bias, delta, kernel, strides, pad, biasGradView, weightGradView, afn, mode, bwdFilterAlgo,
+          bwdDataAlgo, convolutionMode, dilation, format, workspaceMgr);
+    } finally {
+      KernelClock.stop(KernelClock.Kind.CONVOLUTION, t0);
+    }
+  }
+
+  private INDArray forward(INDArray input, INDArray weights, INDArray bias, int[] kernel, int[] strides, int[] pad, AlgoMode algoMode,
       FwdAlgo fwdAlgo, ConvolutionMode mode, int[] dilation, CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
     if (input == lastInput && weights == lastWeights && live(lastOutput)) {
       INDArray out = lastOutput;

@@ -27,6 +27,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 public final class GraftKernels {
   private static final Field VERTEX_LAYER = field(LayerVertex.class, "layer");
   private static final Field LAYER_MAP = field(MultiLayerNetwork.class, "layerMap");
+  /** System property that, set to {@code false}, keeps Graft's kernels on ND4J ops even where the Vector API is there. */
+  public static final String VECTOR_PROPERTY = "graft.kernels.vector";
+  private static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
   private GraftKernels() {}
 
@@ -97,6 +100,22 @@ public final class GraftKernels {
     }
   }
 
+  /**
+   * Whether kernels installed now run their element-wise passes as {@link VectorKernels}: the JVM
+   * was started with {@code --add-modules=jdk.incubator.vector} (Graft's launchers and build do) and
+   * {@value #VECTOR_PROPERTY} is not {@code false}. Without the module they run as ND4J ops, slower
+   * but the same arithmetic.
+   */
+  public static boolean vectorKernels() {
+    return VECTOR_MODULE && !"false".equals(System.getProperty(VECTOR_PROPERTY));
+  }
+
+  /** How Graft's kernels run their element-wise passes in this JVM, for logs and benchmark host lines. */
+  public static String describe() {
+    return vectorKernels() ? VectorKernels.describe() : "ND4J ops"
+        + (VECTOR_MODULE ? "" : " (no jdk.incubator.vector module: add --add-modules=jdk.incubator.vector)");
+  }
+
   /** DL4J's oneDNN layer helpers are on in this JVM ({@link OneDnn#configure} decided). */
   private static boolean oneDnnOn() {
     return "false".equals(System.getProperty(OneDnn.HELPERS_DISABLE));
@@ -112,7 +131,7 @@ public final class GraftKernels {
         || !(a.getActivationFn() instanceof ActivationReLU r) || !ConvForwardReuse.derivativeFromOutput(r)) {
       return layer;
     }
-    ReluLayer replacement = new ReluLayer(layer.conf(), dataType);
+    ReluLayer replacement = new ReluLayer(layer.conf(), dataType, vectorKernels());
     replacement.setIndex(layer.getIndex());
     replacement.setListeners(layer.getListeners());
     return replacement;

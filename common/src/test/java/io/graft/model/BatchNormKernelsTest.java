@@ -13,8 +13,11 @@ import org.deeplearning4j.nn.layers.mkldnn.MKLDNNBatchNormHelper;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalization;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -41,6 +44,11 @@ class BatchNormKernelsTest {
     OneDnn.configure("auto");
   }
 
+  @AfterEach
+  void vectorKernelsBack() {
+    System.clearProperty(GraftKernels.VECTOR_PROPERTY);
+  }
+
   @Test
   void installedOnlyOverDl4jsOneDnnHelperAndOnlyOnce() {
     OneDnn.configure("off");
@@ -58,8 +66,11 @@ class BatchNormKernelsTest {
         .allMatch(l -> l.getHelper() instanceof BatchNormKernels);
   }
 
-  @Test
-  void residualTrunkGradientsMatchDoublePrecisionWhereDl4jsFloatBatchNormDoesNot() {
+  /** With the Vector API's fused passes and with ND4J ops alike. */
+  @ParameterizedTest(name = "vector kernels {0}")
+  @ValueSource(booleans = {true, false})
+  void residualTrunkGradientsMatchDoublePrecisionWhereDl4jsFloatBatchNormDoesNot(boolean vector) {
+    System.setProperty(GraftKernels.VECTOR_PROPERTY, Boolean.toString(vector));
     OneDnn.configure("off");
     ComputationGraph exact = resnet().convertDataType(DataType.DOUBLE);
     OneDnn.configure("auto");
@@ -89,8 +100,11 @@ class BatchNormKernelsTest {
     assertThat(dl4jWorst).isGreaterThan(1e-2);
   }
 
-  @Test
-  void aResidualTrunkTrainsLikeDoublePrecisionDl4j() {
+  /** With the Vector API's fused passes and with ND4J ops alike. */
+  @ParameterizedTest(name = "vector kernels {0}")
+  @ValueSource(booleans = {true, false})
+  void aResidualTrunkTrainsLikeDoublePrecisionDl4j(boolean vector) {
+    System.setProperty(GraftKernels.VECTOR_PROPERTY, Boolean.toString(vector));
     OneDnn.configure("off");
     ComputationGraph exact = resnet().convertDataType(DataType.DOUBLE);
     OneDnn.configure("auto");
@@ -102,8 +116,11 @@ class BatchNormKernelsTest {
     assertThat(relative(graft.outputSingle(false, features), expected)).as("inference outputs").isLessThan(1e-4);
   }
 
-  @Test
-  void aLayerStackWithBatchNormOnConvolutionAndDenseFeaturesTrainsLikeDoublePrecisionDl4j() {
+  /** With the Vector API's fused passes and with ND4J ops alike. */
+  @ParameterizedTest(name = "vector kernels {0}")
+  @ValueSource(booleans = {true, false})
+  void aLayerStackWithBatchNormOnConvolutionAndDenseFeaturesTrainsLikeDoublePrecisionDl4j(boolean vector) {
+    System.setProperty(GraftKernels.VECTOR_PROPERTY, Boolean.toString(vector));
     OneDnn.configure("off");
     MultiLayerNetwork exact = lenet().convertDataType(DataType.DOUBLE);
     OneDnn.configure("auto");

@@ -16,8 +16,11 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -42,8 +45,24 @@ class GraftKernelsTest {
     OneDnn.configure("auto");
   }
 
+  @AfterEach
+  void vectorKernelsBack() {
+    System.clearProperty(GraftKernels.VECTOR_PROPERTY);
+  }
+
   @Test
-  void aResidualTrunkTrainsToTheSameWeightsAndSavesTheSameConfiguration() {
+  void theBuildRunsTheVectorKernels() {
+    // the build's JVMs get --add-modules=jdk.incubator.vector, as Graft's launchers do: without it every
+    // vector-kernel test below would silently test the ND4J-op path twice
+    assertThat(GraftKernels.vectorKernels()).isTrue();
+    assertThat(GraftKernels.describe()).startsWith("Java Vector API");
+  }
+
+  /** With the Vector API's fused passes and with ND4J ops alike. */
+  @ParameterizedTest(name = "vector kernels {0}")
+  @ValueSource(booleans = {true, false})
+  void aResidualTrunkTrainsToTheSameWeightsAndSavesTheSameConfiguration(boolean vector) {
+    System.setProperty(GraftKernels.VECTOR_PROPERTY, Boolean.toString(vector));
     OneDnn.configure("auto");
     ComputationGraph reference = resnet();
     ComputationGraph graft = resnet();

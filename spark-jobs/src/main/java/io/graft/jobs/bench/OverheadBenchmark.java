@@ -9,6 +9,7 @@ import io.graft.jobs.pretrain.PretrainConfig;
 import io.graft.jobs.pretrain.PretrainJob;
 import io.graft.model.Architectures;
 import io.graft.model.GraftKernels;
+import io.graft.model.KernelClock;
 import io.graft.spark.GraftDatasets;
 import io.graft.store.Storage;
 import java.io.IOException;
@@ -203,7 +204,17 @@ public final class OverheadBenchmark {
 
   /** {@link #fitEpochs} under its own name, so a profile of the run can tell the two single-JVM fits apart. */
   private static double fitWithGraftKernels(NeuralNetwork net, int epochs, List<DataSet> batches, String name, Consumer<String> log) {
-    return fitEpochs(net, epochs, batches, name, log);
+    double rate = fitEpochs(net, epochs, batches, name, log);
+    if (KernelClock.on()) {
+      // the last epoch's split (fitEpochs resets the clock before it): where a step's time goes, measured in Graft's kernels
+      long[] nanos = KernelClock.nanos();
+      double steps = batches.size();
+      double step = 1000.0 * batches.stream().mapToLong(DataSet::numExamples).sum() / rate / steps;
+      log.accept(String.format(Locale.ROOT, "[bench] kernel clock, ms per step of the last epoch: convolution=%.2f batch_norm=%.2f relu=%.2f "
+          + "step=%.2f", nanos[KernelClock.Kind.CONVOLUTION.ordinal()] / 1e6 / steps, nanos[KernelClock.Kind.BATCH_NORM.ordinal()] / 1e6 / steps,
+          nanos[KernelClock.Kind.RELU.ordinal()] / 1e6 / steps, step));
+    }
+    return rate;
   }
 
   private static double fitOnDl4jLayers(NeuralNetwork net, int epochs, List<DataSet> batches, String name, Consumer<String> log) {
@@ -214,6 +225,7 @@ public final class OverheadBenchmark {
   private static double fitEpochs(NeuralNetwork net, int epochs, List<DataSet> batches, String name, Consumer<String> log) {
     double rate = 0;
     for (int epoch = 1; epoch <= epochs; epoch++) {
+      KernelClock.reset();
       long t0 = System.nanoTime();
       long samples = 0;
       for (DataSet b : batches) {
