@@ -89,24 +89,26 @@ $(cat "$out/resnet.md")
 
 ### Where a ResNet step's time goes
 
-One thread each: a single-JVM DL4J \`fit\` of the same ResNet trunk under JFR (4,000 rows, 3
-epochs), and single-thread PyTorch profiled over 30 minibatches of 64 after an epoch.
+One thread each: a single-JVM DL4J \`fit\` of the same ResNet trunk with the time inside Graft's
+kernels clocked around every call (4,000 rows, 3 epochs, the last one counted), and single-thread
+PyTorch profiled over 30 minibatches of 64 after an epoch.
 
 $(cat "$out/profile.md")
 
-Why, read from this profile and from DL4J 1.0.0-M2.1's code. Both run convolution and pooling on
-oneDNN. The DL4J side runs Graft's kernels ([docs/deploy.md](../deploy.md#graft-kernels)), which replace
-the three costs an earlier profile of the same step pointed at
-([performance-history.md](performance-history.md#the-resnet-trunk-before-grafts-kernels-commit-24228a8)):
-DL4J's batch norm, its ReLU gradient, and each convolution's forward pass run a second time in the
-backward pass. What is left:
+Why, read from this split and from DL4J 1.0.0-M2.1's code. The DL4J side runs Graft's kernels
+([docs/deploy.md](../deploy.md#graft-kernels)), which replace what earlier profiles of the same step
+pointed at ([performance-history.md](performance-history.md#the-resnet-trunk-before-grafts-kernels-commit-24228a8)):
+DL4J's batch norm, its ReLU gradient, each convolution's forward pass run a second time in the
+backward pass, and the JNI calls of the element-wise work (batch norm and ReLU now run as single
+fused passes on the Java Vector API). What is left:
 
-- **Convolution.** Both call oneDNN once per pass now; the difference is inside libnd4j's oneDNN
-  convolution, below the JNI call, and is not broken down further here.
-- **Batch norm.** Graft's kernels make a few memory-speed passes over the activations and several
-  small per-channel ops through JNI; PyTorch computes statistics and gradients in one fused kernel.
-- **Activations.** DL4J's ReLU layer copies its input in the forward pass and Graft's gradient takes
-  two passes; PyTorch's ReLU runs in place.
+- **Convolution**, most of the step on both sides: both call oneDNN once per pass; the difference
+  is inside libnd4j's oneDNN convolution (its layout conversions and primitive set-up per call),
+  below the JNI call.
+- **Activations.** Graft's ReLU writes its output to a new array in the forward pass, where
+  PyTorch's runs in place on the batch-norm output.
+- **Everything else**: the residual additions, pooling, the output layer, Adam, and DL4J's
+  per-layer bookkeeping (workspaces, input checks, one JNI call per op).
 
 The two do not synchronise alike: Graft's averaging exchanges parameters every 10 minibatches (one
 barrier job per round), DDP all-reduces all gradients over gloo after every minibatch; the tables

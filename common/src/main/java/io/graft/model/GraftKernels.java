@@ -30,6 +30,9 @@ public final class GraftKernels {
   /** System property that, set to {@code false}, keeps Graft's kernels on ND4J ops even where the Vector API is there. */
   public static final String VECTOR_PROPERTY = "graft.kernels.vector";
   private static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+  /** The JIT that compiles the Vector API into vector instructions (C2) is on: not with {@code -XX:TieredStopAtLevel=1..3}. */
+  private static final boolean VECTOR_JIT = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+      .noneMatch(a -> a.matches("-XX:TieredStopAtLevel=[0-3]"));
 
   private GraftKernels() {}
 
@@ -104,16 +107,17 @@ public final class GraftKernels {
    * Whether kernels installed now run their element-wise passes as {@link VectorKernels}: the JVM
    * was started with {@code --add-modules=jdk.incubator.vector} (Graft's launchers and build do) and
    * {@value #VECTOR_PROPERTY} is not {@code false}. Without the module they run as ND4J ops, slower
-   * but the same arithmetic.
+   * but the same arithmetic. A JVM limited to the C1 compiler ({@code -XX:TieredStopAtLevel=1}) would
+   * run the Vector API without vector instructions, many times slower: there the ND4J ops run too.
    */
   public static boolean vectorKernels() {
-    return VECTOR_MODULE && !"false".equals(System.getProperty(VECTOR_PROPERTY));
+    return VECTOR_MODULE && VECTOR_JIT && !"false".equals(System.getProperty(VECTOR_PROPERTY));
   }
 
   /** How Graft's kernels run their element-wise passes in this JVM, for logs and benchmark host lines. */
   public static String describe() {
-    return vectorKernels() ? VectorKernels.describe() : "ND4J ops"
-        + (VECTOR_MODULE ? "" : " (no jdk.incubator.vector module: add --add-modules=jdk.incubator.vector)");
+    return vectorKernels() ? VectorKernels.describe() : "ND4J ops" + (!VECTOR_MODULE
+        ? " (no jdk.incubator.vector module: add --add-modules=jdk.incubator.vector)" : !VECTOR_JIT ? " (C1-only JIT)" : "");
   }
 
   /** DL4J's oneDNN layer helpers are on in this JVM ({@link OneDnn#configure} decided). */
