@@ -55,8 +55,31 @@ public final class OnnxImport {
       return new InputSpec(1, new double[0], new double[0]);
     }
 
-    boolean isIdentity() {
+    public boolean isIdentity() {
       return scale == 1 && Arrays.stream(mean).allMatch(m -> m == 0) && Arrays.stream(std).allMatch(s -> s == 1);
+    }
+
+    /** Per channel of a {@code channels}-channel image: {multiplier, offset}, so the model reads {@code x · multiplier + offset}. */
+    public double[][] perChannel(long channels) {
+      double[] mul = new double[(int) channels];
+      double[] shift = new double[(int) channels];
+      for (int k = 0; k < channels; k++) {
+        double m = value(mean, k, channels, 0, "mean");
+        double s = value(std, k, channels, 1, "std");
+        mul[k] = scale / s;
+        shift[k] = -m / s;
+      }
+      return new double[][] {mul, shift};
+    }
+
+    private static double value(double[] values, int k, long channels, double none, String what) {
+      if (values.length == 0) {
+        return none;
+      }
+      if (values.length != 1 && values.length != channels) {
+        throw new ConfigException("--" + what + " has " + values.length + " values; the model's input has " + channels + " channels");
+      }
+      return values[values.length == 1 ? 0 : k];
     }
   }
 
@@ -151,33 +174,16 @@ public final class OnnxImport {
       Pending chw = add(inputVertex + ".chw", new PreprocessorVertex(new FeedForwardToCnnPreProcessor(dims[2], dims[3], c)), List.of(current));
       current = chw.name;
       if (!spec.isIdentity()) {
-        double[] mul = new double[(int) c];
-        double[] shift = new double[(int) c];
-        for (int k = 0; k < c; k++) {
-          double mean = perChannel(spec.mean(), k, c, 0, "mean");
-          double std = perChannel(spec.std(), k, c, 1, "std");
-          mul[k] = spec.scale() / std;
-          shift[k] = -mean / std;
-        }
+        double[][] perChannel = spec.perChannel(c);
         long[] shape = {1, c, 1, 1};
-        current = add(inputVertex + ".scale", new BroadcastVertex(BroadcastVertex.Op.MUL, mul, shape, false), List.of(current)).name;
-        current = add(inputVertex + ".shift", new BroadcastVertex(BroadcastVertex.Op.ADD, shift, shape, false), List.of(current)).name;
+        current = add(inputVertex + ".scale", new BroadcastVertex(BroadcastVertex.Op.MUL, perChannel[0], shape, false), List.of(current)).name;
+        current = add(inputVertex + ".shift", new BroadcastVertex(BroadcastVertex.Op.ADD, perChannel[1], shape, false), List.of(current)).name;
       }
     } else if (!spec.isIdentity()) {
       throw new ConfigException("--input-scale/--mean/--std apply to image inputs; the ONNX input '" + in.name() + "' is a feature row "
           + Arrays.toString(in.dims()));
     }
     values.put(in.name(), new Value(current, dims));
-  }
-
-  private static double perChannel(double[] values, int k, long channels, double none, String what) {
-    if (values.length == 0) {
-      return none;
-    }
-    if (values.length != 1 && values.length != channels) {
-      throw new ConfigException("--" + what + " has " + values.length + " values; the model's input has " + channels + " channels");
-    }
-    return values[values.length == 1 ? 0 : k];
   }
 
   /** A valid, unused vertex name for a node: PyTorch's module path where the exporter kept it. */

@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
@@ -74,7 +75,9 @@ public record GraphCut(String boundary, ComputationGraph top, List<String> verti
     if (at.getType() == InputType.Type.CNN) {
       InputType.InputTypeConvolutional c = (InputType.InputTypeConvolutional) at;
       source = INPUT + ".chw";
-      b.addVertex(source, new PreprocessorVertex(new FeedForwardToCnnPreProcessor(c.getHeight(), c.getWidth(), c.getChannels())), INPUT);
+      b.addVertex(source, new PreprocessorVertex(c.getFormat() == CNN2DFormat.NHWC
+          ? new ChannelsLastRowsPreProcessor(c.getHeight(), c.getWidth(), c.getChannels())
+          : new FeedForwardToCnnPreProcessor(c.getHeight(), c.getWidth(), c.getChannels())), INPUT);
     }
     Map<String, GraphVertex> vertices = conf.getVertices();
     for (String v : order) {

@@ -137,10 +137,10 @@ public final class GraphInserts {
       Layer down;
       Layer up;
       if (t instanceof InputType.InputTypeConvolutional c) {
-        down = new ConvolutionLayer.Builder(1, 1).nIn(c.getChannels()).nOut(size).activation(Activation.RELU).weightInit(WeightInit.RELU)
-            .build();
-        up = new ConvolutionLayer.Builder(1, 1).nIn(size).nOut(c.getChannels()).activation(Activation.IDENTITY).weightInit(WeightInit.ZERO)
-            .build();
+        down = new ConvolutionLayer.Builder(1, 1).dataFormat(c.getFormat()).nIn(c.getChannels()).nOut(size).activation(Activation.RELU)
+            .weightInit(WeightInit.RELU).build();
+        up = new ConvolutionLayer.Builder(1, 1).dataFormat(c.getFormat()).nIn(size).nOut(c.getChannels()).activation(Activation.IDENTITY)
+            .weightInit(WeightInit.ZERO).build();
       } else if (t instanceof InputType.InputTypeFeedForward f) {
         down = new DenseLayer.Builder().nIn(f.getSize()).nOut(size).activation(Activation.RELU).weightInit(WeightInit.RELU).build();
         up = new DenseLayer.Builder().nIn(size).nOut(f.getSize()).activation(Activation.IDENTITY).weightInit(WeightInit.ZERO).build();

@@ -148,7 +148,7 @@ public final class GraphSurgery {
     LayerVertex head = (LayerVertex) conf.getVertices().get(out);
     ((FeedForwardLayer) Surgery.inner(head.getLayerConf().getLayer())).setNIn(at.arrayElementsPerExample());
     head.setPreProcessor(at instanceof InputType.InputTypeConvolutional c
-        ? new CnnToFeedForwardPreProcessor(c.getHeight(), c.getWidth(), c.getChannels()) : null);
+        ? new CnnToFeedForwardPreProcessor(c.getHeight(), c.getWidth(), c.getChannels(), c.getFormat()) : null);
     ComputationGraph g = new ComputationGraph(conf);
     g.init();
     for (String v : parameterVertices(g)) {

@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.Supplier;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ModelImportTest {
   static final Path FIXTURES = Path.of("..", "common", "src", "test", "resources", "onnx").toAbsolutePath().normalize();
+  static final Path KERAS = Path.of("..", "common", "src", "test", "resources", "keras").toAbsolutePath().normalize();
 
   @TempDir Path dir;
 
@@ -94,6 +96,53 @@ class ModelImportTest {
         "groups (bottom to top): conv1 (1), conv2 (1), fc1 (1), fc2 (1)");
   }
 
+  /**
+   * A Keras classifier (Dense + softmax, written by Keras 2.3.1) from any filesystem URI: provenance names Keras and the file,
+   * the zip scores what Keras predicted on the rows Keras recorded; a Lambda model and a trunk without --classes are refused
+   * in one line, nothing written.
+   */
+  @Test
+  void aKerasModelBecomesAGraftModelFolder() throws Exception {
+    Path keras = KERAS.resolve("simple_sparse_xent_mlp_keras_2_model.h5");
+    Path out = dir.resolve("keras-mlp");
+    Run r = importModel("--format", "keras", "--input", keras.toUri().toString(), "--output", out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode provenance = new ObjectMapper().readTree(out.resolve("provenance.json").toFile());
+    assertThat(provenance.path("source").path("format").asText()).isEqualTo("keras");
+    assertThat(provenance.path("source").path("producer").asText()).isEqualTo("keras 2.3.1");
+    assertThat(provenance.path("source").path("backend").asText()).isEqualTo("tensorflow");
+    assertThat(provenance.path("source").path("bytes").asLong()).isEqualTo(Files.size(keras));
+    assertThat(provenance.path("input").path("shape").toString()).isEqualTo("[4]");
+    assertThat(provenance.path("layerToVertex").path("activation_1").asText()).isEqualTo("dense_1");
+
+    ComputationGraph graph = ModelSerializer.restoreComputationGraph(out.resolve("model.zip").toFile(), false);
+    try (var recorded = new org.deeplearning4j.nn.modelimport.keras.Hdf5Archive(
+        KERAS.resolve("simple_sparse_xent_mlp_keras_2_inputs_and_outputs.h5").toString())) {
+      var in = recorded.readDataSet("dense_1_input", "inputs").castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
+      var predicted = recorded.readDataSet("activation_1", "predictions").castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
+      assertThat(graph.outputSingle(in).sub(predicted).amaxNumber().doubleValue()).isLessThan(1e-5);
+    }
+
+    Files.createDirectories(dir.resolve("kept"));
+    Files.writeString(dir.resolve("kept").resolve("keep.txt"), "an earlier model");
+    Object[][] refused = {
+        {"sequential_lambda.h5", new String[0], "Keras layer 'lambda_1' (Lambda) cannot be imported"},
+        {"wgan_discriminator.h5", new String[0], "ends in DropoutLayer 'dropout_4', not a classifier: give --classes N"},
+        {"simple_sparse_xent_mlp_keras_2_weights.h5", new String[0], "has weights but no model configuration"},
+    };
+    for (Object[] c : refused) {
+      List<String> args = new java.util.ArrayList<>(List.of("--format", "keras", "--input", KERAS.resolve((String) c[0]).toString(), "--output",
+          dir.resolve("kept").toString()));
+      args.addAll(List.of((String[]) c[1]));
+      Run bad = importModel(args.toArray(String[]::new));
+      assertThat(bad.code()).as(bad.err()).isEqualTo(ExitStatus.BAD_INPUT);
+      String[] lines = bad.err().strip().lines().filter(l -> l.startsWith("graft:")).toArray(String[]::new);
+      assertThat(lines).as(bad.err()).hasSize(1);
+      assertThat(lines[0]).contains((String) c[2]);
+      assertThat(dir.resolve("kept").resolve("keep.txt")).hasContent("an earlier model");
+    }
+  }
+
   @Test
   void badSourcesAreRefusedInOneLineAndNothingIsWritten() throws Exception {
     Path out = dir.resolve("model");
@@ -126,7 +175,13 @@ class ModelImportTest {
 
     Run keras = importModel("--format", "keras", "--input", truncated.toString(), "--output", out.toString());
     assertThat(keras.code()).isEqualTo(ExitStatus.BAD_INPUT);
-    assertThat(keras.err()).contains("--format must be onnx");
+    assertThat(keras.err()).contains("truncated.onnx is not an HDF5 file");
+    Run format = importModel("--format", "caffe", "--input", truncated.toString(), "--output", out.toString());
+    assertThat(format.err()).contains("--format must be onnx or keras, cannot be: caffe");
+    Run classes = importModel("--format", "onnx", "--input", FIXTURES.resolve("mnist-cnn.onnx").toString(), "--output", out.toString(),
+        "--classes", "5");
+    assertThat(classes.code()).isEqualTo(ExitStatus.BAD_INPUT);
+    assertThat(classes.err()).contains("--classes applies to --format keras");
     Run mean = importModel("--format", "onnx", "--input", FIXTURES.resolve("mnist-cnn.onnx").toString(), "--output", out.toString(),
         "--mean", "0.4,0.4,0.4");
     assertThat(mean.code()).isEqualTo(ExitStatus.BAD_INPUT);
