@@ -179,43 +179,33 @@ final class VectorKernels {
 
   /** {@code out = x > 0 ? x : 0} (NaN gives 0, as libnd4j's ReLU does). */
   static void relu(INDArray x, INDArray out) {
+    wherePositive(x, x, out);
+  }
+
+  /** ReLU's input gradient {@code dx = x > 0 ? dy : 0}. */
+  static void reluBackward(INDArray x, INDArray dy, INDArray dx) {
+    wherePositive(x, dy, dx);
+  }
+
+  /** {@code out = x > 0 ? values : 0}, element by element. */
+  private static void wherePositive(INDArray x, INDArray values, INDArray out) {
     ByteBuffer in = bytes(x);
+    ByteBuffer from = bytes(values);
     ByteBuffer to = bytes(out);
     int at = (int) (x.offset() * Float.BYTES);
+    int v = (int) (values.offset() * Float.BYTES);
     int into = (int) (out.offset() * Float.BYTES);
     int n = (int) x.length();
     int bound = F.loopBound(n);
     FloatVector zero = FloatVector.zero(F);
     int i = 0;
     for (; i < bound; i += F.length()) {
-      FloatVector v = FloatVector.fromByteBuffer(F, in, at + i * Float.BYTES, ORDER);
-      zero.blend(v, v.compare(VectorOperators.GT, 0f)).intoByteBuffer(to, into + i * Float.BYTES, ORDER);
+      FloatVector mask = FloatVector.fromByteBuffer(F, in, at + i * Float.BYTES, ORDER);
+      FloatVector picked = FloatVector.fromByteBuffer(F, from, v + i * Float.BYTES, ORDER);
+      zero.blend(picked, mask.compare(VectorOperators.GT, 0f)).intoByteBuffer(to, into + i * Float.BYTES, ORDER);
     }
     for (; i < n; i++) {
-      float v = in.getFloat(at + i * Float.BYTES);
-      to.putFloat(into + i * Float.BYTES, v > 0f ? v : 0f);
-    }
-  }
-
-  /** ReLU's input gradient {@code dx = x > 0 ? dy : 0}. */
-  static void reluBackward(INDArray x, INDArray dy, INDArray dx) {
-    ByteBuffer in = bytes(x);
-    ByteBuffer grad = bytes(dy);
-    ByteBuffer to = bytes(dx);
-    int at = (int) (x.offset() * Float.BYTES);
-    int g = (int) (dy.offset() * Float.BYTES);
-    int into = (int) (dx.offset() * Float.BYTES);
-    int n = (int) x.length();
-    int bound = F.loopBound(n);
-    FloatVector zero = FloatVector.zero(F);
-    int i = 0;
-    for (; i < bound; i += F.length()) {
-      FloatVector v = FloatVector.fromByteBuffer(F, in, at + i * Float.BYTES, ORDER);
-      FloatVector d = FloatVector.fromByteBuffer(F, grad, g + i * Float.BYTES, ORDER);
-      zero.blend(d, v.compare(VectorOperators.GT, 0f)).intoByteBuffer(to, into + i * Float.BYTES, ORDER);
-    }
-    for (; i < n; i++) {
-      to.putFloat(into + i * Float.BYTES, in.getFloat(at + i * Float.BYTES) > 0f ? grad.getFloat(g + i * Float.BYTES) : 0f);
+      to.putFloat(into + i * Float.BYTES, in.getFloat(at + i * Float.BYTES) > 0f ? from.getFloat(v + i * Float.BYTES) : 0f);
     }
   }
 

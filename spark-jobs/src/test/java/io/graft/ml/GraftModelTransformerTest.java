@@ -58,7 +58,8 @@ class GraftModelTransformerTest {
       double[] p = ((Vector) r.get(3)).toArray();
       double[] e = ((Vector) r.get(4)).toArray();
       for (int k = 0; k < 10; k++) {
-        assertThat(p[k]).isCloseTo(expected.getDouble(i, k), Offset.offset(1e-6));
+        // float32 probabilities from minibatches of 7 and of 40: oneDNN's convolutions round differently by batch
+        assertThat(p[k]).isCloseTo(expected.getDouble(i, k), Offset.offset(1e-5));
       }
       assertThat(e).hasSize(64);
       for (int k = 0; k < 64; k++) {

@@ -81,8 +81,9 @@ class DannJobTest {
   void aResidualTrunkTrainsAdversariallyAndServesTheTargetAsAGraph() throws Exception {
     String out = SparkTests.work().resolve("dann-resnet").toUri().toString();
     DannJob.Result r = DannJob.run(config(out, "model.architecture=resnet", "model.stages=[1, 1]", "model.widths=[16, 32]",
-        "training.maxRows=3000", "training.epochs=2", "optimizer.updater=adam", "optimizer.learningRate=0.01"), SparkTests.spark(), JobOptions.quiet());
-    // a residual trunk this small warms up slowly: 0.43 after two rounds when written, 0.1 untrained
+        "training.maxRows=3000", "training.epochs=2", "optimizer.updater=adam", "optimizer.learningRate=0.003"), SparkTests.spark(), JobOptions.quiet());
+    // a residual trunk this small warms up slowly: 0.36-0.37 after two rounds at Adam 0.003, 0.1 untrained. At 0.01 the
+    // two rounds are chaotic (0.09 to 0.46 for float differences of 1e-6 in batch norm, or another seed)
     assertThat(r.sourceAccuracy()).as("an untrained trunk scores 0.1").isGreaterThan(0.25);
 
     Storage storage = new Storage(SparkTests.spark().sparkContext().hadoopConfiguration());

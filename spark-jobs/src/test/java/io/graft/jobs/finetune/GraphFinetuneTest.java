@@ -267,16 +267,22 @@ class GraphFinetuneTest {
    */
   @Test
   void aPyTorchCnnImportedFromOnnxTransfersWhatItLearned() throws Exception {
+    FinetuneJob.Result[] r = featureExtractionAndScratch(pytorchCnn, "onnx");
+    assertThat(r[0].testAccuracy()).as("transfer vs scratch %.4f", r[1].testAccuracy()).isGreaterThan(0.8)
+        .isGreaterThan(r[1].testAccuracy() + 0.10);
+    assertThat(r[0].history()).extracting(RoundMetrics::stage).containsOnly("head");
+    assertThat(r[0].stages().get(0).cachedFeatures()).as("fc1's outputs cached").isTrue();
+  }
+
+  /** Feature extraction and training from scratch of the same source, at 10 labels per class of MNIST test digits. */
+  private FinetuneJob.Result[] featureExtractionAndScratch(String source, String name) throws Exception {
     List<String> common = List.of("data.train=" + SparkTests.mnistTest(), "data.test=" + SparkTests.mnistTest(), "data.labelsPerClass=10",
         "epochs=25", "optimizer.learningRate=0.01", "training.batchSizePerWorker=16", "training.engine=graft");
-    FinetuneJob.Result transfer = FinetuneJob.run(config(pytorchCnn, dir.resolve("fe").toString(),
+    FinetuneJob.Result transfer = FinetuneJob.run(config(source, dir.resolve(name + "-fe").toString(),
         concat(common, "strategy=feature-extraction")), SPARK, JobOptions.quiet());
-    FinetuneJob.Result scratch = FinetuneJob.run(config(pytorchCnn, dir.resolve("scratch").toString(),
+    FinetuneJob.Result scratch = FinetuneJob.run(config(source, dir.resolve(name + "-scratch").toString(),
         concat(common, "strategy=scratch")), SPARK, JobOptions.quiet());
-    assertThat(transfer.testAccuracy()).as("transfer vs scratch %.4f", scratch.testAccuracy()).isGreaterThan(0.8)
-        .isGreaterThan(scratch.testAccuracy() + 0.10);
-    assertThat(transfer.history()).extracting(RoundMetrics::stage).containsOnly("head");
-    assertThat(transfer.stages().get(0).cachedFeatures()).as("fc1's outputs cached").isTrue();
+    return new FinetuneJob.Result[] {transfer, scratch};
   }
 
   /**
@@ -285,15 +291,10 @@ class GraphFinetuneTest {
    */
   @Test
   void aKerasTrunkImportedFromHdf5TransfersWhatItLearned() throws Exception {
-    List<String> common = List.of("data.train=" + SparkTests.mnistTest(), "data.test=" + SparkTests.mnistTest(), "data.labelsPerClass=10",
-        "epochs=25", "optimizer.learningRate=0.01", "training.batchSizePerWorker=16", "training.engine=graft");
-    FinetuneJob.Result transfer = FinetuneJob.run(config(kerasTrunk, dir.resolve("keras-fe").toString(),
-        concat(common, "strategy=feature-extraction")), SPARK, JobOptions.quiet());
-    FinetuneJob.Result scratch = FinetuneJob.run(config(kerasTrunk, dir.resolve("keras-scratch").toString(),
-        concat(common, "strategy=scratch")), SPARK, JobOptions.quiet());
-    assertThat(transfer.stages().get(0).cachedFeatures()).as("dropout_4's channel-last outputs cached").isTrue();
-    assertThat(transfer.testAccuracy()).as("transfer vs scratch %.4f", scratch.testAccuracy()).isGreaterThan(0.65)
-        .isGreaterThan(scratch.testAccuracy() + 0.04);
+    FinetuneJob.Result[] r = featureExtractionAndScratch(kerasTrunk, "keras");
+    assertThat(r[0].stages().get(0).cachedFeatures()).as("dropout_4's channel-last outputs cached").isTrue();
+    assertThat(r[0].testAccuracy()).as("transfer vs scratch %.4f", r[1].testAccuracy()).isGreaterThan(0.65)
+        .isGreaterThan(r[1].testAccuracy() + 0.04);
   }
 
   private static String[] concat(List<String> a, String b) {
