@@ -165,7 +165,8 @@ public final class DannJob {
     }
     DannConfig.Adversarial adv = config.adversarial();
     log.accept(String.format("%s trunk%s, %,d source rows, %,d unlabelled target rows, %d workers, batch %d (half each domain), "
-        + "averaging every %d, lambda %s%s", config.model().architecture(), config.pretrained() == null ? "" : " from " + config.pretrained(),
+        + "averaging every %d, lambda %s%s", config.pretrained() == null ? config.model().architecture() : "pretrained",
+        config.pretrained() == null ? "" : " from " + config.pretrained(),
         sourceCount, targetCount, workers, training.batchSizePerWorker(), training.averagingFrequency(), adv.lambda(),
         adv.lambda() == 0 ? " (source-only baseline)" : ", gamma " + adv.gamma()));
 

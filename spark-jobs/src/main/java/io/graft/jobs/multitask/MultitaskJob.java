@@ -174,7 +174,8 @@ public final class MultitaskJob {
     }
     double[] sampling = config.samplingWeights(rows);
     log.accept(String.format("%d tasks (%s) on a %s trunk%s, %s training rows, %d workers, batch %d, averaging every %d, sampling %s, "
-        + "weighting %s", k, String.join(", ", names), config.model().architecture(), config.pretrained() == null ? "" : " from " + config.pretrained(),
+        + "weighting %s", k, String.join(", ", names), config.pretrained() == null ? config.model().architecture() : "pretrained",
+        config.pretrained() == null ? "" : " from " + config.pretrained(),
         Arrays.toString(rows), workers, training.batchSizePerWorker(), training.averagingFrequency(), config.sampling(), config.weighting()));
 
     TrainingRun run = new TrainingRun("multitask", storage, plan.output(), plan.checkpoints(), seed, config, log);
