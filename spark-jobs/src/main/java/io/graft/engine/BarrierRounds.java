@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Iterator;
@@ -27,7 +29,10 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.api.Model;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import scala.collection.JavaConverters;
 import scala.reflect.ClassTag$;
 import scala.runtime.AbstractFunction1;
@@ -287,17 +292,65 @@ final class BarrierRounds {
 
   static final int WAKE_MICROS = 500;
 
-  private static String encode(Partial p) throws IOException {
+  /**
+   * A task's partial result as one all-gather message. The weights and updater state go as raw float
+   * bytes: Java serialization of an INDArray writes it element by element (about 15 ms to write and 17 ms
+   * to read the 3.4 MB of a small ResNet's weights and Adam state), a bulk copy takes a fraction of that.
+   */
+  static String encode(Partial p) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-      out.writeObject(p);
+      INDArray params = p.params;
+      INDArray updater = p.updater;
+      p.params = null;
+      p.updater = null;
+      try {
+        out.writeObject(p);
+      } finally {
+        p.params = params;
+        p.updater = updater;
+      }
+      writeArray(out, params);
+      writeArray(out, updater);
     }
     return Base64.getEncoder().encodeToString(bytes.toByteArray());
   }
 
-  private static Partial decode(String message) throws IOException, ClassNotFoundException {
+  static Partial decode(String message) throws IOException, ClassNotFoundException {
     try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(Base64.getDecoder().decode(message)))) {
-      return (Partial) in.readObject();
+      Partial p = (Partial) in.readObject();
+      p.params = readArray(in);
+      p.updater = readArray(in);
+      return p;
     }
+  }
+
+  private static void writeArray(ObjectOutputStream out, INDArray a) throws IOException {
+    if (a == null || a.dataType() != DataType.FLOAT) {
+      out.writeBoolean(false);
+      out.writeObject(a); // absent, or not float: Java serialization
+      return;
+    }
+    out.writeBoolean(true);
+    out.writeObject(a.shape());
+    INDArray c = a.isView() || a.ordering() != 'c' ? a.dup('c') : a;
+    byte[] raw = new byte[(int) c.length() * Float.BYTES];
+    ByteBuffer data = c.data().asNio().duplicate();
+    data.position((int) c.offset() * Float.BYTES);
+    data.get(raw);
+    out.writeInt(raw.length);
+    out.write(raw);
+  }
+
+  private static INDArray readArray(ObjectInputStream in) throws IOException, ClassNotFoundException {
+    if (!in.readBoolean()) {
+      return (INDArray) in.readObject();
+    }
+    long[] shape = (long[]) in.readObject();
+    byte[] raw = new byte[in.readInt()];
+    in.readFully(raw);
+    float[] values = new float[raw.length / Float.BYTES];
+    ByteBuffer.wrap(raw).order(ByteOrder.nativeOrder()).asFloatBuffer().get(values);
+    return Nd4j.create(values, shape, 'c');
   }
 }

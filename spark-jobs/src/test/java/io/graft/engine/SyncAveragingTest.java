@@ -50,6 +50,37 @@ class SyncAveragingTest {
     return a.sub(b).norm2Number().doubleValue() / a.norm2Number().doubleValue();
   }
 
+  /** A barrier task's all-gather message carries its weights and updater state exactly, and everything else it reports. */
+  @Test
+  void anAllGatherMessageCarriesThePartialResultBitForBit() throws Exception {
+    AveragingStep.Partial p = new AveragingStep.Partial();
+    p.params = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 1, 1001);
+    p.updater = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 1, 3000).get(
+        org.nd4j.linalg.indexing.NDArrayIndex.point(0), org.nd4j.linalg.indexing.NDArrayIndex.interval(998, 3000)); // a view with an offset
+    p.workers = 1;
+    p.maxBatches = 7;
+    p.losses = new AveragingStep.Losses(2);
+    p.losses.lossSum = 3.5;
+    p.checksums.add(42L);
+    p.checksumList.add(42L);
+    AveragingStep.Partial back = BarrierRounds.decode(BarrierRounds.encode(p));
+    assertThat(back.params).isEqualTo(p.params);
+    assertThat(back.params.shape()).containsExactly(1, 1001);
+    assertThat(back.updater).isEqualTo(p.updater);
+    assertThat(back.workers).isEqualTo(1);
+    assertThat(back.maxBatches).isEqualTo(7);
+    assertThat(back.losses.lossSum).isEqualTo(3.5);
+    assertThat(back.checksums).containsExactly(42L);
+    assertThat(p.params).as("the sender's own partial keeps its arrays").isNotNull();
+
+    AveragingStep.Partial empty = BarrierRounds.decode(BarrierRounds.encode(new AveragingStep.Partial()));
+    assertThat(empty.params).isNull();
+    assertThat(empty.workers).isZero();
+    AveragingStep.Partial doubles = new AveragingStep.Partial();
+    doubles.params = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.DOUBLE, 1, 5);
+    assertThat(BarrierRounds.decode(BarrierRounds.encode(doubles)).params).isEqualTo(doubles.params);
+  }
+
   @Test
   void oneWorkerIsSequentialTrainingAcrossAveragingSteps() {
     List<DataSet> batches = batches(20);
