@@ -117,6 +117,20 @@ class KerasImportTest {
         .hasMessageContaining("--classes is for a Keras model without a classifier at its end");
   }
 
+  /** A functional model (tf.keras 2.2.4: Input, Dense, Activation, Dropout) goes the same way as a Sequential one. */
+  @Test
+  void aFunctionalModelKeepsItsWeightsAndOutputs() throws Exception {
+    KerasImport.Result r = convert("tfkeras_mlp_0.h5", 2);
+    assertThat(r.modelClass()).isEqualTo("Model");
+    assertThat(r.layerToVertex()).containsEntry("input_1", KerasImport.INPUT).containsEntry("dense", "dense");
+    ComputationGraph keras = KerasModelImport.importKerasModelAndWeights(FIXTURES.resolve("tfkeras_mlp_0.h5").toString(), false);
+    assertThat(r.graph().getLayer("dense").params()).isEqualTo(keras.getLayer("dense").params());
+    INDArray rows = Nd4j.rand(DataType.FLOAT, 5, 3);
+    // below the new head the graph computes what DL4J's own import of the file computes
+    assertThat(r.graph().feedForward(rows, false).get("activation")).isEqualTo(keras.feedForward(rows, false).get("activation"));
+    assertThat(r.graph().outputSingle(rows).shape()).containsExactly(5, 2);
+  }
+
   @Test
   void whatCannotBeImportedIsRefusedInOneLineNamingIt() throws Exception {
     assertThatThrownBy(() -> convert("sequential_lambda.h5", null)).isInstanceOf(ConfigException.class)
