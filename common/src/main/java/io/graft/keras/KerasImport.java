@@ -85,6 +85,8 @@ public final class KerasImport {
 
   /** The graph's input vertex (Graft's rows). */
   public static final String INPUT = "input";
+  /** Where a Keras layer went that became part of the next layer's input conversion (Flatten, Reshape). */
+  static final String FOLDED = "(folded into the next layer's input)";
   private static final byte[] HDF5_SIGNATURE = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
   private final String source;
@@ -162,10 +164,9 @@ public final class KerasImport {
     for (JsonNode layer : layers) {
       String name = layer.path("config").path("name").asText();
       boolean kept = nodes.stream().anyMatch(n -> n.name.equals(name));
-      layerToVertex.put(name, layer.path("class_name").asText().equals("InputLayer") ? INPUT : kept ? name : "");
+      layerToVertex.put(name, layer.path("class_name").asText().equals("InputLayer") ? INPUT : kept ? name : FOLDED);
     }
     head(nodes, classes);
-    layerToVertex.replaceAll((k, v) -> v.isEmpty() ? "(folded into the next layer's input)" : v);
 
     ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder().seed(seed).dataType(DataType.FLOAT)
         .updater(new Adam(1e-3)).weightInit(WeightInit.XAVIER).graphBuilder().addInputs(INPUT);
@@ -298,9 +299,7 @@ public final class KerasImport {
   private void head(List<Node> nodes, Integer classes) {
     Node last = nodes.get(nodes.size() - 1);
     if (last.conf instanceof LossLayer && last.inputs.size() == 1) {
-      nodes.remove(last); // DL4J's stand-in for the training loss; Graft sets the loss below
-      String loss = last.name;
-      layerToVertex.replaceAll((k, v) -> v.equals(loss) ? "" : v);
+      nodes.remove(last); // DL4J's stand-in for the training loss (not a Keras layer); Graft sets the loss below
       last = nodes.get(nodes.size() - 1);
     }
     IActivation activation = null;
@@ -469,7 +468,7 @@ public final class KerasImport {
   private static String firstLine(Throwable e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     m = m.lines().findFirst().orElse(m).strip();
-    for (String tail : List.of(". Please file an issue", ". For more information", ".. For more information")) {
+    for (String tail : List.of(". Please file an issue", ". For more information")) {
       int i = m.indexOf(tail);
       if (i > 0) {
         m = m.substring(0, i);

@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The element-wise passes of Graft's batch-norm and ReLU kernels as single fused loops in the Java
@@ -225,7 +226,7 @@ final class VectorKernels {
   /** Writes {@code values} into a float vector in place (a gradient view, kept statistics). */
   static void write(float[] values, INDArray v) {
     if (!handles(v)) {
-      v.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(values).reshape(v.shape()));
+      v.assign(Nd4j.createFromArray(values).reshape(v.shape()));
       return;
     }
     ByteBuffer to = bytes(v);

@@ -54,10 +54,6 @@ public final class ModelImportJob {
           + "classifier); an ONNX model keeps its own output layer");
       ConfigException.require(classes == null || classes >= 2, "--classes must be at least 2, cannot be: %s", classes);
     }
-
-    public Request(Format format, String input, String output, double scale, double[] mean, double[] std) {
-      this(format, input, output, scale, mean, std, null);
-    }
   }
 
   /** The options of {@code graft import-model}. */
