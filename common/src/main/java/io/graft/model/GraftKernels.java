@@ -1,13 +1,20 @@
 package io.graft.model;
 
 import java.lang.reflect.Field;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.deeplearning4j.nn.graph.vertex.VertexIndices;
+import org.deeplearning4j.nn.graph.vertex.impl.FrozenVertex;
 import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
 import org.deeplearning4j.nn.layers.ActivationLayer;
+import org.deeplearning4j.nn.layers.FrozenLayer;
+import org.deeplearning4j.nn.layers.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -15,7 +22,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 /**
  * Where DL4J 1.0.0-M2.1's layers waste time in training, Graft runs its own code behind the same
  * network: batch norm on {@link BatchNormKernels}, convolutions that do not recompute their forward
- * pass for the backward ({@link ConvForwardReuse}), and ReLU layers differentiated by a mask
+ * pass for the backward nor compute an input gradient nothing reads ({@link ConvolutionKernels}), and
+ * ReLU layers differentiated by a mask
  * ({@link ReluLayer}). Each replaces a DL4J layer's helper or running layer object, never its
  * configuration: a network saved after training is a plain DL4J model, and loads without Graft.
  *
@@ -36,15 +44,19 @@ public final class GraftKernels {
 
   private GraftKernels() {}
 
-  /** How many layers of each kind run Graft's code after {@link #install}. */
-  public record Installed(int batchNorm, int convolutions, int relu) {
+  /**
+   * How many layers of each kind run Graft's code after {@link #install}; {@code weightGradientsOnly}
+   * of the convolutions have nothing trainable below them, and skip the gradient at their input.
+   */
+  public record Installed(int batchNorm, int convolutions, int weightGradientsOnly, int relu) {
     public int total() {
       return batchNorm + convolutions + relu;
     }
 
     @Override
     public String toString() {
-      return "Graft kernels on " + batchNorm + " batch-norm, " + convolutions + " convolution and " + relu + " ReLU layers";
+      return "Graft kernels on " + batchNorm + " batch-norm, " + convolutions + " convolution (" + weightGradientsOnly
+          + " without an input gradient) and " + relu + " ReLU layers";
     }
   }
 
@@ -54,18 +66,61 @@ public final class GraftKernels {
    */
   public static Installed install(Model model) {
     if (!oneDnnOn()) {
-      return new Installed(0, 0, 0); // DL4J gave no layer its oneDNN helper: nothing to stand in for
+      return new Installed(0, 0, 0, 0); // DL4J gave no layer its oneDNN helper: nothing to stand in for
     }
     replaceReluLayers(model);
+    Set<Layer> inputGradientUnread = inputGradientUnread(model);
     int batchNorm = 0;
     int convolutions = 0;
+    int weightGradientsOnly = 0;
     int relu = 0;
     for (Layer l : layers(model)) {
       batchNorm += BatchNormKernels.installOn(l) ? 1 : 0;
-      convolutions += ConvForwardReuse.installOn(l) ? 1 : 0;
+      boolean unread = inputGradientUnread.contains(l);
+      if (ConvolutionKernels.installOn(l, !unread)) {
+        convolutions++;
+        weightGradientsOnly += unread ? 1 : 0;
+      }
       relu += l instanceof ReluLayer ? 1 : 0;
     }
-    return new Installed(batchNorm, convolutions, relu);
+    return new Installed(batchNorm, convolutions, weightGradientsOnly, relu);
+  }
+
+  /**
+   * The layers of {@code model} whose input gradient no training step reads: nothing below them has
+   * trainable parameters (only the network's inputs, parameter-free layers and vertices such as
+   * preprocessors and pooling, and frozen layers). DL4J computes that gradient and then drops it.
+   */
+  static Set<Layer> inputGradientUnread(Model model) {
+    Set<Layer> out = Collections.newSetFromMap(new IdentityHashMap<>());
+    if (model instanceof MultiLayerNetwork net && net.getLayers() != null) {
+      for (Layer l : net.getLayers()) {
+        out.add(l);
+        if (trainable(l)) {
+          break;
+        }
+      }
+    } else if (model instanceof ComputationGraph graph && graph.getVertices() != null) {
+      GraphVertex[] vertices = graph.getVertices();
+      boolean[] trainableAtOrBelow = new boolean[vertices.length];
+      for (int i : graph.topologicalSortOrder()) {
+        GraphVertex v = vertices[i];
+        boolean below = false;
+        for (VertexIndices in : v.getInputVertices() == null ? new VertexIndices[0] : v.getInputVertices()) {
+          below |= trainableAtOrBelow[in.getVertexIndex()];
+        }
+        if (!below && v.hasLayer()) {
+          out.add(v.getLayer());
+        }
+        trainableAtOrBelow[i] = below || (v.hasLayer() ? trainable(v.getLayer()) : !(v instanceof FrozenVertex) && v.numParams() > 0);
+      }
+    }
+    return out;
+  }
+
+  /** A layer whose parameters a training step updates: it has some, and is not one of DL4J's frozen wrappers. */
+  private static boolean trainable(Layer l) {
+    return l.numParams() > 0 && !(l instanceof FrozenLayer) && !(l instanceof FrozenLayerWithBackprop);
   }
 
   /** The running layers of a ComputationGraph or MultiLayerNetwork (none for other models or before init). */
@@ -132,7 +187,7 @@ public final class GraftKernels {
     }
     org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
     if (!(conf instanceof org.deeplearning4j.nn.conf.layers.ActivationLayer a) || a.getIDropout() != null
-        || !(a.getActivationFn() instanceof ActivationReLU r) || !ConvForwardReuse.derivativeFromOutput(r)) {
+        || !(a.getActivationFn() instanceof ActivationReLU r) || !ConvolutionKernels.derivativeFromOutput(r)) {
       return layer;
     }
     ReluLayer replacement = new ReluLayer(layer.conf(), dataType, vectorKernels());
