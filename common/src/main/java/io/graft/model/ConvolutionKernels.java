@@ -25,6 +25,7 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
+import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -55,6 +56,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * with the layer's padding p. It runs as one oneDNN forward convolution (brgemm kernels that
  * vectorise over the batch), 4x to 8x faster than DL4J's backward pass on LeNet's first layer;
  * other convolutions keep DL4J's.
+ *
+ * <p><b>Channel-last gradients that are right.</b> For a channel-last (NHWC) layer DL4J differentiates
+ * the activation on a channel-first view and hands the result back to the oneDNN helper as a permuted
+ * view; where the derivative came back as a new channel-first array (ReLU's does), libnd4j's
+ * {@code conv2d_bp} reads that view as if it were contiguous channel-last memory, and the layer's
+ * weight, bias and input gradients are wrong (half their norm off on a small network). This helper
+ * copies such a gradient into contiguous memory first, so channel-last convolutions (Keras models) train
+ * as they do on DL4J's built-in layers.
  */
 final class ConvolutionKernels extends MKLDNNConvHelper {
   private static final Field HELPER = GraftKernels.field(ConvolutionLayer.class, "helper");
@@ -91,9 +100,10 @@ final class ConvolutionKernels extends MKLDNNConvHelper {
       k.inputGradient = inputGradient;
       return true;
     }
-    IActivation activation = ((org.deeplearning4j.nn.conf.layers.ConvolutionLayer) layer.conf().getLayer()).getActivationFn();
-    boolean reuse = derivativeFromOutput(activation);
-    if (helper == null || helper.getClass() != MKLDNNConvHelper.class || !reuse && inputGradient) {
+    org.deeplearning4j.nn.conf.layers.ConvolutionLayer conf = (org.deeplearning4j.nn.conf.layers.ConvolutionLayer) layer.conf().getLayer();
+    boolean reuse = derivativeFromOutput(conf.getActivationFn());
+    boolean channelsLast = conf.getCnn2dDataFormat() == CNN2DFormat.NHWC;
+    if (helper == null || helper.getClass() != MKLDNNConvHelper.class || !reuse && inputGradient && !channelsLast) {
       return false;
     }
     GraftKernels.set(HELPER, layer, new ConvolutionKernels(reuse, inputGradient));
@@ -148,6 +158,11 @@ final class ConvolutionKernels extends MKLDNNConvHelper {
         g.gradientForVariable().put(ConvolutionParamInitializer.WEIGHT_KEY, weightGradView);
         // the network discards this: zeros, so that nothing reads stale memory as a gradient
         return new Pair<>(g, workspaceMgr.create(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(), 'c'));
+      }
+      if (format == CNN2DFormat.NHWC && !Shape.hasDefaultStridesForShape(delta)) {
+        // libnd4j's oneDNN conv2d_bp reads a channel-last output gradient as if it were contiguous: DL4J hands it a
+        // permuted view wherever the activation's derivative comes back as a new channel-first array (ReLU's does)
+        delta = workspaceMgr.dup(ArrayType.BP_WORKING_MEM, delta, 'c');
       }
       return super.backpropGradient(input, weights, bias, delta, kernel, strides, pad, biasGradView, weightGradView, afn, mode, bwdFilterAlgo,
           bwdDataAlgo, convolutionMode, dilation, format, workspaceMgr);

@@ -30,7 +30,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * A convolution with nothing trainable below it computes its weight and bias gradients as one
  * forward convolution and skips its input's gradient: the gradients are DL4J's own to float
  * rounding for every padding, and where the rewrite does not apply (strides, padding that differs
- * at the top and the bottom, channel-last data) DL4J's backward pass runs instead.
+ * at the top and the bottom, channel-last data) DL4J's backward pass runs instead. A channel-last
+ * ReLU convolution gets the gradient DL4J's built-in layers give, where DL4J's oneDNN path does not.
  */
 class ConvolutionKernelsTest {
   private static DataSet mnist;
@@ -101,6 +102,45 @@ class ConvolutionKernelsTest {
     assertThat(ConvolutionKernels.weightGradientsOnly(graft.getLayer(1))).isEqualTo(3);
     assertThat(ConvolutionKernels.weightGradientsOnly(graft.getLayer(2))).isZero();
     assertThat(graft.params().equals(reference.params())).as("the same weights, to ND4J's 1e-5").isTrue();
+  }
+
+  @Test
+  void aChannelLastReluConvolutionGetsTheGradientThatDl4jsOwnLayersGive() {
+    // DL4J 1.0.0-M2.1 with oneDNN hands libnd4j's conv2d_bp a ReLU convolution's output gradient as a permuted
+    // view, which it reads as contiguous channel-last memory: the gradients come out wrong. Graft's helper copies it.
+    MultiLayerNetwork builtIn = channelsLastRelu(false);
+    MultiLayerNetwork oneDnn = channelsLastRelu(true);
+    MultiLayerNetwork graft = channelsLastRelu(true);
+    oneDnn.setParams(builtIn.params());
+    graft.setParams(builtIn.params());
+    assertThat(GraftKernels.install(graft).convolutions()).isEqualTo(2);
+    INDArray x = images(1, CNN2DFormat.NHWC);
+    for (MultiLayerNetwork net : new MultiLayerNetwork[] {builtIn, oneDnn, graft}) {
+      net.setInput(x);
+      net.setLabels(mnist.getLabels());
+      net.computeGradientAndScore();
+    }
+    INDArray expected = builtIn.gradient().gradient();
+    double norm = expected.norm2Number().doubleValue();
+    assertThat(oneDnn.gradient().gradient().sub(expected).norm2Number().doubleValue()).as("DL4J's oneDNN layers")
+        .isGreaterThan(0.1 * norm);
+    assertThat(graft.gradient().gradient().sub(expected).norm2Number().doubleValue()).as("Graft's").isLessThanOrEqualTo(1e-5 * norm);
+  }
+
+  /** Channel-last: a 5x5 convolution, a 3x3 one with a ReLU activation, a classifier; oneDNN's layers on or DL4J's built-in ones. */
+  private static MultiLayerNetwork channelsLastRelu(boolean oneDnn) {
+    OneDnn.configure(oneDnn ? "auto" : "off");
+    try {
+      MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(5).list()
+          .layer(new ConvolutionLayer.Builder(5, 5).dataFormat(CNN2DFormat.NHWC).nOut(6).activation(Activation.IDENTITY).build())
+          .layer(new ConvolutionLayer.Builder(3, 3).dataFormat(CNN2DFormat.NHWC).nOut(8).activation(Activation.RELU).build())
+          .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(10).activation(Activation.SOFTMAX).build())
+          .setInputType(InputType.convolutional(28, 28, 1, CNN2DFormat.NHWC)).build());
+      net.init();
+      return net;
+    } finally {
+      OneDnn.configure("auto");
+    }
   }
 
   private static MultiLayerNetwork firstConvolution(int kernel, int stride, int pad, ConvolutionMode mode, int channels,
