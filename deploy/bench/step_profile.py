@@ -8,10 +8,18 @@
       and Graft's batch norm and ReLU run in Java where ND4J's ops run in C++.)
   step_profile.py compare dl4j.json torch.json
       A Markdown table: milliseconds per step of each kind in DL4J and in PyTorch (torch_peer.py --profile).
+  step_profile.py onednn CEILING.out [--batch 256]
+      A Markdown table: milliseconds per LeNet step in each kind of oneDNN primitive, DL4J's oneDNN layers beside
+      Graft's kernels, from a `graft bench-ceiling` run made with DNNL_VERBOSE=1 (oneDNN then prints every
+      primitive it executes, with its time). The lines before each "[bench] LeNet, <layers>, batch N" line belong
+      to that row; steps are counted by pooling backward passes (one per pooling layer per step). Rows without oneDNN
+      convolutions (DL4J's built-in layers) are left out.
 """
 
 import argparse
+import collections
 import json
+import re
 import sys
 
 KINDS = ["convolution", "batch norm", "activation", "residual add", "pooling", "output layer and loss", "updater (Adam)", "other"]
@@ -51,16 +59,84 @@ def compare(args):
           " profiled steps (self CPU time; the optimiser step timed apart).")
 
 
+CONV_PASSES = ["forward", "backward data (input gradient)", "backward weights", "weight gradient as a forward convolution (Graft)"]
+OTHER_KINDS = ["reorder (layout conversion)", "pooling", "other oneDNN primitives"]
+ROW = re.compile(r"\[bench\] LeNet, (.+), batch (\d+): ([0-9.]+) samples/s")
+
+
+def onednn_kind(fields, batch):
+    """(order, label) of one executed primitive; a convolution's label names its channels, in -> out."""
+    kind, prop = fields[3], fields[5]
+    if kind == "reorder":
+        return (10 ** 9, OTHER_KINDS[0])
+    if kind.startswith("pooling"):
+        return (10 ** 9 + 1, OTHER_KINDS[1])
+    m = re.match(r"mb(\d+)_ic(\d+)oc(\d+)", fields[-2])
+    if kind != "convolution" or not m:
+        return (10 ** 9 + 2, OTHER_KINDS[2])
+    mb, ic, oc = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if prop == "backward_data":
+        p = 1
+    elif prop == "backward_weights":
+        p = 2
+    elif ic == batch and mb != batch:
+        p, ic = 3, mb  # the minibatch swapped in as input channels: the layer's channels are mb -> oc
+    else:
+        p = 0
+    return (10 * ic + p, "convolution %d→%d channels, %s" % (ic, oc, CONV_PASSES[p]))
+
+
+def onednn(args):
+    rows = collections.OrderedDict()
+    ms = collections.Counter()
+    pool_bwd = collections.Counter()
+    for line in open(args.log, errors="replace"):
+        if line.startswith(("dnnl_verbose,exec", "onednn_verbose,exec")):
+            f = line.strip().split(",")
+            try:
+                ms[onednn_kind(f, args.batch)] += float(f[-1])
+            except ValueError:
+                continue
+            if f[3].startswith("pooling") and f[5] == "backward_data":
+                pool_bwd[f[-2]] += 1
+            continue
+        m = ROW.search(line)
+        if m:
+            # rows on DL4J's built-in layers run no oneDNN convolution (their pooling may still run on oneDNN): left out
+            if int(m.group(2)) == args.batch and pool_bwd and any(k[1].startswith("convolution") for k in ms):
+                steps = sum(pool_bwd.values()) / len(pool_bwd)
+                rows[m.group(1)] = (1000.0 * args.batch / float(m.group(3)), {k: v / steps for k, v in ms.items()}, steps)
+            ms.clear()
+            pool_bwd.clear()
+    if len(rows) < 2:
+        sys.exit("step_profile: no oneDNN primitives for two LeNet rows at batch %d in %s (run bench-ceiling with DNNL_VERBOSE=1)"
+                 % (args.batch, args.log))
+    names = list(rows)
+    print("| kind of work | " + " | ".join("%s, ms per step" % n for n in names) + " |")
+    print("|---|" + "---|" * len(names))
+    for k in sorted({k for n in names for k in rows[n][1]}):
+        print("| %s | %s |" % (k[1], " | ".join("%.1f" % rows[n][1].get(k, 0.0) for n in names)))
+    print("| outside oneDNN (dense layers, activations, loss, Adam, DL4J's own code) | %s |"
+          % " | ".join("%.1f" % (rows[n][0] - sum(rows[n][1].values())) for n in names))
+    print("| **whole step** | %s |" % " | ".join("**%.1f**" % rows[n][0] for n in names))
+    print("\nLeNet at minibatch %d, one thread: oneDNN's own timing of every primitive it ran (`DNNL_VERBOSE=1`, which slows"
+          " the step a little), per step (%s steps); the whole step from the row's samples per second in the same run."
+          % (args.batch, ", ".join("%.0f" % rows[n][2] for n in names)))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("clock")
     a.add_argument("log")
+    o = sub.add_parser("onednn")
+    o.add_argument("log")
+    o.add_argument("--batch", type=int, default=256)
     b = sub.add_parser("compare")
     b.add_argument("dl4j")
     b.add_argument("torch")
     args = p.parse_args()
-    clock(args) if args.command == "clock" else compare(args)
+    {"clock": clock, "onednn": onednn, "compare": compare}[args.command](args)
 
 
 if __name__ == "__main__":

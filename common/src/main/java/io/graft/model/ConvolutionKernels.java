@@ -47,7 +47,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p><b>No gradient nobody reads.</b> DL4J's backward pass of a convolution always computes the
  * gradient at the layer's input, also for a network's first layer, where the network discards it.
  * oneDNN computes it with kernels that vectorise over input channels, so on one-channel images it
- * runs at a sixteenth of its width: LeNet's first convolution spent a quarter of a 256-example
+ * runs at a sixteenth of its width: LeNet's first convolution spent over a fifth of a 256-example
  * training step there. Where {@link GraftKernels#install} finds that nothing trainable lies below a
  * convolution, this helper computes only the weight and bias gradients and hands back zeros as the
  * input's gradient. The weight gradient of a stride-1 convolution, dW[o][i][u][v] =
