@@ -41,6 +41,26 @@ class CeilingBenchmarkTest {
     assertThat(System.getProperty(OneDnn.HELPERS_DISABLE)).isEqualTo("false");
   }
 
+  /**
+   * deploy/bench/step_profile.py on one recorded step of each oneDNN row of a {@code DNNL_VERBOSE=1} run on this
+   * machine kind: every primitive lands in its layer's row, the minibatch-as-channels convolution counts as Graft's
+   * weight gradient, and what oneDNN did not run is the step less the primitives.
+   */
+  @Test
+  void theOneDnnStepProfileSplitsARecordedRunByRowAndLayer() throws Exception {
+    Path log = Path.of(getClass().getResource("/bench/onednn-verbose-lenet.log").toURI());
+    Path script = Path.of(System.getProperty("user.dir")).resolveSibling("deploy/bench/step_profile.py");
+    Process p = new ProcessBuilder("python3", script.toString(), "onednn", log.toString(), "--batch", "256").redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(out).isZero();
+    assertThat(out).contains("| kind of work | oneDNN, ms per step | oneDNN + Graft's kernels, ms per step |",
+        "| convolution 1→20 channels, backward data (input gradient) | 36.2 | 0.0 |",
+        "| convolution 1→20 channels, weight gradient as a forward convolution (Graft) | 0.0 | 7.5 |",
+        "| convolution 20→50 channels, backward data (input gradient) | 16.0 | 14.7 |",
+        "| **whole step** | **161.3** | **109.3** |", "per step (1, 1 steps)");
+    assertThat(out).containsPattern("\\| outside oneDNN [^|]*\\| 16\\.0 \\| 33\\.7 \\|");
+  }
+
   @Test
   void aMinibatchLargerThanTheRowsIsRefusedBeforeAnyWork() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
