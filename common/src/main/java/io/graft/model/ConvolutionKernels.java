@@ -53,9 +53,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * input's gradient. The weight gradient of a stride-1 convolution, dW[o][i][u][v] =
  * Σ_n Σ_y,x dY[n][o][y][x] · X[n][i][y + u − p][x + v − p], is itself a convolution: of the input read
  * with batch and channels swapped, [i][n][h][w], by the output gradient as the kernel, [o][n][y][x],
- * with the layer's padding p. It runs as one oneDNN forward convolution (brgemm kernels that
- * vectorise over the batch), 4x to 8x faster than DL4J's backward pass on LeNet's first layer;
- * other convolutions keep DL4J's.
+ * with the layer's padding p (channel-last arrays are read the same way, through views). It runs as
+ * one oneDNN forward convolution (brgemm kernels that vectorise over the batch), 4x to 8x faster than
+ * DL4J's backward pass on LeNet's first layer; other convolutions keep DL4J's.
  *
  * <p><b>Channel-last gradients that are right.</b> For a channel-last (NHWC) layer DL4J differentiates
  * the activation on a channel-first view and hands the result back to the oneDNN helper as a permuted
@@ -152,7 +152,7 @@ final class ConvolutionKernels extends MKLDNNConvHelper {
         weightGradientsOnly++;
         Gradient g = new DefaultGradient();
         if (bias != null && biasGradView != null) {
-          delta.sum(biasGradView.reshape(biasGradView.length()), 0, 2, 3);
+          delta.sum(biasGradView.reshape(biasGradView.length()), format == CNN2DFormat.NHWC ? new int[] {0, 1, 2} : new int[] {0, 2, 3});
           g.gradientForVariable().put(ConvolutionParamInitializer.BIAS_KEY, biasGradView);
         }
         g.gradientForVariable().put(ConvolutionParamInitializer.WEIGHT_KEY, weightGradView);
@@ -173,18 +173,20 @@ final class ConvolutionKernels extends MKLDNNConvHelper {
 
   /**
    * The weight gradient into {@code weightGradView} ([out, in, kH, kW]) as one forward convolution
-   * (see the class comment); false, with nothing written, where this helper leaves the layer to DL4J:
-   * strides or dilations other than 1 (the rewritten convolution would be dilated, which libnd4j's
-   * oneDNN convolution refuses), channel-last data, or other than float.
+   * (see the class comment), for channel-first and channel-last data alike (both are read as [in][n][h][w]
+   * views); false, with nothing written, where this helper leaves the layer to DL4J: strides or dilations
+   * other than 1 (the rewritten convolution would be dilated, which libnd4j's oneDNN convolution refuses),
+   * or other than float.
    */
   boolean weightGradients(INDArray input, INDArray delta, int[] kernel, int[] strides, int[] pad, ConvolutionMode mode, int[] dilation,
       CNN2DFormat format, INDArray weightGradView) {
-    if (format != CNN2DFormat.NCHW || input.dataType() != DataType.FLOAT || delta.dataType() != DataType.FLOAT
+    if (input.dataType() != DataType.FLOAT || delta.dataType() != DataType.FLOAT
         || strides[0] != 1 || strides[1] != 1 || dilation[0] != 1 || dilation[1] != 1) {
       return false;
     }
-    int[] in = {(int) input.size(2), (int) input.size(3)};
-    int[] out = {(int) delta.size(2), (int) delta.size(3)};
+    boolean nhwc = format == CNN2DFormat.NHWC;
+    int[] in = {(int) input.size(nhwc ? 1 : 2), (int) input.size(nhwc ? 2 : 3)};
+    int[] out = {(int) delta.size(nhwc ? 1 : 2), (int) delta.size(nhwc ? 2 : 3)};
     int[] p = mode == ConvolutionMode.Same ? ConvolutionUtils.getSameModeTopLeftPadding(out, in, kernel, strides, dilation) : pad;
     for (int k = 0; k < 2; k++) {
       if (in[k] + 2 * p[k] - out[k] + 1 != kernel[k]) {
@@ -199,8 +201,9 @@ final class ConvolutionKernels extends MKLDNNConvHelper {
     c.setIArguments(out[0], out[1], 1, 1, p[0], p[1], 1, 1, 0, 0, 1);
     c.getInputArrays().clear();
     c.getOutputArrays().clear();
-    c.setInputArray(0, input.permute(1, 0, 2, 3));
-    c.setInputArray(1, delta.permute(1, 0, 2, 3));
+    int[] channelsThenBatch = nhwc ? new int[] {3, 0, 1, 2} : new int[] {1, 0, 2, 3};
+    c.setInputArray(0, input.permute(channelsThenBatch));
+    c.setInputArray(1, delta.permute(channelsThenBatch));
     c.setOutputArray(0, weightGradView.permute(1, 0, 2, 3));
     Nd4j.exec(new Conv2D(), c);
     c.purge();

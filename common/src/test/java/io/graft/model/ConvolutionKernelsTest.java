@@ -29,8 +29,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 /**
  * A convolution with nothing trainable below it computes its weight and bias gradients as one
  * forward convolution and skips its input's gradient: the gradients are DL4J's own to float
- * rounding for every padding, and where the rewrite does not apply (strides, padding that differs
- * at the top and the bottom, channel-last data) DL4J's backward pass runs instead. A channel-last
+ * rounding for every padding and both layouts, and where the rewrite does not apply (strides,
+ * padding that differs at the top and the bottom) DL4J's backward pass runs instead. A channel-last
  * ReLU convolution gets the gradient DL4J's built-in layers give, where DL4J's oneDNN path does not.
  */
 class ConvolutionKernelsTest {
@@ -55,8 +55,9 @@ class ConvolutionKernelsTest {
         Arguments.of(5, 1, 2, ConvolutionMode.Truncate, 3, CNN2DFormat.NCHW, true),
         Arguments.of(4, 1, 0, ConvolutionMode.Same, 3, CNN2DFormat.NCHW, false), // padded at the bottom only
         Arguments.of(4, 2, 0, ConvolutionMode.Truncate, 3, CNN2DFormat.NCHW, false), // strided: DL4J's
-        // channel-last: DL4J's (with an identity activation: DL4J 1.0.0-M2.1's oneDNN path differentiates a channel-last ReLU wrongly)
-        Arguments.of(5, 1, 0, ConvolutionMode.Truncate, 3, CNN2DFormat.NHWC, false));
+        // channel-last (with an identity activation: DL4J 1.0.0-M2.1's oneDNN path differentiates a channel-last ReLU wrongly)
+        Arguments.of(5, 1, 0, ConvolutionMode.Truncate, 3, CNN2DFormat.NHWC, true),
+        Arguments.of(3, 1, 0, ConvolutionMode.Same, 1, CNN2DFormat.NHWC, true));
   }
 
   @ParameterizedTest(name = "kernel {0} stride {1} pad {2} {3}, {4} channels {5}")
@@ -113,7 +114,9 @@ class ConvolutionKernelsTest {
     MultiLayerNetwork graft = channelsLastRelu(true);
     oneDnn.setParams(builtIn.params());
     graft.setParams(builtIn.params());
-    assertThat(GraftKernels.install(graft).convolutions()).isEqualTo(2);
+    GraftKernels.Installed installed = GraftKernels.install(graft);
+    assertThat(installed.convolutions()).isEqualTo(2);
+    assertThat(installed.weightGradientsOnly()).isEqualTo(1);
     INDArray x = images(1, CNN2DFormat.NHWC);
     for (MultiLayerNetwork net : new MultiLayerNetwork[] {builtIn, oneDnn, graft}) {
       net.setInput(x);
@@ -125,6 +128,7 @@ class ConvolutionKernelsTest {
     assertThat(oneDnn.gradient().gradient().sub(expected).norm2Number().doubleValue()).as("DL4J's oneDNN layers")
         .isGreaterThan(0.1 * norm);
     assertThat(graft.gradient().gradient().sub(expected).norm2Number().doubleValue()).as("Graft's").isLessThanOrEqualTo(1e-5 * norm);
+    assertThat(ConvolutionKernels.weightGradientsOnly(graft.getLayer(0))).isEqualTo(1);
   }
 
   /** Channel-last: a 5x5 convolution, a 3x3 one with a ReLU activation, a classifier; oneDNN's layers on or DL4J's built-in ones. */
