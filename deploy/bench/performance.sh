@@ -53,9 +53,11 @@ GRAFT_JAVA_OPTS="${GRAFT_JAVA_OPTS:+$GRAFT_JAVA_OPTS }-Dgraft.kernels.clock=true
 python3 deploy/bench/step_profile.py clock "$out/profile.out" >"$out/profile-dl4j.json"
 torch_python=/usr/bin/python3
 "$torch_python" -c "import torch" 2>/dev/null || torch_python=python3
-"$torch_python" "$out/work-profile/torch/torch_peer.py" \
-  --data "$out/work-profile/torch" --shape 1,28,28 --model resnet --variant single --threads 1 --epochs 1 --profile 30 \
-  >"$out/profile-torch.json"
+if [[ "${reuse:-0}" != 1 || ! -s "$out/profile-torch.json" ]]; then
+  "$torch_python" "$out/work-profile/torch/torch_peer.py" \
+    --data "$out/work-profile/torch" --shape 1,28,28 --model resnet --variant single --threads 1 --epochs 1 --profile 30 \
+    >"$out/profile-torch.json"
+fi
 python3 deploy/bench/step_profile.py compare "$out/profile-dl4j.json" "$out/profile-torch.json" >"$out/profile.md"
 run ceiling bench-ceiling --train "$out/mnist-train" --batch 64,256 --head-batch 256 --report "$out/ceiling.md"
 # where a LeNet step's time goes inside oneDNN: every primitive it runs, with its time (DNNL_VERBOSE=1), DL4J's oneDNN
@@ -68,6 +70,8 @@ value() { tr ' ' '\n' <"$out/$1.out" | sed -n "s/^$2=//p" | tail -1; }
 # runs KEY NAME...: KEY of each run, as "a, b, c"; median KEY NAME...: their median
 runs() { local key="$1"; shift; for n in "$@"; do value "$n" "$key"; done | paste -sd, | sed 's/,/, /g'; }
 median() { local key="$1"; shift; for n in "$@"; do value "$n" "$key"; done | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# ratio NAME A B: A / B of run NAME, to two places
+ratio() { awk -v a="$(value "$1" "$2")" -v b="$(value "$1" "$3")" 'BEGIN { printf "%.2f", a / b }'; }
 # median_run KEY NAME...: the run whose KEY is the median
 median_run() { local key="$1"; shift; for n in "$@"; do echo "$(value "$n" "$key") $n"; done | sort -g | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }'; }
 # what Graft's kernels are worth: the single-JVM fit with them against the same fit on DL4J's own layers
@@ -130,6 +134,11 @@ fused passes on the Java Vector API). What is left:
 The two do not synchronise alike: Graft's averaging exchanges parameters every 10 minibatches (one
 barrier job per round), DDP all-reduces all gradients over gloo after every minibatch; the tables
 compare them at the same minibatch, epochs and test accuracy, as a user choosing between them would.
+On all the cores (the median run) Graft's averaging trains $(ratio "$rm" graft single_jvm)x as fast as one DL4J
+JVM on one core, and PyTorch DDP $(ratio "$rm" torch_ddp torch_1t)x as fast as one PyTorch process: two DL4J
+training threads slow each other more than two PyTorch processes do (in one JVM as in two separate
+JVMs, so neither garbage collection nor a lock; the memory traffic of the layout
+conversions around every oneDNN convolution is the likeliest cause).
 
 ## The LeNet step against the hardware
 
