@@ -67,15 +67,14 @@ DNNL_VERBOSE=1 run ceiling-onednn bench-ceiling --train "$out/mnist-train" --bat
 python3 deploy/bench/step_profile.py onednn "$out/ceiling-onednn.out" --batch 256 >"$out/lenet-onednn.md"
 
 value() { tr ' ' '\n' <"$out/$1.out" | sed -n "s/^$2=//p" | tail -1; }
-# runs KEY NAME...: KEY of each run, as "a, b, c"; median KEY NAME...: their median
+# runs KEY NAME...: KEY of each run, as "a, b, c"
 runs() { local key="$1"; shift; for n in "$@"; do value "$n" "$key"; done | paste -sd, | sed 's/,/, /g'; }
-median() { local key="$1"; shift; for n in "$@"; do value "$n" "$key"; done | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # ratio NAME A B: A / B of run NAME, to two places
 ratio() { awk -v a="$(value "$1" "$2")" -v b="$(value "$1" "$3")" 'BEGIN { printf "%.2f", a / b }'; }
 # median_run KEY NAME...: the run whose KEY is the median
 median_run() { local key="$1"; shift; for n in "$@"; do echo "$(value "$n" "$key") $n"; done | sort -g | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }'; }
-# what Graft's kernels are worth: the single-JVM fit with them against the same fit on DL4J's own layers
-gain() { awk -v a="$(value "$1" single_jvm)" -v b="$(value "$1" single_jvm_dl4j)" 'BEGIN { printf "%.2f", a / b }'; }
+# median KEY NAME...: KEY of the median run
+median() { value "$(median_run "$@")" "$1"; }
 rm="$(median_run graft_vs_torch_ddp resnet resnet-2 resnet-3)"   # the median ResNet run
 {
   cat <<EOF
@@ -95,7 +94,7 @@ starts it on an executor. Graft's figure is \`graft pretrain\` on the embedded \
 
 Graft's averaging against PyTorch DDP: **$(value lenet graft_vs_torch_ddp)x** (target 1.2x); dl4j-spark
 $(value lenet dl4j_spark_vs_torch_ddp)x; single-JVM DL4J against single-thread PyTorch $(value lenet single_jvm_vs_torch_1t)x;
-Graft's kernels against DL4J's own layers in the single-JVM fit $(gain lenet)x.
+Graft's kernels against DL4J's own layers in the single-JVM fit $(ratio lenet single_jvm single_jvm_dl4j)x.
 
 $(cat "$out/lenet.md")
 
@@ -104,7 +103,7 @@ $(cat "$out/lenet.md")
 Graft's averaging against PyTorch DDP: **$(median graft_vs_torch_ddp resnet resnet-2 resnet-3)x**, the median of three runs of
 the whole table ($(runs graft_vs_torch_ddp resnet resnet-2 resnet-3); target 1.0x); the table below and the figures in this
 paragraph are that median run's. dl4j-spark $(value "$rm" dl4j_spark_vs_torch_ddp)x; single-JVM DL4J against single-thread
-PyTorch $(value "$rm" single_jvm_vs_torch_1t)x; Graft's kernels against DL4J's own layers in the single-JVM fit $(gain "$rm")x.
+PyTorch $(value "$rm" single_jvm_vs_torch_1t)x; Graft's kernels against DL4J's own layers in the single-JVM fit $(ratio "$rm" single_jvm single_jvm_dl4j)x.
 
 $(cat "$out/$rm.md")
 

@@ -223,10 +223,9 @@ public final class KerasImport {
     String current = INPUT + ".chw";
     b.addVertex(current, new PreprocessorVertex(new FeedForwardToCnnPreProcessor(h, w, c)), INPUT);
     if (!spec.isIdentity()) {
-      double[][] perChannel = spec.perChannel(c);
-      long[] constShape = {1, c, 1, 1};
-      b.addVertex(INPUT + ".scale", new BroadcastVertex(BroadcastVertex.Op.MUL, perChannel[0], constShape, false), current);
-      b.addVertex(INPUT + ".shift", new BroadcastVertex(BroadcastVertex.Op.ADD, perChannel[1], constShape, false), INPUT + ".scale");
+      BroadcastVertex[] normalise = spec.vertices(c);
+      b.addVertex(INPUT + ".scale", normalise[0], current);
+      b.addVertex(INPUT + ".shift", normalise[1], INPUT + ".scale");
       current = INPUT + ".shift";
     }
     if (channelsLast) {

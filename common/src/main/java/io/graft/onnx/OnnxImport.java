@@ -59,8 +59,11 @@ public final class OnnxImport {
       return scale == 1 && Arrays.stream(mean).allMatch(m -> m == 0) && Arrays.stream(std).allMatch(s -> s == 1);
     }
 
-    /** Per channel of a {@code channels}-channel image: {multiplier, offset}, so the model reads {@code x · multiplier + offset}. */
-    public double[][] perChannel(long channels) {
+    /**
+     * The two vertices that apply this spec to a {@code channels}-channel image, in order: x · (scale / std),
+     * then + (−mean / std), per channel (named {@code <input>.scale} and {@code <input>.shift} by the importers).
+     */
+    public BroadcastVertex[] vertices(long channels) {
       double[] mul = new double[(int) channels];
       double[] shift = new double[(int) channels];
       for (int k = 0; k < channels; k++) {
@@ -69,7 +72,9 @@ public final class OnnxImport {
         mul[k] = scale / s;
         shift[k] = -m / s;
       }
-      return new double[][] {mul, shift};
+      long[] shape = {1, channels, 1, 1};
+      return new BroadcastVertex[] {new BroadcastVertex(BroadcastVertex.Op.MUL, mul, shape, false),
+          new BroadcastVertex(BroadcastVertex.Op.ADD, shift, shape, false)};
     }
 
     private static double value(double[] values, int k, long channels, double none, String what) {
@@ -174,10 +179,9 @@ public final class OnnxImport {
       Pending chw = add(inputVertex + ".chw", new PreprocessorVertex(new FeedForwardToCnnPreProcessor(dims[2], dims[3], c)), List.of(current));
       current = chw.name;
       if (!spec.isIdentity()) {
-        double[][] perChannel = spec.perChannel(c);
-        long[] shape = {1, c, 1, 1};
-        current = add(inputVertex + ".scale", new BroadcastVertex(BroadcastVertex.Op.MUL, perChannel[0], shape, false), List.of(current)).name;
-        current = add(inputVertex + ".shift", new BroadcastVertex(BroadcastVertex.Op.ADD, perChannel[1], shape, false), List.of(current)).name;
+        BroadcastVertex[] normalise = spec.vertices(c);
+        current = add(inputVertex + ".scale", normalise[0], List.of(current)).name;
+        current = add(inputVertex + ".shift", normalise[1], List.of(current)).name;
       }
     } else if (!spec.isIdentity()) {
       throw new ConfigException("--input-scale/--mean/--std apply to image inputs; the ONNX input '" + in.name() + "' is a feature row "

@@ -1,11 +1,13 @@
 package io.graft.surgery;
 
+import java.util.Objects;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.preprocessor.BaseInputPreProcessor;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 /**
@@ -40,13 +42,13 @@ public class ChannelsLastRowsPreProcessor extends BaseInputPreProcessor {
 
   @Override
   public INDArray preProcess(INDArray input, int miniBatchSize, LayerWorkspaceMgr workspaceMgr) {
-    INDArray rows = input.isView() || input.ordering() != 'c' ? input.dup('c') : input;
+    INDArray rows = Shape.hasDefaultStridesForShape(input) ? input : input.dup('c');
     return workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, rows.reshape('c', rows.size(0), height, width, channels));
   }
 
   @Override
   public INDArray backprop(INDArray output, int miniBatchSize, LayerWorkspaceMgr workspaceMgr) {
-    INDArray g = output.ordering() != 'c' || output.isView() ? output.dup('c') : output;
+    INDArray g = Shape.hasDefaultStridesForShape(output) ? output : output.dup('c');
     return workspaceMgr.leverageTo(ArrayType.ACTIVATION_GRAD, g.reshape('c', g.size(0), height * width * channels));
   }
 
@@ -67,6 +69,6 @@ public class ChannelsLastRowsPreProcessor extends BaseInputPreProcessor {
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(height, width, channels);
+    return Objects.hash(height, width, channels);
   }
 }

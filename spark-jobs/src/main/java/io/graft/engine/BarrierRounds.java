@@ -31,6 +31,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.api.Model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import scala.collection.JavaConverters;
@@ -333,7 +334,7 @@ final class BarrierRounds {
     }
     out.writeBoolean(true);
     out.writeObject(a.shape());
-    INDArray c = a.isView() || a.ordering() != 'c' ? a.dup('c') : a;
+    INDArray c = Shape.hasDefaultStridesForShape(a) ? a : a.dup('c');
     byte[] raw = new byte[(int) c.length() * Float.BYTES];
     ByteBuffer data = c.data().asNio().duplicate();
     data.position((int) c.offset() * Float.BYTES);
