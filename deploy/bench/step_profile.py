@@ -136,7 +136,10 @@ def main():
     b.add_argument("dl4j")
     b.add_argument("torch")
     args = p.parse_args()
-    {"clock": clock, "onednn": onednn, "compare": compare}[args.command](args)
+    try:
+        {"clock": clock, "onednn": onednn, "compare": compare}[args.command](args)
+    except OSError as e:
+        sys.exit("step_profile: cannot read %s: %s" % (e.filename, e.strerror))
 
 
 if __name__ == "__main__":

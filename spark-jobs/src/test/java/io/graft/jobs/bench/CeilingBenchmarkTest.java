@@ -59,6 +59,12 @@ class CeilingBenchmarkTest {
         "| convolution 20→50 channels, backward data (input gradient) | 16.0 | 14.7 |",
         "| **whole step** | **161.3** | **109.3** |", "per step (1, 1 steps)");
     assertThat(out).containsPattern("\\| outside oneDNN [^|]*\\| 16\\.0 \\| 33\\.7 \\|");
+
+    Path missing = work.resolve("no-such.out");
+    Process bad = new ProcessBuilder("python3", script.toString(), "onednn", missing.toString()).redirectErrorStream(true).start();
+    String err = new String(bad.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(bad.waitFor()).isNotZero();
+    assertThat(err).isEqualTo("step_profile: cannot read " + missing + ": No such file or directory\n");
   }
 
   @Test
