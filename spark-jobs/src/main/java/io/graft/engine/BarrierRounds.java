@@ -57,7 +57,24 @@ final class BarrierRounds {
   }
 
   /** What a barrier round trained: partition 0's final state and every step it averaged. */
-  record Outcome(State end, Losses losses, int stepsPlanned, Knobs lastKnobs, List<Step> steps) {}
+  record Outcome(State end, Losses losses, int stepsPlanned, Knobs lastKnobs, List<Step> steps, TaskTime time) {}
+
+  /**
+   * Where barrier tasks spent a round, in seconds summed over the tasks: fitting their minibatches,
+   * waiting in the all-gather (for the slowest task, and the exchange itself), and averaging
+   * (encoding their state, summing the others', setting the mean).
+   */
+  public record TaskTime(double fitting, double waiting, double averaging) implements Serializable {
+    static final TaskTime NONE = new TaskTime(0, 0, 0);
+
+    TaskTime plus(TaskTime o) {
+      return new TaskTime(fitting + o.fitting, waiting + o.waiting, averaging + o.averaging);
+    }
+
+    double total() {
+      return fitting + waiting + averaging;
+    }
+  }
 
   /**
    * Runs round {@code round} on {@code data} from {@code start} and returns where the tasks ended
@@ -93,7 +110,11 @@ final class BarrierRounds {
             + first.checksum + ")");
       }
     }
-    return new Outcome(first.end, first.losses, first.stepsPlanned, first.lastKnobs, first.steps);
+    TaskTime time = TaskTime.NONE;
+    for (Result r : results) {
+      time = time.plus(r.time);
+    }
+    return new Outcome(first.end, first.losses, first.stepsPlanned, first.lastKnobs, first.steps, time);
   }
 
   /**
@@ -169,6 +190,8 @@ final class BarrierRounds {
     Losses losses;
     Knobs lastKnobs = Knobs.NONE;
     final List<Step> steps = new ArrayList<>();
+    /** This task's time in the round. */
+    TaskTime time = TaskTime.NONE;
   }
 
   /** Executor side of a barrier round: fit a window, all-gather, average, repeat. */
@@ -225,20 +248,30 @@ final class BarrierRounds {
         long iteration = s.iteration();
         out.losses = new Losses(AveragingStep.outputs(net));
         for (int step = 0; step < out.stepsPlanned; step++) {
+          long stepStart = System.nanoTime();
           double p = progressBefore + (progressAfter - progressBefore) * step / out.stepsPlanned;
           Knobs knobs = schedule == null ? Knobs.NONE : schedule.at(p);
           SyncAveraging.applyKnobs(net, knobs);
           long start = SyncAveraging.checksum(net.params());
           int from = step * frequency;
+          long fitStart = System.nanoTime();
           Partial mine = from < all.size() ? AveragingStep.fitWindow(net, all, order, from, frequency, start) : new Partial();
+          long fitEnd = System.nanoTime();
+          String message = encode(mine);
+          long sent = System.nanoTime();
+          String[] gathered = allGather(ctx, message);
+          long gatheredAt = System.nanoTime();
           Partial total = new Partial();
-          for (String message : allGather(ctx, encode(mine))) {
-            total = total.merge(decode(message));
+          for (int i = 0; i < gathered.length; i++) {
+            // this task's own message decodes to `mine` exactly (raw float bytes): sum it without the round trip
+            total = total.merge(i == ctx.partitionId() ? mine : decode(gathered[i]));
           }
           if (total.workers == 0) {
             break;
           }
           iteration = AveragingStep.applyMean(net, total, start, iteration, round, step, "tasks");
+          out.time = out.time.plus(new TaskTime((fitEnd - fitStart) / 1e9, (gatheredAt - sent) / 1e9,
+              (fitStart - stepStart + sent - fitEnd + System.nanoTime() - gatheredAt) / 1e9));
           out.losses.add(total.losses);
           out.lastKnobs = knobs;
           out.steps.add(new Step(round, step, iteration, start, new ArrayList<>(total.checksumList), total.workers));

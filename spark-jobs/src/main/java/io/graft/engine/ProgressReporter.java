@@ -6,7 +6,8 @@ import org.deeplearning4j.nn.api.Model;
 
 /**
  * Prints one line per round: round k/N, losses, every accuracy the round measured (held-out,
- * probe, per domain or task), the reversal strength where there is one, throughput and the time
+ * probe, per domain or task), the reversal strength where there is one, throughput, where barrier
+ * tasks spent the round (fitting, waiting for the slowest at an averaging, averaging) and the time
  * left. The other figures go to {@code metrics.jsonl} only.
  */
 public final class ProgressReporter implements RoundListener {
@@ -36,9 +37,12 @@ public final class ProgressReporter implements RoundListener {
         figures.append(String.format("  %s %.4g", k.replace('_', ' '), v));
       }
     });
-    out.accept(String.format("%sround %d/%d  train loss %.4f  %s loss %.4f%s  %,.0f samples/s  %.1f s  ETA %s",
+    Double fitting = m.extra().get("tasks_fitting_share");
+    String tasks = fitting == null ? "" : String.format("  tasks %.0f%% fitting, %.0f%% waiting, %.0f%% averaging", 100 * fitting,
+        100 * m.extra().getOrDefault("tasks_waiting_share", 0.0), 100 * m.extra().getOrDefault("tasks_averaging_share", 0.0));
+    out.accept(String.format("%sround %d/%d  train loss %.4f  %s loss %.4f%s  %,.0f samples/s%s  %.1f s  ETA %s",
         m.stage() == null ? "" : m.stage() + ": ", m.round(), m.rounds(), m.trainLoss(), m.evalSet(), m.evalLoss(), figures,
-        m.samplesPerSecond(), m.wallSeconds(), formatDuration(eta)));
+        m.samplesPerSecond(), tasks, m.wallSeconds(), formatDuration(eta)));
   }
 
   static String formatDuration(double seconds) {

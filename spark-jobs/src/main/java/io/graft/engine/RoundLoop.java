@@ -2,7 +2,9 @@ package io.graft.engine;
 
 import io.graft.config.TrainingConfig;
 import io.graft.spark.GraftSpark;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -159,8 +161,10 @@ public final class RoundLoop {
       Fit fit = fit(round, data);
       GraftSpark.jobGroup(spark, "graft-" + spec.job(), name + ": evaluation");
       DistributedEvaluator.Result eval = evaluate.apply(network());
+      Map<String, Double> extra = new LinkedHashMap<>(eval.extra());
+      extra.putAll(fit.taskShares());
       return new RoundMetrics(round, spec.totalRounds(), spec.stage(), spec.evalSet(), fit.trainLoss(), eval.loss(), eval.accuracy(),
-          trainCount, trainCount / fit.wallSeconds(), fit.wallSeconds(), lr == null ? Double.NaN : lr, eval.extra());
+          trainCount, trainCount / fit.wallSeconds(), fit.wallSeconds(), lr == null ? Double.NaN : lr, extra);
     }
   }
 
@@ -170,8 +174,8 @@ public final class RoundLoop {
         : ((MultiLayerNetwork) network).getLearningRate(((MultiLayerNetwork) network).getnLayers() - 1);
   }
 
-  /** What fitting one round's minibatches measured. */
-  private record Fit(double trainLoss, double wallSeconds) {}
+  /** What fitting one round's minibatches measured; {@code taskShares} as {@link SyncAveraging.RoundFit#taskShares}. */
+  private record Fit(double trainLoss, double wallSeconds, Map<String, Double> taskShares) {}
 
   /** Rounds on dl4j-spark's ParameterAveragingTrainingMaster: {@code SparkDl4jMultiLayer} or {@code SparkComputationGraph}. */
   private static final class Dl4jSpark<N extends Model> extends OnMinibatches<N> {
@@ -205,7 +209,7 @@ public final class RoundLoop {
         current = type.cast(sparkGraph.getNetwork());
       }
       double wall = (System.nanoTime() - t0) / 1e9;
-      return new Fit(sparkNet != null ? sparkNet.getScore() : sparkGraph.getScore(), wall);
+      return new Fit(sparkNet != null ? sparkNet.getScore() : sparkGraph.getScore(), wall, Map.of());
     }
 
     @Override
@@ -239,7 +243,7 @@ public final class RoundLoop {
         lastSource = data;
       }
       SyncAveraging.RoundFit fit = engine.fitRound(sc, batches, round, 0, 0, null, null);
-      return new Fit(fit.meanLoss(), fit.wallSeconds());
+      return new Fit(fit.meanLoss(), fit.wallSeconds(), fit.taskShares());
     }
 
     @Override

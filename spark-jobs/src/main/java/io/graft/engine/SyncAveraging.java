@@ -10,7 +10,9 @@ import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.zip.CRC32;
@@ -114,10 +116,28 @@ public final class SyncAveraging {
   /**
    * One round's training figures. For graphs, {@code outputLoss[o]} is output o's loss summed over
    * the rows it scored (each row's loss times its label mask) and {@code outputRows[o]} how many
-   * rows it scored (mask above 0).
+   * rows it scored (mask above 0). {@code taskTime} says where a barrier round's tasks spent it (null
+   * for a round of averaging steps).
    */
   public record RoundFit(double meanLoss, long examples, int steps, Knobs lastKnobs, double wallSeconds, double[] outputLoss,
-      long[] outputRows) {}
+      long[] outputRows, BarrierRounds.TaskTime taskTime) {
+
+    /**
+     * The task time split as {@code metrics.jsonl} figures: {@code tasks_fitting_share},
+     * {@code tasks_waiting_share} and {@code tasks_averaging_share} of the tasks' summed time (none for
+     * averaging steps).
+     */
+    public Map<String, Double> taskShares() {
+      if (taskTime == null || taskTime.total() <= 0) {
+        return Map.of();
+      }
+      Map<String, Double> m = new LinkedHashMap<>();
+      m.put("tasks_fitting_share", taskTime.fitting() / taskTime.total());
+      m.put("tasks_waiting_share", taskTime.waiting() / taskTime.total());
+      m.put("tasks_averaging_share", taskTime.averaging() / taskTime.total());
+      return m;
+    }
+  }
 
   public SyncAveraging(Model network, int averagingFrequency, long seed) {
     if (!(network instanceof ComputationGraph) && !(network instanceof MultiLayerNetwork)) {
@@ -198,7 +218,7 @@ public final class SyncAveraging {
         if (listener != null) {
           r.steps().forEach(listener::onStep);
         }
-        return roundFit(r.losses(), r.stepsPlanned(), r.lastKnobs(), t0);
+        return roundFit(r.losses(), r.stepsPlanned(), r.lastKnobs(), t0, r.time());
       } catch (BarrierRounds.Lost e) {
         // the network is untouched until a barrier round succeeds: the round reruns from the same weights
         LOG.warn("Graft: round {}: the barrier round lost {}; rerunning it as averaging steps from the weights it started with", round,
@@ -232,12 +252,12 @@ public final class SyncAveraging {
         listener.onStep(new Step(round, step, iteration, checksum, List.copyOf(total.checksumList), total.workers));
       }
     }
-    return roundFit(losses, steps, knobs, t0);
+    return roundFit(losses, steps, knobs, t0, null);
   }
 
-  private static RoundFit roundFit(Losses losses, int steps, Knobs knobs, long t0) {
+  private static RoundFit roundFit(Losses losses, int steps, Knobs knobs, long t0, BarrierRounds.TaskTime taskTime) {
     return new RoundFit(losses.meanLoss(), losses.examples, steps, knobs, (System.nanoTime() - t0) / 1e9, losses.outputLoss,
-        losses.outputRows);
+        losses.outputRows, taskTime);
   }
 
   private int[] partitionBatches(JavaRDD<MultiDataSet> data) {

@@ -1,6 +1,7 @@
 package io.graft.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.graft.config.OptimizerConfig;
 import io.graft.config.TrainingConfig;
@@ -153,6 +154,15 @@ class SyncAveragingTest {
       assertThat(b.steps()).isEqualTo(a.steps()).isEqualTo(2);
       assertThat(b.meanLoss()).isEqualTo(a.meanLoss());
       assertThat(b.lastKnobs().learningRate()).isEqualTo(a.lastKnobs().learningRate());
+      // where the barrier tasks spent the round: every part measured, the shares of their summed time
+      assertThat(a.taskTime()).isNull();
+      assertThat(a.taskShares()).isEmpty();
+      assertThat(b.taskTime().fitting()).isPositive();
+      assertThat(b.taskTime().waiting()).as("the 5-minibatch task waits while the other fits its sixth").isPositive();
+      assertThat(b.taskTime().averaging()).isPositive();
+      assertThat(b.taskTime().total()).isLessThan(2 * b.wallSeconds());
+      assertThat(b.taskShares().values().stream().mapToDouble(Double::doubleValue).sum()).isCloseTo(1.0, within(1e-9));
+      assertThat(b.taskShares()).containsOnlyKeys("tasks_fitting_share", "tasks_waiting_share", "tasks_averaging_share");
     }
     INDArray p1 = steps.network().params();
     INDArray p2 = barrier.network().params();

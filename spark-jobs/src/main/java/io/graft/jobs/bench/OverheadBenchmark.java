@@ -16,8 +16,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.SparkSession;
@@ -67,9 +69,15 @@ public final class OverheadBenchmark {
   /**
    * One row of the table: its key, what was timed, on which engine (for the Spark variants, the one
    * the run's provenance says trained it), the samples of the timed epoch, its rate and the test
-   * accuracy after the last epoch.
+   * accuracy after the last epoch; for Graft's barrier rounds, where the tasks spent the timed epoch
+   * ({@code tasks_fitting_share}, {@code tasks_waiting_share}, {@code tasks_averaging_share}).
    */
-  public record Variant(String key, String name, String engine, long samples, double samplesPerSecond, double testAccuracy) {}
+  public record Variant(String key, String name, String engine, long samples, double samplesPerSecond, double testAccuracy,
+      Map<String, Double> taskShares) {
+    public Variant(String key, String name, String engine, long samples, double samplesPerSecond, double testAccuracy) {
+      this(key, name, engine, samples, samplesPerSecond, testAccuracy, Map.of());
+    }
+  }
 
   /** Every variant that ran, in table order, and the host line. */
   public record Result(List<Variant> variants, String host) {
@@ -87,6 +95,7 @@ public final class OverheadBenchmark {
       StringBuilder kv = new StringBuilder("model=" + model);
       for (Variant v : variants) {
         kv.append(String.format(Locale.ROOT, " %s=%.0f %s_accuracy=%.4f", v.key(), v.samplesPerSecond(), v.key(), v.testAccuracy()));
+        v.taskShares().forEach((k, share) -> kv.append(String.format(Locale.ROOT, " %s_%s=%.3f", v.key(), k, share)));
       }
       double single = samplesPerSecond(SINGLE_JVM);
       kv.append(String.format(Locale.ROOT, " ratio_dl4j_spark=%.2f ratio_graft=%.2f", samplesPerSecond(DL4J_SPARK) / single,
@@ -244,7 +253,13 @@ public final class OverheadBenchmark {
     RoundMetrics last = run.history().get(run.history().size() - 1);
     log.accept(String.format(Locale.ROOT, "[bench] %s: %.0f samples/s (last round), test accuracy %.2f%%", name, last.samplesPerSecond(),
         100 * run.testAccuracy()));
-    return new Variant(key, name, run.engine(), last.samples(), last.samplesPerSecond(), run.testAccuracy());
+    Map<String, Double> shares = new LinkedHashMap<>();
+    last.extra().forEach((k, v) -> {
+      if (k.startsWith("tasks_")) {
+        shares.put(k, v);
+      }
+    });
+    return new Variant(key, name, run.engine(), last.samples(), last.samplesPerSecond(), run.testAccuracy(), shares);
   }
 
   private static List<String> with(List<String> common, String... more) {

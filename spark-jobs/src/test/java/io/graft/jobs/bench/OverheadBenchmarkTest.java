@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,6 +46,12 @@ class OverheadBenchmarkTest {
     String line = r.keyValues("lenet");
     assertThat(line).contains(String.format(Locale.ROOT, "ratio_graft=%.2f", r.samplesPerSecond("graft") / r.samplesPerSecond("single_jvm")),
         "host=\"");
+    // Graft's averaging runs barrier rounds here: where its tasks spent the timed epoch, as shares of their time
+    Map<String, Double> shares = r.get("graft").taskShares();
+    assertThat(shares).containsOnlyKeys("tasks_fitting_share", "tasks_waiting_share", "tasks_averaging_share");
+    assertThat(shares.get("tasks_fitting_share")).as("most of a task's time is training").isGreaterThan(0.5);
+    assertThat(line).contains(String.format(Locale.ROOT, "graft_tasks_fitting_share=%.3f", shares.get("tasks_fitting_share")));
+    assertThat(r.get("dl4j_spark").taskShares()).isEmpty();
     if (torch) {
       assertThat(md).contains("| PyTorch DistributedDataParallel, 2 processes x 1 thread (gloo) | torch | 640 |", "PyTorch 1.13");
       assertThat(md).contains(String.format(Locale.ROOT, "| %.2fx |", r.samplesPerSecond("graft") / r.samplesPerSecond("torch_ddp")));
