@@ -40,8 +40,8 @@ run lenet bench-overhead --train "$out/mnist-train" --rows "$lenet_rows" --epoch
   --report "$out/lenet.md"
 run resnet bench-overhead --train "$out/mnist-train" --rows "$resnet_rows" --epochs "$epochs" --model resnet --work "$out/work-resnet" \
   --report "$out/resnet.md"
-# the ResNet ratio sits near its target, where one run's noise on this kind of host (0.8x to 1.1x) decides: two more runs
-for r in 2 3; do
+# the ResNet ratio sits near its target, where one run's noise on this kind of host (0.8x to 1.1x) decides: four more runs
+for r in 2 3 4 5; do
   run "resnet-$r" bench-overhead --train "$out/mnist-train" --rows "$resnet_rows" --epochs "$epochs" --model resnet \
     --work "$out/work-resnet-$r" --report "$out/resnet-$r.md"
 done
@@ -65,6 +65,15 @@ run ceiling bench-ceiling --train "$out/mnist-train" --batch 64,256 --head-batch
 DNNL_VERBOSE=1 run ceiling-onednn bench-ceiling --train "$out/mnist-train" --batch 256 --head-batch 256 --seconds 2 \
   --report "$out/ceiling-onednn.md"
 python3 deploy/bench/step_profile.py onednn "$out/ceiling-onednn.out" --batch 256 >"$out/lenet-onednn.md"
+# the same step with every library held to AVX2 (oneDNN's kernels, OpenBLAS's sgemm, the Vector API's width): the kernels
+# an AVX2 host of this machine kind runs, on this host's cores and memory
+avx2_java="${GRAFT_JAVA_OPTS:+$GRAFT_JAVA_OPTS }-XX:UseAVX=2"
+DNNL_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell GRAFT_JAVA_OPTS="$avx2_java" \
+  run ceiling-avx2 bench-ceiling --train "$out/mnist-train" --batch 64,256 --head-batch 256 --report "$out/ceiling-avx2.md"
+DNNL_VERBOSE=1 DNNL_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell GRAFT_JAVA_OPTS="$avx2_java" \
+  run ceiling-avx2-onednn bench-ceiling --train "$out/mnist-train" --batch 256 --head-batch 256 --seconds 2 \
+  --report "$out/ceiling-avx2-onednn.md"
+python3 deploy/bench/step_profile.py onednn "$out/ceiling-avx2-onednn.out" --batch 256 >"$out/lenet-avx2-onednn.md"
 
 value() { tr ' ' '\n' <"$out/$1.out" | sed -n "s/^$2=//p" | tail -1; }
 # runs KEY NAME...: KEY of each run, as "a, b, c"
@@ -75,7 +84,10 @@ ratio() { awk -v a="$(value "$1" "$2")" -v b="$(value "$1" "$3")" 'BEGIN { print
 median_run() { local key="$1"; shift; for n in "$@"; do echo "$(value "$n" "$key") $n"; done | sort -g | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }'; }
 # median KEY NAME...: KEY of the median run
 median() { value "$(median_run "$@")" "$1"; }
-rm="$(median_run graft_vs_torch_ddp resnet resnet-2 resnet-3)"   # the median ResNet run
+resnets=(resnet resnet-2 resnet-3 resnet-4 resnet-5)
+rm="$(median_run graft_vs_torch_ddp "${resnets[@]}")"   # the median ResNet run
+# pct NAME KEY: a share of run NAME as a whole percentage
+pct() { awk -v s="$(value "$1" "$2")" 'BEGIN { printf "%.0f", 100 * s }'; }
 {
   cat <<EOF
 # Performance against PyTorch on the same cores
@@ -100,8 +112,8 @@ $(cat "$out/lenet.md")
 
 ## ResNet trunk, $resnet_rows rows
 
-Graft's averaging against PyTorch DDP: **$(median graft_vs_torch_ddp resnet resnet-2 resnet-3)x**, the median of three runs of
-the whole table ($(runs graft_vs_torch_ddp resnet resnet-2 resnet-3); target 1.0x); the table below and the figures in this
+Graft's averaging against PyTorch DDP: **$(median graft_vs_torch_ddp "${resnets[@]}")x**, the median of five runs of
+the whole table ($(runs graft_vs_torch_ddp "${resnets[@]}"); target 1.0x); the table below and the figures in this
 paragraph are that median run's. dl4j-spark $(value "$rm" dl4j_spark_vs_torch_ddp)x; single-JVM DL4J against single-thread
 PyTorch $(value "$rm" single_jvm_vs_torch_1t)x; Graft's kernels against DL4J's own layers in the single-JVM fit $(ratio "$rm" single_jvm single_jvm_dl4j)x.
 
@@ -134,10 +146,14 @@ The two do not synchronise alike: Graft's averaging exchanges parameters every 1
 barrier job per round), DDP all-reduces all gradients over gloo after every minibatch; the tables
 compare them at the same minibatch, epochs and test accuracy, as a user choosing between them would.
 On all the cores (the median run) Graft's averaging trains $(ratio "$rm" graft single_jvm)x as fast as one DL4J
-JVM on one core, and PyTorch DDP $(ratio "$rm" torch_ddp torch_1t)x as fast as one PyTorch process: two DL4J
-training threads slow each other more than two PyTorch processes do (in one JVM as in two separate
-JVMs, so neither garbage collection nor a lock; the memory traffic of the layout
-conversions around every oneDNN convolution is the likeliest cause).
+JVM on one core, and PyTorch DDP $(ratio "$rm" torch_ddp torch_1t)x as fast as one PyTorch process. In the timed
+epoch Graft's two tasks spent $(pct "$rm" graft_tasks_fitting_share) % of their time fitting minibatches, $(pct "$rm" graft_tasks_waiting_share) % waiting at the
+averagings for the slower one and $(pct "$rm" graft_tasks_averaging_share) % averaging (the round line and \`metrics.jsonl\` of every
+barrier round report this split): the synchronisation costs little, and the gap is in the fitting itself.
+Two DL4J training threads slow each other more than two PyTorch processes do, in one JVM as in two
+separate JVMs (so neither garbage collection nor a lock); every kind of work in the step slows about
+alike, convolutions included, which points at what the two cores share (memory bandwidth and cache,
+and the clock two busy cores run at) rather than at one layer.
 
 ## The LeNet step against the hardware
 
@@ -160,7 +176,26 @@ between DL4J's NCHW arrays and oneDNN's blocked layouts around every convolution
 oneDNN, the dense layers (OpenBLAS), ReLU and max-pool bookkeeping, the loss and Adam, costs per op
 and per parameter rather than per example, which larger minibatches spread over more examples. An
 earlier profile (JFR, before Graft's kernels) is in
-[performance-history.md](performance-history.md#hardware-ceiling).
+[performance-history.md](performance-history.md#hardware-ceiling). Max pooling runs on Graft's kernels
+too (below): in Graft's column its time is outside oneDNN.
+
+### The same step held to AVX2
+
+Every host seen so far is AVX-512; AVX2 hosts of this machine kind exist. The same run with every
+library held to AVX2 (oneDNN's \`DNNL_MAX_CPU_ISA=AVX2\`, OpenBLAS's Haswell kernels, the JVM's
+\`-XX:UseAVX=2\`, so the Vector API runs 256-bit): the kernels an AVX2 host runs, on this host's cores,
+caches and memory. The LeNet step reaches **$(awk -v s="$(value ceiling-avx2 best_lenet_share)" 'BEGIN { printf "%.1f", 100 * s }') %** of the sgemm peak so held
+($(value ceiling-avx2 peak_gflops) GFLOP/s; the target, 25 %, is stated for an AVX2 host).
+
+$(cat "$out/ceiling-avx2.md")
+
+$(cat "$out/lenet-avx2-onednn.md")
+
+oneDNN 2.3, the version inside ND4J 1.0.0-M2.1, has JIT pooling kernels for channel-first data only
+on AVX-512; on AVX2 it falls back to its reference kernel (\`simple_nchw\` in its log), one element at a
+time, which is the pooling row of DL4J's column. Graft's max pooling is plain Java on the arrays
+(branch-free maxima and a first-maximum mask for the gradient, as oneDNN picks it) and takes that time
+out of the step on either kind of host.
 EOF
   if [[ -n "$kept_growth" ]]; then
     printf '\n%s\n\n' "$kept_growth"

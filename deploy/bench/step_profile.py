@@ -12,8 +12,8 @@
       A Markdown table: milliseconds per LeNet step in each kind of oneDNN primitive, DL4J's oneDNN layers beside
       Graft's kernels, from a `graft bench-ceiling` run made with DNNL_VERBOSE=1 (oneDNN then prints every
       primitive it executes, with its time). The lines before each "[bench] LeNet, <layers>, batch N" line belong
-      to that row; steps are counted by pooling backward passes (one per pooling layer per step). Rows without oneDNN
-      convolutions (DL4J's built-in layers) are left out.
+      to that row; steps are counted by convolution backward-weights passes (one per such layer per step: LeNet's
+      second convolution has one in every row). Rows without oneDNN convolutions (DL4J's built-in layers) are left out.
 """
 
 import argparse
@@ -89,7 +89,7 @@ def onednn_kind(fields, batch):
 def onednn(args):
     rows = collections.OrderedDict()
     ms = collections.Counter()
-    pool_bwd = collections.Counter()
+    weight_passes = collections.Counter()
     for line in open(args.log, errors="replace"):
         if line.startswith(("dnnl_verbose,exec", "onednn_verbose,exec")):
             f = line.strip().split(",")
@@ -97,17 +97,17 @@ def onednn(args):
                 ms[onednn_kind(f, args.batch)] += float(f[-1])
             except ValueError:
                 continue
-            if f[3].startswith("pooling") and f[5] == "backward_data":
-                pool_bwd[f[-2]] += 1
+            if f[3] == "convolution" and f[5] == "backward_weights":
+                weight_passes[f[-2]] += 1
             continue
         m = ROW.search(line)
         if m:
             # rows on DL4J's built-in layers run no oneDNN convolution (their pooling may still run on oneDNN): left out
-            if int(m.group(2)) == args.batch and pool_bwd and any(k[1].startswith("convolution") for k in ms):
-                steps = sum(pool_bwd.values()) / len(pool_bwd)
+            if int(m.group(2)) == args.batch and weight_passes:
+                steps = sum(weight_passes.values()) / len(weight_passes)
                 rows[m.group(1)] = (1000.0 * args.batch / float(m.group(3)), {k: v / steps for k, v in ms.items()}, steps)
             ms.clear()
-            pool_bwd.clear()
+            weight_passes.clear()
     if len(rows) < 2:
         sys.exit("step_profile: no oneDNN primitives for two LeNet rows at batch %d in %s (run bench-ceiling with DNNL_VERBOSE=1)"
                  % (args.batch, args.log))
@@ -116,7 +116,7 @@ def onednn(args):
     print("|---|" + "---|" * len(names))
     for k in sorted({k for n in names for k in rows[n][1]}):
         print("| %s | %s |" % (k[1], " | ".join("%.1f" % rows[n][1].get(k, 0.0) for n in names)))
-    print("| outside oneDNN (dense layers, activations, loss, Adam, DL4J's own code) | %s |"
+    print("| outside oneDNN (dense layers, activations, Graft's max pooling, loss, Adam, DL4J's own code) | %s |"
           % " | ".join("%.1f" % (rows[n][0] - sum(rows[n][1].values())) for n in names))
     print("| **whole step** | %s |" % " | ".join("**%.1f**" % rows[n][0] for n in names))
     print("\nLeNet at minibatch %d, one thread: oneDNN's own timing of every primitive it ran (`DNNL_VERBOSE=1`, which slows"

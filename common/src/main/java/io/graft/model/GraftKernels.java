@@ -22,9 +22,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 /**
  * Where DL4J 1.0.0-M2.1's layers waste time in training, Graft runs its own code behind the same
  * network: batch norm on {@link BatchNormKernels}, convolutions that do not recompute their forward
- * pass for the backward nor compute an input gradient nothing reads ({@link ConvolutionKernels}), and
- * ReLU layers differentiated by a mask
- * ({@link ReluLayer}). Each replaces a DL4J layer's helper or running layer object, never its
+ * pass for the backward nor compute an input gradient nothing reads ({@link ConvolutionKernels}),
+ * ReLU layers differentiated by a mask ({@link ReluLayer}), and max pooling that does not fall to
+ * oneDNN's reference kernel on AVX2 CPUs ({@link PoolingKernels}). Each replaces a DL4J layer's helper or running layer object, never its
  * configuration: a network saved after training is a plain DL4J model, and loads without Graft.
  *
  * <p>Every Graft engine calls {@link #install} on the networks it trains or scores (Graft's
@@ -48,15 +48,15 @@ public final class GraftKernels {
    * How many layers of each kind run Graft's code after {@link #install}; {@code weightGradientsOnly}
    * of the convolutions have nothing trainable below them, and skip the gradient at their input.
    */
-  public record Installed(int batchNorm, int convolutions, int weightGradientsOnly, int relu) {
+  public record Installed(int batchNorm, int convolutions, int weightGradientsOnly, int relu, int pooling) {
     public int total() {
-      return batchNorm + convolutions + relu;
+      return batchNorm + convolutions + relu + pooling;
     }
 
     @Override
     public String toString() {
       return "Graft kernels on " + batchNorm + " batch-norm, " + convolutions + " convolution (" + weightGradientsOnly
-          + " without an input gradient) and " + relu + " ReLU layers";
+          + " without an input gradient), " + relu + " ReLU and " + pooling + " max-pooling layers";
     }
   }
 
@@ -66,7 +66,7 @@ public final class GraftKernels {
    */
   public static Installed install(Model model) {
     if (!oneDnnOn()) {
-      return new Installed(0, 0, 0, 0); // DL4J gave no layer its oneDNN helper: nothing to stand in for
+      return new Installed(0, 0, 0, 0, 0); // DL4J gave no layer its oneDNN helper: nothing to stand in for
     }
     replaceReluLayers(model);
     Set<Layer> inputGradientUnread = inputGradientUnread(model);
@@ -74,6 +74,7 @@ public final class GraftKernels {
     int convolutions = 0;
     int weightGradientsOnly = 0;
     int relu = 0;
+    int pooling = 0;
     for (Layer l : layers(model)) {
       batchNorm += BatchNormKernels.installOn(l) ? 1 : 0;
       boolean unread = inputGradientUnread.contains(l);
@@ -82,8 +83,9 @@ public final class GraftKernels {
         weightGradientsOnly += unread ? 1 : 0;
       }
       relu += l instanceof ReluLayer ? 1 : 0;
+      pooling += PoolingKernels.installOn(l) ? 1 : 0;
     }
-    return new Installed(batchNorm, convolutions, weightGradientsOnly, relu);
+    return new Installed(batchNorm, convolutions, weightGradientsOnly, relu, pooling);
   }
 
   /**

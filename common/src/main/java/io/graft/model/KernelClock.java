@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.LongAdder;
  * Wall time spent inside Graft's kernels, by kind, for benchmarks that break a training step down.
  *
  * <p>Off unless the JVM runs with {@code -D}{@value #PROPERTY}{@code =true}; then every convolution
- * (forward and backward, through DL4J's oneDNN helper), batch-norm and ReLU pass of a network with
+ * (forward and backward, through DL4J's oneDNN helper), batch-norm, ReLU and max-pooling pass of a network with
  * Graft's kernels adds its duration here. A sampling profiler cannot give this split once part of the
  * step runs as Java code and part in native code: JFR samples a thread in Java code and in native code
  * at different rates, and caps the threads it samples per period in each state.
@@ -17,9 +17,9 @@ public final class KernelClock {
   static final boolean ON = Boolean.getBoolean(PROPERTY);
 
   /** What a timed pass was. */
-  public enum Kind { CONVOLUTION, BATCH_NORM, RELU }
+  public enum Kind { CONVOLUTION, BATCH_NORM, RELU, POOLING }
 
-  private static final LongAdder[] NANOS = {new LongAdder(), new LongAdder(), new LongAdder()};
+  private static final LongAdder[] NANOS = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
 
   private KernelClock() {}
 

@@ -78,7 +78,20 @@ public final class OneDnn {
     String build = build();
     boolean on = "false".equals(System.getProperty(HELPERS_DISABLE));
     return "ND4J " + backend + " backend, " + (build == null ? "build with oneDNN" : "build without oneDNN") + ", oneDNN layers "
-        + (on ? "on" : "off") + (backend.equalsIgnoreCase("CPU") ? ", kernels " + cpuLevel() : "");
+        + (on ? "on" : "off") + (backend.equalsIgnoreCase("CPU") ? ", kernels " + cpuLevel() : "") + isaLimit();
+  }
+
+  /**
+   * oneDNN's own instruction-set cap where the environment sets one ({@code DNNL_MAX_CPU_ISA}, or
+   * {@code ONEDNN_MAX_CPU_ISA}): oneDNN then picks its kernels as on a CPU without the newer extensions,
+   * which is how a benchmark shows an AVX2 CPU's kernels on an AVX-512 host.
+   */
+  private static String isaLimit() {
+    String cap = System.getenv("DNNL_MAX_CPU_ISA");
+    if (cap == null || cap.isBlank()) {
+      cap = System.getenv("ONEDNN_MAX_CPU_ISA");
+    }
+    return cap == null || cap.isBlank() ? "" : ", oneDNN limited to " + cap.trim();
   }
 
   /** Null where the loaded ND4J build has oneDNN, else why not. */

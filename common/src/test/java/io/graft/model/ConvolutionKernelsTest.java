@@ -95,7 +95,7 @@ class ConvolutionKernelsTest {
     MultiLayerNetwork reference = new MultiLayerNetwork(list.build());
     reference.init();
     MultiLayerNetwork graft = reference.clone();
-    assertThat(GraftKernels.install(graft)).isEqualTo(new GraftKernels.Installed(0, 2, 1, 0));
+    assertThat(GraftKernels.install(graft)).isEqualTo(new GraftKernels.Installed(0, 2, 1, 0, 0));
     for (int i = 0; i < 3; i++) {
       reference.fit(mnist);
       graft.fit(mnist);

@@ -6,12 +6,15 @@ import io.graft.platform.Host;
 
 /**
  * The host line every benchmark prints: CPU model, vector extensions, cores, ND4J build, oneDNN on or
- * off, and how Graft's kernels run their element-wise passes.
+ * off (and the instruction set oneDNN and OpenBLAS are held to, where the environment caps them), and
+ * how Graft's kernels run their element-wise passes.
  */
 final class BenchHost {
   private BenchHost() {}
 
   static String line() {
-    return Host.describe() + "; " + OneDnn.describe() + "; Graft's kernels on " + GraftKernels.describe();
+    String blas = System.getenv("OPENBLAS_CORETYPE");
+    return Host.describe() + "; " + OneDnn.describe() + (blas == null || blas.isBlank() ? "" : ", OpenBLAS kernels for " + blas.trim())
+        + "; Graft's kernels on " + GraftKernels.describe();
   }
 }

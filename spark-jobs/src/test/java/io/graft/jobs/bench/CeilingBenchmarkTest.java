@@ -60,6 +60,20 @@ class CeilingBenchmarkTest {
         "| **whole step** | **161.3** | **109.3** |", "per step (1, 1 steps)");
     assertThat(out).containsPattern("\\| outside oneDNN [^|]*\\| 16\\.0 \\| 33\\.7 \\|");
 
+    // Graft's max pooling runs no oneDNN primitive: the same run with its pooling lines gone from Graft's row still
+    // counts that row's step, and the pooling time moves out of oneDNN
+    List<String> lines = Files.readAllLines(log);
+    int graftRow = lines.indexOf(lines.stream().filter(l -> l.startsWith("[bench]")).findFirst().orElseThrow());
+    List<String> javaPooling = new java.util.ArrayList<>(lines.subList(0, graftRow + 1));
+    lines.subList(graftRow + 1, lines.size()).stream().filter(l -> !l.contains(",pooling")).forEach(javaPooling::add);
+    Path withoutPooling = Files.write(work.resolve("java-pooling.log"), javaPooling);
+    Process q = new ProcessBuilder("python3", script.toString(), "onednn", withoutPooling.toString(), "--batch", "256")
+        .redirectErrorStream(true).start();
+    String moved = new String(q.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(q.waitFor()).as(moved).isZero();
+    assertThat(moved).contains("| pooling | 11.5 | 0.0 |", "| **whole step** | **161.3** | **109.3** |", "per step (1, 1 steps)");
+    assertThat(moved).containsPattern("\\| outside oneDNN [^|]*Graft's max pooling[^|]*\\| 16\\.0 \\| 42\\.5 \\|");
+
     Path missing = work.resolve("no-such.out");
     Process bad = new ProcessBuilder("python3", script.toString(), "onednn", missing.toString()).redirectErrorStream(true).start();
     String err = new String(bad.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
