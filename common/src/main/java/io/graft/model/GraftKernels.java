@@ -24,7 +24,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * network: batch norm on {@link BatchNormKernels}, convolutions that do not recompute their forward
  * pass for the backward nor compute an input gradient nothing reads ({@link ConvolutionKernels}),
  * ReLU layers differentiated by a mask ({@link ReluLayer}), and max pooling that does not fall to
- * oneDNN's reference kernel on AVX2 CPUs ({@link PoolingKernels}). Each replaces a DL4J layer's helper or running layer object, never its
+ * oneDNN's reference kernel on AVX2 CPUs ({@link PoolingKernels}, {@link PoolingLayer}). Each replaces a DL4J layer's helper or running layer object, never its
  * configuration: a network saved after training is a plain DL4J model, and loads without Graft.
  *
  * <p>Every Graft engine calls {@link #install} on the networks it trains or scores (Graft's
@@ -68,7 +68,7 @@ public final class GraftKernels {
     if (!oneDnnOn()) {
       return new Installed(0, 0, 0, 0, 0); // DL4J gave no layer its oneDNN helper: nothing to stand in for
     }
-    replaceReluLayers(model);
+    replaceLayers(model);
     Set<Layer> inputGradientUnread = inputGradientUnread(model);
     int batchNorm = 0;
     int convolutions = 0;
@@ -131,14 +131,17 @@ public final class GraftKernels {
     return layers == null ? new Layer[0] : layers;
   }
 
-  /** Swaps each plain ReLU activation layer for a {@link ReluLayer} everywhere the network keeps it. */
-  private static void replaceReluLayers(Model model) {
+  /**
+   * Swaps each plain ReLU activation layer for a {@link ReluLayer}, and each subsampling layer on
+   * DL4J's oneDNN helper for a {@link PoolingLayer}, everywhere the network keeps it.
+   */
+  private static void replaceLayers(Model model) {
     Layer[] layers = layers(model);
     if (model instanceof ComputationGraph graph) {
       for (GraphVertex v : graph.getVertices()) {
         if (v instanceof LayerVertex lv && lv.getLayer() != null) {
           Layer old = lv.getLayer();
-          Layer replaced = relu(old, graph.getConfiguration().getDataType());
+          Layer replaced = replacement(old, graph.getConfiguration().getDataType());
           if (replaced != old) {
             set(VERTEX_LAYER, lv, replaced);
             replace(layers, old, replaced);
@@ -149,7 +152,7 @@ public final class GraftKernels {
       @SuppressWarnings("unchecked")
       Map<String, Layer> byName = (Map<String, Layer>) get(LAYER_MAP, net);
       for (Layer old : layers.clone()) {
-        Layer replaced = relu(old, net.getLayerWiseConfigurations().getDataType());
+        Layer replaced = replacement(old, net.getLayerWiseConfigurations().getDataType());
         if (replaced != old) {
           replace(layers, old, replaced);
           if (byName != null) {
@@ -180,6 +183,12 @@ public final class GraftKernels {
   /** DL4J's oneDNN layer helpers are on in this JVM ({@link OneDnn#configure} decided). */
   private static boolean oneDnnOn() {
     return "false".equals(System.getProperty(OneDnn.HELPERS_DISABLE));
+  }
+
+  /** {@code layer}, or the running layer Graft puts in its place ({@link ReluLayer}, {@link PoolingLayer}). */
+  private static Layer replacement(Layer layer, DataType dataType) {
+    Layer relu = relu(layer, dataType);
+    return relu != layer ? relu : PoolingLayer.replacing(layer, dataType);
   }
 
   /** {@code layer}, or a {@link ReluLayer} in its place where it is DL4J's plain ReLU activation layer without dropout. */

@@ -20,13 +20,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 
 /**
- * Max pooling of channel-first activations in Java, in place of DL4J's oneDNN pooling.
+ * Max pooling of channel-first activations in Java, in place of DL4J's oneDNN pooling: the layer's
+ * helper for the backward pass, and through {@link PoolingLayer} for the forward pass.
  *
  * <p>oneDNN 2.3 (what ND4J 1.0.0-M2.1 bundles) has JIT pooling kernels for channel-first (NCHW) data
  * only on AVX-512 CPUs; on an AVX2 CPU it runs its reference kernel ({@code simple_nchw}), one element
  * at a time. LeNet's two 2x2 max-pooling layers then took 73 ms of a 171 ms training step at minibatch
- * 256 on one core (oneDNN limited to AVX2), against 9 ms with the AVX-512 kernels. DL4J's own oneDNN
- * helper also copies the input, and in the backward pass the output gradient, before every call.
+ * 256 on one core (oneDNN limited to AVX2), against 9 ms with the AVX-512 kernels. (libnd4j's oneDNN
+ * backward pass also runs the forward pass again, for the positions of the maxima.)
  *
  * <p>This helper computes max pooling without padding or dilation (DL4J's {@code Truncate} and
  * {@code Strict} modes, any kernel and stride) directly on the arrays: the forward pass takes the
@@ -44,9 +45,12 @@ final class PoolingKernels extends MKLDNNSubsamplingHelper {
     super(DataType.FLOAT);
   }
 
-  /** Puts the helper on {@code layer} if it is a subsampling layer on DL4J's oneDNN helper; true if it runs there now. */
+  /**
+   * Puts the helper on {@code layer} if it is a subsampling layer ({@link PoolingLayer}, or DL4J's own) on
+   * DL4J's oneDNN helper; true if it runs there now.
+   */
   static boolean installOn(Layer layer) {
-    if (layer.getClass() != SubsamplingLayer.class) {
+    if (layer.getClass() != SubsamplingLayer.class && layer.getClass() != PoolingLayer.class) {
       return false;
     }
     Object helper = GraftKernels.get(HELPER, layer);

@@ -103,6 +103,12 @@ class GraftKernelsTest {
     assertThat(graft.params().equals(reference.params())).isTrue();
     assertThat(ConvolutionKernels.reused(graft.getLayer("conv2"))).isEqualTo(3);
     assertThat(ConvolutionKernels.weightGradientsOnly(graft.getLayer("conv1"))).isEqualTo(3);
+    // both passes of both max-pooling layers on Graft's kernels (DL4J's layer hands only its backward pass to a helper)
+    for (String pool : new String[] {"pool1", "pool2"}) {
+      assertThat(PoolingKernels.passes(graft.getLayer(pool))).as(pool).containsExactly(3, 3);
+    }
+    assertThat(graft.getLayerWiseConfigurations().toJson()).as("what a save writes")
+        .isEqualTo(reference.getLayerWiseConfigurations().toJson()).doesNotContain("io.graft");
   }
 
   @Test
