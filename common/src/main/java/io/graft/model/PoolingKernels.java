@@ -25,7 +25,7 @@ import org.nd4j.linalg.api.shape.Shape;
  *
  * <p>oneDNN 2.3 (what ND4J 1.0.0-M2.1 bundles) has JIT pooling kernels for channel-first (NCHW) data
  * only on AVX-512 CPUs; on an AVX2 CPU it runs its reference kernel ({@code simple_nchw}), one element
- * at a time. LeNet's two 2x2 max-pooling layers then took 73 ms of a 171 ms training step at minibatch
+ * at a time. LeNet's two 2x2 max-pooling layers then took 74 ms of a 217 ms training step at minibatch
  * 256 on one core (oneDNN limited to AVX2), against 9 ms with the AVX-512 kernels. (libnd4j's oneDNN
  * backward pass also runs the forward pass again, for the positions of the maxima.)
  *

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-    description = {"Pre-train a named architecture (mlp, lenet) on a Graft dataset by parameter averaging on Spark:",
+    description = {"Pre-train a named architecture (mlp, lenet, resnet) on a Graft dataset by parameter averaging on Spark:",
         "supervised, or without labels (objective.kind contrastive | reconstruction) with an optional linear probe.",
         "Writes model.zip, metrics.jsonl and provenance.json to the config's output; checkpoints every round."})
 final class PretrainCommand implements Callable<Integer> {
