@@ -154,6 +154,11 @@ final class PoolingKernels extends MKLDNNSubsamplingHelper {
     boolean exact() {
       return (h - kh) % sh == 0 && (w - kw) % sw == 0;
     }
+
+    /** LeNet's pooling, which has loops of its own. */
+    boolean twoByTwo() {
+      return kh == 2 && kw == 2 && sh == 2 && sw == 2;
+    }
   }
 
   /**
@@ -164,18 +169,16 @@ final class PoolingKernels extends MKLDNNSubsamplingHelper {
   static void maxForward(INDArray x, INDArray out, Geometry g) {
     FloatBuffer in = floats(x);
     FloatBuffer to = floats(out);
-    int plane = g.h * g.w;
-    int outPlane = g.outH * g.outW;
-    float[] src = new float[plane];
-    float[] dst = new float[outPlane];
+    float[] src = new float[g.h * g.w];
+    float[] dst = new float[g.outH * g.outW];
     for (int p = 0; p < g.planes; p++) {
-      in.get((int) x.offset() + p * plane, src);
-      if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2) {
+      in.get((int) x.offset() + p * src.length, src);
+      if (g.twoByTwo()) {
         pool2x2(src, dst, g);
       } else {
         pool(src, dst, g);
       }
-      to.put((int) out.offset() + p * outPlane, dst);
+      to.put((int) out.offset() + p * dst.length, dst);
     }
   }
 
@@ -217,20 +220,18 @@ final class PoolingKernels extends MKLDNNSubsamplingHelper {
     FloatBuffer in = floats(x);
     FloatBuffer grad = floats(dy);
     FloatBuffer to = floats(dx);
-    int plane = g.h * g.w;
-    int outPlane = g.outH * g.outW;
-    float[] src = new float[plane];
-    float[] gradient = new float[outPlane];
-    float[] dst = new float[plane];
+    float[] src = new float[g.h * g.w];
+    float[] gradient = new float[g.outH * g.outW];
+    float[] dst = new float[src.length];
     for (int p = 0; p < g.planes; p++) {
-      in.get((int) x.offset() + p * plane, src);
-      grad.get((int) dy.offset() + p * outPlane, gradient);
-      if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2) {
+      in.get((int) x.offset() + p * src.length, src);
+      grad.get((int) dy.offset() + p * gradient.length, gradient);
+      if (g.twoByTwo()) {
         unpool2x2(src, gradient, dst, g);
       } else {
         unpool(src, gradient, dst, g);
       }
-      to.put((int) dx.offset() + p * plane, dst);
+      to.put((int) dx.offset() + p * src.length, dst);
     }
   }
 
