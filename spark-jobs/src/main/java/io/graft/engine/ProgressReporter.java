@@ -37,9 +37,10 @@ public final class ProgressReporter implements RoundListener {
         figures.append(String.format("  %s %.4g", k.replace('_', ' '), v));
       }
     });
-    Double fitting = m.extra().get("tasks_fitting_share");
+    Double fitting = m.extra().get(SyncAveraging.RoundFit.FITTING_SHARE);
     String tasks = fitting == null ? "" : String.format("  tasks %.0f%% fitting, %.0f%% waiting, %.0f%% averaging", 100 * fitting,
-        100 * m.extra().getOrDefault("tasks_waiting_share", 0.0), 100 * m.extra().getOrDefault("tasks_averaging_share", 0.0));
+        100 * m.extra().getOrDefault(SyncAveraging.RoundFit.WAITING_SHARE, 0.0),
+        100 * m.extra().getOrDefault(SyncAveraging.RoundFit.AVERAGING_SHARE, 0.0));
     out.accept(String.format("%sround %d/%d  train loss %.4f  %s loss %.4f%s  %,.0f samples/s%s  %.1f s  ETA %s",
         m.stage() == null ? "" : m.stage() + ": ", m.round(), m.rounds(), m.trainLoss(), m.evalSet(), m.evalLoss(), figures,
         m.samplesPerSecond(), tasks, m.wallSeconds(), formatDuration(eta)));

@@ -121,6 +121,12 @@ public final class SyncAveraging {
    */
   public record RoundFit(double meanLoss, long examples, int steps, Knobs lastKnobs, double wallSeconds, double[] outputLoss,
       long[] outputRows, BarrierRounds.TaskTime taskTime) {
+    /** The {@code metrics.jsonl} keys of {@link #taskShares}. */
+    public static final String FITTING_SHARE = "tasks_fitting_share";
+    public static final String WAITING_SHARE = "tasks_waiting_share";
+    public static final String AVERAGING_SHARE = "tasks_averaging_share";
+    /** The prefix every task-share key starts with. */
+    public static final String SHARE_PREFIX = "tasks_";
 
     /**
      * The task time split as {@code metrics.jsonl} figures: {@code tasks_fitting_share},
@@ -132,9 +138,9 @@ public final class SyncAveraging {
         return Map.of();
       }
       Map<String, Double> m = new LinkedHashMap<>();
-      m.put("tasks_fitting_share", taskTime.fitting() / taskTime.total());
-      m.put("tasks_waiting_share", taskTime.waiting() / taskTime.total());
-      m.put("tasks_averaging_share", taskTime.averaging() / taskTime.total());
+      m.put(FITTING_SHARE, taskTime.fitting() / taskTime.total());
+      m.put(WAITING_SHARE, taskTime.waiting() / taskTime.total());
+      m.put(AVERAGING_SHARE, taskTime.averaging() / taskTime.total());
       return m;
     }
   }

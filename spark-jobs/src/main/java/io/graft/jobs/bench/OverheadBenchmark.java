@@ -5,6 +5,7 @@ import io.graft.config.ConfigLoader;
 import io.graft.data.Manifest;
 import io.graft.engine.JobOptions;
 import io.graft.engine.RoundMetrics;
+import io.graft.engine.SyncAveraging;
 import io.graft.jobs.pretrain.PretrainConfig;
 import io.graft.jobs.pretrain.PretrainJob;
 import io.graft.model.Architectures;
@@ -255,7 +256,7 @@ public final class OverheadBenchmark {
         100 * run.testAccuracy()));
     Map<String, Double> shares = new LinkedHashMap<>();
     last.extra().forEach((k, v) -> {
-      if (k.startsWith("tasks_")) {
+      if (k.startsWith(SyncAveraging.RoundFit.SHARE_PREFIX)) {
         shares.put(k, v);
       }
     });
